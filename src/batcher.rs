@@ -1,0 +1,312 @@
+//! Matching a dataset to a model by name, and assembling dense minibatches.
+//!
+//! [`align`] maps each model modality to the dataset's modality of the same
+//! name and each model feature to the dataset column of the same name. Model
+//! features absent from the data are treated as unmeasured in every cell;
+//! data features unknown to the model are ignored; the counts are reported in
+//! an [`Alignment`]. Covariate levels are matched by name too.
+//!
+//! [`Aligned::fill`] writes the transformed values and availability of a
+//! list of cells into dense `[cells, D]` buffers: only the minibatch is ever
+//! dense, whatever the input format.
+
+use crate::data::{Dataset, Matrix};
+use crate::error::{Error, Result};
+use crate::preprocess::{ModalityPreprocessing, Preprocessing};
+use crate::schema::Schema;
+
+const NONE: u32 = u32::MAX;
+
+/// How one model modality was matched to the data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModalityAlignment {
+    /// Modality name.
+    pub name: String,
+    /// Whether the data have this modality at all.
+    pub in_data: bool,
+    /// Model features found in the data.
+    pub matched: usize,
+    /// Model features absent from the data (treated as unmeasured).
+    pub missing: usize,
+    /// Data features unknown to the model (ignored).
+    pub extra: usize,
+}
+
+/// How a dataset was matched to a model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alignment {
+    /// One entry per model modality, in model order.
+    pub modalities: Vec<ModalityAlignment>,
+}
+
+pub(crate) struct AlignedModality<'a> {
+    data: &'a Matrix,
+    measured: &'a [bool],
+    /// Data column -> model-local feature (or NONE).
+    col_map: Vec<u32>,
+    /// Per panel: model-local feature observed.
+    panel_obs: Vec<Vec<bool>>,
+    cell_panel: Option<&'a [u32]>,
+    /// Per cell multiplier applied before the transform.
+    scale: Vec<f32>,
+    /// Per cell library over the observed features (raw scale).
+    library: Vec<f32>,
+    pre: ModalityPreprocessing,
+    /// First global column of the modality.
+    offset: usize,
+    len: usize,
+}
+
+/// A dataset matched to a model's schema.
+pub(crate) struct Aligned<'a> {
+    pub n_cells: usize,
+    pub mods: Vec<Option<AlignedModality<'a>>>,
+    /// Per model covariate: model level code of each cell.
+    pub cov_codes: Vec<Vec<u32>>,
+    pub cov_widths: Vec<usize>,
+    /// Global feature columns of each model modality.
+    pub mod_ranges: Vec<std::ops::Range<usize>>,
+    pub n_features: usize,
+    pub alignment: Alignment,
+}
+
+/// Matches `data` to `schema`. `pre` gives the transforms; with
+/// `pre = None` (building a model), feature fractions are computed from the
+/// data themselves and returned in the preprocessing.
+pub(crate) fn align<'a>(
+    data: &'a Dataset,
+    schema: &Schema,
+    pre: &Preprocessing,
+) -> Result<Aligned<'a>> {
+    for m in data.modalities() {
+        if schema.modality(m.name()).is_none() {
+            return Err(Error::NotFound(format!(
+                "the data have modality '{}', which the model does not know (model modalities: {})",
+                m.name(),
+                schema.modality_names().join(", ")
+            )));
+        }
+    }
+    let mut mods = Vec::new();
+    let mut report = Vec::new();
+    let mut mod_ranges = Vec::new();
+    let mut offset = 0;
+    for (mi, ms) in schema.modalities.iter().enumerate() {
+        let len = ms.features.len();
+        mod_ranges.push(offset..offset + len);
+        let Some(dm) = data.modality(&ms.name) else {
+            report.push(ModalityAlignment {
+                name: ms.name.clone(),
+                in_data: false,
+                matched: 0,
+                missing: len,
+                extra: 0,
+            });
+            mods.push(None);
+            offset += len;
+            continue;
+        };
+        if dm.likelihood() != ms.likelihood {
+            return Err(Error::data(format!(
+                "modality '{}' has likelihood {} in the data but {} in the model",
+                ms.name,
+                dm.likelihood().as_str(),
+                ms.likelihood.as_str()
+            )));
+        }
+        let index: std::collections::HashMap<&str, u32> = ms
+            .features
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.as_str(), i as u32))
+            .collect();
+        let col_map: Vec<u32> = dm
+            .features()
+            .iter()
+            .map(|f| index.get(f.as_str()).copied().unwrap_or(NONE))
+            .collect();
+        let matched = col_map.iter().filter(|&&c| c != NONE).count();
+        if matched == 0 {
+            return Err(Error::data(format!(
+                "modality '{}': none of the {} data features matches the model's {} features \
+                 (first data feature '{}', first model feature '{}')",
+                ms.name,
+                dm.features().len(),
+                len,
+                dm.features()[0],
+                ms.features[0]
+            )));
+        }
+        report.push(ModalityAlignment {
+            name: ms.name.clone(),
+            in_data: true,
+            matched,
+            missing: len - matched,
+            extra: dm.features().len() - matched,
+        });
+        // Observed model features per panel.
+        let data_panels: Vec<Vec<bool>> = match dm.panels() {
+            Some(p) => p.observed.clone(),
+            None => vec![vec![true; dm.features().len()]],
+        };
+        let panel_obs: Vec<Vec<bool>> = data_panels
+            .iter()
+            .map(|p| {
+                let mut obs = vec![false; len];
+                for (c, &m) in col_map.iter().enumerate() {
+                    if m != NONE && p[c] {
+                        obs[m as usize] = true;
+                    }
+                }
+                obs
+            })
+            .collect();
+        let mp = pre.modalities[mi].clone();
+        let share: Vec<f64> = panel_obs
+            .iter()
+            .map(|obs| {
+                if mp.feature_fraction.is_empty() {
+                    1.0
+                } else {
+                    obs.iter()
+                        .zip(&mp.feature_fraction)
+                        .filter(|(o, _)| **o)
+                        .map(|(_, &f)| f as f64)
+                        .sum()
+                }
+            })
+            .collect();
+        let cell_panel = dm.panels().map(|p| p.cell_panel.as_slice());
+        let n = data.n_cells();
+        let mut scale = vec![1f32; n];
+        let mut library = vec![0f32; n];
+        for r in 0..n {
+            if !dm.measured()[r] {
+                continue;
+            }
+            let g = cell_panel.map_or(0, |c| c[r] as usize);
+            let obs = &panel_obs[g];
+            let lib: f64 = dm
+                .data()
+                .row(r)
+                .filter(|&(c, _)| col_map[c] != NONE && obs[col_map[c] as usize])
+                .map(|(_, v)| v as f64)
+                .sum();
+            library[r] = lib as f32;
+            scale[r] = mp.cell_scale(lib, share[g]);
+        }
+        mods.push(Some(AlignedModality {
+            data: dm.data(),
+            measured: dm.measured(),
+            col_map,
+            panel_obs,
+            cell_panel,
+            scale,
+            library,
+            pre: mp,
+            offset,
+            len,
+        }));
+        offset += len;
+    }
+    let mut cov_codes = Vec::new();
+    let mut cov_widths = Vec::new();
+    for cs in &schema.covariates {
+        let dc = data
+            .covariates()
+            .iter()
+            .find(|c| c.name == cs.name)
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "the model is conditioned on covariate '{}', which the data do not have",
+                    cs.name
+                ))
+            })?;
+        let map: Vec<u32> = dc
+            .levels
+            .iter()
+            .map(|l| {
+                cs.levels
+                    .iter()
+                    .position(|m| m == l)
+                    .map(|p| p as u32)
+                    .ok_or_else(|| {
+                        Error::NotFound(format!(
+                            "covariate '{}' level '{l}' is not known to the model (known: {})",
+                            cs.name,
+                            cs.levels.join(", ")
+                        ))
+                    })
+            })
+            .collect::<Result<_>>()?;
+        cov_codes.push(dc.codes.iter().map(|&c| map[c as usize]).collect());
+        cov_widths.push(cs.levels.len());
+    }
+    Ok(Aligned {
+        n_cells: data.n_cells(),
+        mods,
+        cov_codes,
+        cov_widths,
+        mod_ranges,
+        n_features: offset,
+        alignment: Alignment { modalities: report },
+    })
+}
+
+impl Aligned<'_> {
+    /// Writes transformed values and availability (1 = measured) of `cells`
+    /// into `x` and `avail`, both `[cells.len(), D]` row-major.
+    pub fn fill(&self, cells: &[usize], x: &mut [f32], avail: &mut [f32]) {
+        let d = self.n_features;
+        debug_assert_eq!(x.len(), cells.len() * d);
+        x.fill(0.0);
+        avail.fill(0.0);
+        for (i, &r) in cells.iter().enumerate() {
+            let xrow = &mut x[i * d..(i + 1) * d];
+            let arow = &mut avail[i * d..(i + 1) * d];
+            for m in self.mods.iter().flatten() {
+                if !m.measured[r] {
+                    continue;
+                }
+                let g = m.cell_panel.map_or(0, |c| c[r] as usize);
+                let obs = &m.panel_obs[g];
+                let xa = &mut xrow[m.offset..m.offset + m.len];
+                let aa = &mut arow[m.offset..m.offset + m.len];
+                for (a, &o) in aa.iter_mut().zip(obs) {
+                    *a = o as u8 as f32;
+                }
+                let s = m.scale[r];
+                for (c, v) in m.data.row(r) {
+                    let j = m.col_map[c];
+                    if j != NONE && obs[j as usize] {
+                        xa[j as usize] = m.pre.transform(v, s);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One-hot covariates of `cells` into `out` (`[cells.len(), nb]`), or
+    /// with `override_codes[k] = Some(level)` that level for every cell.
+    pub fn fill_covariates(&self, cells: &[usize], override_codes: &[Option<u32>], out: &mut [f32]) {
+        let nb: usize = self.cov_widths.iter().sum();
+        out.fill(0.0);
+        for (i, &r) in cells.iter().enumerate() {
+            let mut off = 0;
+            for (k, codes) in self.cov_codes.iter().enumerate() {
+                let c = override_codes.get(k).copied().flatten().unwrap_or(codes[r]);
+                out[i * nb + off + c as usize] = 1.0;
+                off += self.cov_widths[k];
+            }
+        }
+    }
+
+    /// Library size (raw scale, over observed features) of cell `r` in model modality `m`,
+    /// or `None` when the modality was not measured for it.
+    pub fn library(&self, m: usize, r: usize) -> Option<f32> {
+        self.mods[m]
+            .as_ref()
+            .filter(|am| am.measured[r])
+            .map(|am| am.library[r])
+    }
+}

@@ -1,0 +1,522 @@
+//! Model configuration: the single source of truth for a model.
+//!
+//! A [`ModelConfig`] is written by the user (Rust, JSON through the C ABI, or
+//! the R/Julia wrappers). Fields left unset are filled by
+//! [`ModelConfig::resolve`] from the dataset [`Schema`]; the resolved config
+//! (every field explicit) is what a model stores and what checkpoints carry, so a
+//! model is always `resolved config + schema + weights`.
+//!
+//! Defaults follow the scVAEIT paper scripts (spec §1.3): trunk `[256]`, latent 32,
+//! per-block widths 256/128 (16 for per-chromosome ATAC blocks), mask embeddings
+//! 32/16 (2), `beta_kl` 1, `beta_unobs` 2/3, `beta_reverse` 0.5 with two modalities
+//! (0 otherwise), `p_feat` 0.2, uniform `p_modal`, AdamW lr 3e-4 / weight decay 1e-4,
+//! batch 512, 300 epochs.
+
+use crate::data::Likelihood;
+use crate::error::{Error, Result};
+use crate::schema::Schema;
+use serde::{Deserialize, Serialize};
+
+/// The model family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// scVAEIT (Du, Cai, Roeder, PNAS 2022): masked VAE for mosaic integration and imputation.
+    #[default]
+    Scvaeit,
+}
+
+impl ModelKind {
+    /// Name used in checkpoints.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ModelKind::Scvaeit => "scvaeit",
+        }
+    }
+}
+
+/// How a modality's raw values are transformed before entering the model.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Normalization {
+    /// Values are used as given.
+    None,
+    /// `log1p(target_sum * x / library)`, the library being the cell's total
+    /// over the modality's observed features (scVAEIT's preprocessing of RNA and ADT).
+    LogNormalize {
+        /// Counts per cell after scaling (1e4 in the paper).
+        target_sum: f32,
+    },
+    /// `x > 0 -> 1`, else 0 (ATAC peaks).
+    Binarize,
+}
+
+/// Per-modality settings. Unset fields are derived from the data by
+/// [`ModelConfig::resolve`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ModalityConfig {
+    /// Modality name, as in the dataset.
+    pub name: String,
+    /// Observation model; default: the dataset's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub likelihood: Option<Likelihood>,
+    /// Loss weight (`beta_modal`); default: proportional to `1/sqrt(features)`,
+    /// normalised to sum to 1 over modalities (gives ~0.13/0.87 for 2000 genes + 43
+    /// proteins, close to the paper's 0.15/0.85).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
+    /// Width of each block's encoder input layer and decoder output layer;
+    /// default 16 for modalities split into several blocks, else 256 with
+    /// >= 1000 features and 128 below.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_hidden: Option<usize>,
+    /// Width of each block's mask embedding; default 2 for multi-block
+    /// modalities, else 32 with >= 1000 features and 16 below.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embed_dim: Option<usize>,
+    /// Input transform; default `log_normalize` (1e4) for NB/ZINB, `binarize`
+    /// for Bernoulli, `none` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalization: Option<Normalization>,
+}
+
+/// MMD penalty between groups of a covariate on the latent mean (spec §3.3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MmdConfig {
+    /// Covariate whose groups are aligned (must be one of the model's covariates).
+    pub covariate: String,
+    /// Weight at epoch 0.
+    #[serde(default = "d_mmd_gamma")]
+    pub gamma: f64,
+    /// `gamma(epoch) = gamma * decay^(epoch / decay_epochs)` (tutorial: 0.8 per 50 epochs).
+    #[serde(default = "d_mmd_decay")]
+    pub decay: f64,
+    /// See `decay`.
+    #[serde(default = "d_mmd_decay_epochs")]
+    pub decay_epochs: f64,
+}
+
+/// Training settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Passes over the training cells.
+    #[serde(default = "d_epochs")]
+    pub epochs: usize,
+    /// Cells per minibatch (the last incomplete minibatch of an epoch is dropped,
+    /// as in the reference; with fewer cells than this, one batch of all cells).
+    #[serde(default = "d_batch")]
+    pub batch_size: usize,
+    /// AdamW learning rate.
+    #[serde(default = "d_lr")]
+    pub learning_rate: f64,
+    /// Decoupled weight decay (multiplied by the learning rate, Keras semantics).
+    #[serde(default = "d_wd")]
+    pub weight_decay: f64,
+    /// AdamW epsilon (Keras: 1e-7).
+    #[serde(default = "d_adam_eps")]
+    pub adam_epsilon: f64,
+    /// Seed of every random stream (initialisation, shuffling, masks, sampling).
+    #[serde(default)]
+    pub seed: u64,
+    /// Fraction of cells held out for validation (0 = none). With validation,
+    /// early stopping is on and the best weights are restored at the end.
+    #[serde(default)]
+    pub validation_fraction: f64,
+    /// Epochs without relative improvement before stopping.
+    #[serde(default = "d_patience")]
+    pub patience: usize,
+    /// Minimum relative improvement of the validation loss.
+    #[serde(default = "d_min_delta")]
+    pub min_delta: f64,
+}
+
+/// Inference settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InferenceConfig {
+    /// Cells per minibatch for embedding and imputation.
+    #[serde(default = "d_inf_batch")]
+    pub batch_size: usize,
+    /// Posterior draws averaged for imputation (0 = decode the posterior mean only).
+    #[serde(default = "d_draws")]
+    pub n_draws: usize,
+}
+
+/// Full model configuration (see the module docs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Model family.
+    #[serde(default)]
+    pub model: ModelKind,
+    /// Latent dimension `d`.
+    #[serde(default = "d_latent")]
+    pub latent_dim: usize,
+    /// Hidden widths of the encoder trunk (the decoder uses them reversed).
+    #[serde(default = "d_hidden")]
+    pub hidden: Vec<usize>,
+    /// Per-modality settings (order = model order). Empty: all dataset modalities, defaults.
+    #[serde(default)]
+    pub modalities: Vec<ModalityConfig>,
+    /// Names of the categorical covariates the model conditions on.
+    /// `None`: all covariates of the training dataset.
+    #[serde(default)]
+    pub covariates: Option<Vec<String>>,
+    /// KL weight.
+    #[serde(default = "d_beta_kl")]
+    pub beta_kl: f64,
+    /// Weight of the masked-prediction term; the observed term gets `1 - beta_unobs`.
+    #[serde(default = "d_beta_unobs")]
+    pub beta_unobs: f64,
+    /// Weight of the reverse prediction term. `None`: 0.5 with two modalities, else 0.
+    #[serde(default)]
+    pub beta_reverse: Option<f64>,
+    /// Per-entry masking probability.
+    #[serde(default = "d_p_feat")]
+    pub p_feat: f64,
+    /// Probabilities of masking each modality whole (model order). `None`: uniform.
+    #[serde(default)]
+    pub p_modal: Option<Vec<f64>>,
+    /// Add the encoder's block input layers to the decoder's block layers.
+    #[serde(default)]
+    pub skip_conn: bool,
+    /// Upper clip of dispersions / scales.
+    #[serde(default = "d_max_disp")]
+    pub max_disp: f64,
+    /// Optional MMD penalty.
+    #[serde(default)]
+    pub mmd: Option<MmdConfig>,
+    /// LeakyReLU negative slope (Keras default 0.3).
+    #[serde(default = "d_leaky")]
+    pub leaky_slope: f64,
+    /// Batch-norm running-average weight of a new batch (Keras momentum 0.99).
+    #[serde(default = "d_bn_momentum")]
+    pub bn_momentum: f64,
+    /// Batch-norm epsilon (Keras 1e-3).
+    #[serde(default = "d_bn_eps")]
+    pub bn_epsilon: f64,
+    /// Training settings.
+    #[serde(default)]
+    pub train: TrainConfig,
+    /// Inference settings.
+    #[serde(default)]
+    pub inference: InferenceConfig,
+}
+
+fn d_epochs() -> usize {
+    300
+}
+fn d_batch() -> usize {
+    512
+}
+fn d_lr() -> f64 {
+    3e-4
+}
+fn d_wd() -> f64 {
+    1e-4
+}
+fn d_adam_eps() -> f64 {
+    1e-7
+}
+fn d_patience() -> usize {
+    10
+}
+fn d_min_delta() -> f64 {
+    1e-4
+}
+fn d_inf_batch() -> usize {
+    256
+}
+fn d_draws() -> usize {
+    50
+}
+fn d_latent() -> usize {
+    32
+}
+fn d_hidden() -> Vec<usize> {
+    vec![256]
+}
+fn d_beta_kl() -> f64 {
+    1.0
+}
+fn d_beta_unobs() -> f64 {
+    2.0 / 3.0
+}
+fn d_p_feat() -> f64 {
+    0.2
+}
+fn d_max_disp() -> f64 {
+    6.0
+}
+fn d_leaky() -> f64 {
+    0.3
+}
+fn d_bn_momentum() -> f64 {
+    0.01
+}
+fn d_bn_eps() -> f64 {
+    1e-3
+}
+fn d_mmd_gamma() -> f64 {
+    2.0
+}
+fn d_mmd_decay() -> f64 {
+    0.8
+}
+fn d_mmd_decay_epochs() -> f64 {
+    50.0
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        serde_json::from_str("{}").expect("defaults")
+    }
+}
+impl Default for InferenceConfig {
+    fn default() -> Self {
+        serde_json::from_str("{}").expect("defaults")
+    }
+}
+impl Default for ModelConfig {
+    fn default() -> Self {
+        serde_json::from_str("{}").expect("defaults")
+    }
+}
+
+impl ModelConfig {
+    /// Parses a JSON config; unknown keys and wrong types are errors that name the key.
+    pub fn from_json(json: &str) -> Result<Self> {
+        let c: ModelConfig = serde_json::from_str(json)
+            .map_err(|e| Error::config(format!("config JSON: {e}")))?;
+        c.validate_basic()?;
+        Ok(c)
+    }
+
+    /// The config as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("config serializes")
+    }
+
+    /// The settings for modality `name` (after [`ModelConfig::resolve`]).
+    pub fn modality(&self, name: &str) -> Option<&ModalityConfig> {
+        self.modalities.iter().find(|m| m.name == name)
+    }
+
+    /// Checks ranges that do not depend on data.
+    pub fn validate_basic(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::config(m));
+        if self.latent_dim == 0 {
+            return bad("latent_dim must be at least 1".into());
+        }
+        if self.hidden.is_empty() || self.hidden.contains(&0) {
+            return bad(format!("hidden must be a non-empty list of positive widths, got {:?}", self.hidden));
+        }
+        let unit = |name: &str, v: f64| -> Result<()> {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(Error::config(format!("{name} must be in [0, 1], got {v}")));
+            }
+            Ok(())
+        };
+        unit("beta_unobs", self.beta_unobs)?;
+        unit("p_feat", self.p_feat)?;
+        if let Some(b) = self.beta_reverse {
+            unit("beta_reverse", b)?;
+        }
+        if !(self.beta_kl >= 0.0 && self.beta_kl.is_finite()) {
+            return bad(format!("beta_kl must be >= 0, got {}", self.beta_kl));
+        }
+        if !(self.max_disp > 0.0 && self.max_disp.is_finite()) {
+            return bad(format!("max_disp must be > 0, got {}", self.max_disp));
+        }
+        if !(self.leaky_slope >= 0.0 && self.leaky_slope < 1.0) {
+            return bad(format!("leaky_slope must be in [0, 1), got {}", self.leaky_slope));
+        }
+        unit("bn_momentum", self.bn_momentum)?;
+        if !(self.bn_epsilon > 0.0) {
+            return bad(format!("bn_epsilon must be > 0, got {}", self.bn_epsilon));
+        }
+        let t = &self.train;
+        if t.batch_size < 2 {
+            return bad(format!("train.batch_size must be at least 2 (batch norm), got {}", t.batch_size));
+        }
+        if !(t.learning_rate > 0.0 && t.learning_rate.is_finite()) {
+            return bad(format!("train.learning_rate must be > 0, got {}", t.learning_rate));
+        }
+        if !(t.weight_decay >= 0.0) || !(t.adam_epsilon > 0.0) {
+            return bad("train.weight_decay must be >= 0 and train.adam_epsilon > 0".into());
+        }
+        if !(0.0..0.9).contains(&t.validation_fraction) {
+            return bad(format!(
+                "train.validation_fraction must be in [0, 0.9), got {}",
+                t.validation_fraction
+            ));
+        }
+        if self.inference.batch_size == 0 {
+            return bad("inference.batch_size must be at least 1".into());
+        }
+        if let Some(m) = &self.mmd {
+            if !(m.gamma >= 0.0 && m.decay > 0.0 && m.decay_epochs > 0.0) {
+                return bad("mmd: gamma must be >= 0, decay and decay_epochs > 0".into());
+            }
+        }
+        for m in &self.modalities {
+            if let Some(w) = m.weight {
+                if !(w >= 0.0 && w.is_finite()) {
+                    return bad(format!("modality '{}': weight must be >= 0, got {w}", m.name));
+                }
+            }
+            if m.block_hidden == Some(0) || m.embed_dim == Some(0) {
+                return bad(format!(
+                    "modality '{}': block_hidden and embed_dim must be positive",
+                    m.name
+                ));
+            }
+            if let Some(Normalization::LogNormalize { target_sum }) = m.normalization {
+                if !(target_sum > 0.0 && target_sum.is_finite()) {
+                    return bad(format!("modality '{}': target_sum must be > 0", m.name));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills every unset field from the dataset schema and checks consistency.
+    /// The result lists every modality of `schema`, in schema order.
+    pub fn resolve(&self, schema: &Schema) -> Result<ModelConfig> {
+        self.validate_basic()?;
+        let mut out = self.clone();
+        for m in &self.modalities {
+            if schema.modality(&m.name).is_none() {
+                return Err(Error::NotFound(format!(
+                    "config names modality '{}', which the data do not have (data: {})",
+                    m.name,
+                    schema.modality_names().join(", ")
+                )));
+            }
+        }
+        let inv_sqrt: Vec<f64> = schema
+            .modalities
+            .iter()
+            .map(|m| 1.0 / (m.features.len() as f64).sqrt())
+            .collect();
+        let total: f64 = inv_sqrt.iter().sum();
+        out.modalities = schema
+            .modalities
+            .iter()
+            .enumerate()
+            .map(|(i, ms)| {
+                let user = self.modality(&ms.name).cloned().unwrap_or_default();
+                let multi = ms.blocks.len() > 1;
+                let big = ms.features.len() >= 1000;
+                let likelihood = user.likelihood.unwrap_or(ms.likelihood);
+                ModalityConfig {
+                    name: ms.name.clone(),
+                    likelihood: Some(likelihood),
+                    weight: Some(user.weight.unwrap_or(inv_sqrt[i] / total)),
+                    block_hidden: Some(user.block_hidden.unwrap_or(if multi {
+                        16
+                    } else if big {
+                        256
+                    } else {
+                        128
+                    })),
+                    embed_dim: Some(user.embed_dim.unwrap_or(if multi {
+                        2
+                    } else if big {
+                        32
+                    } else {
+                        16
+                    })),
+                    normalization: Some(user.normalization.unwrap_or(match likelihood {
+                        Likelihood::Nb | Likelihood::Zinb => {
+                            Normalization::LogNormalize { target_sum: 1e4 }
+                        }
+                        Likelihood::Bernoulli => Normalization::Binarize,
+                        Likelihood::Gaussian | Likelihood::Poisson => Normalization::None,
+                    })),
+                }
+            })
+            .collect();
+        let n_mod = schema.modalities.len();
+        out.beta_reverse = Some(
+            self.beta_reverse
+                .unwrap_or(if n_mod == 2 { 0.5 } else { 0.0 }),
+        );
+        let p = self
+            .p_modal
+            .clone()
+            .unwrap_or_else(|| vec![1.0 / n_mod as f64; n_mod]);
+        if p.len() != n_mod {
+            return Err(Error::config(format!(
+                "p_modal has {} entries for {n_mod} modalities",
+                p.len()
+            )));
+        }
+        let sum: f64 = p.iter().sum();
+        if p.iter().any(|&v| !(v >= 0.0 && v.is_finite())) || sum <= 0.0 {
+            return Err(Error::config(format!(
+                "p_modal must be non-negative with a positive sum, got {p:?}"
+            )));
+        }
+        out.p_modal = Some(p.iter().map(|v| v / sum).collect());
+        let cov_names: Vec<String> = schema.covariates.iter().map(|c| c.name.clone()).collect();
+        match &self.covariates {
+            None => out.covariates = Some(cov_names.clone()),
+            Some(list) => {
+                for c in list {
+                    if !cov_names.contains(c) {
+                        return Err(Error::NotFound(format!(
+                            "covariate '{c}' is not in the data (data covariates: {})",
+                            if cov_names.is_empty() {
+                                "none".to_string()
+                            } else {
+                                cov_names.join(", ")
+                            }
+                        )));
+                    }
+                }
+            }
+        }
+        if let Some(m) = &self.mmd {
+            if !out.covariates.as_ref().expect("set").contains(&m.covariate) {
+                return Err(Error::NotFound(format!(
+                    "mmd.covariate '{}' is not one of the model's covariates",
+                    m.covariate
+                )));
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_unknown_keys() {
+        let c = ModelConfig::default();
+        assert_eq!(c.latent_dim, 32);
+        assert_eq!(c.hidden, vec![256]);
+        assert!((c.beta_unobs - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(c.train.batch_size, 512);
+        let e = ModelConfig::from_json(r#"{"latent": 8}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown field `latent`"), "{e}");
+        let e = ModelConfig::from_json(r#"{"modalities":[{"name":"rna","likelihood":"negbin"}]}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("negbin"), "{e}");
+        let e = ModelConfig::from_json(r#"{"p_feat": 1.5}"#).unwrap_err();
+        assert!(e.to_string().contains("p_feat"), "{e}");
+        let e = ModelConfig::from_json(r#"{"hidden": []}"#).unwrap_err();
+        assert!(e.to_string().contains("hidden"), "{e}");
+        let c = ModelConfig::from_json(r#"{"latent_dim": 8, "train": {"epochs": 3}}"#).unwrap();
+        assert_eq!(c.latent_dim, 8);
+        assert_eq!(c.train.epochs, 3);
+        assert_eq!(c.train.learning_rate, 3e-4);
+        let back = ModelConfig::from_json(&c.to_json()).unwrap();
+        assert_eq!(back, c);
+    }
+}

@@ -1,0 +1,169 @@
+//! The network on a concrete backend, chosen at run time.
+
+use crate::backend::Device;
+use crate::error::{Error, Result};
+use crate::io::params::{self, NamedTensor};
+use crate::module::{Layout, OutputConstants, ScVaeIt};
+use burn::backend::Autodiff;
+use burn::tensor::backend::Backend;
+use rand_chacha::ChaCha8Rng;
+
+/// An scVAEIT network on one backend (always the autodiff variant; inference
+/// uses `module.valid()`).
+#[derive(Debug, Clone)]
+pub(crate) enum Engine {
+    #[cfg(feature = "flex")]
+    Flex(ScVaeIt<Autodiff<burn::backend::Flex>>),
+    #[cfg(feature = "ndarray")]
+    NdArray(ScVaeIt<Autodiff<burn::backend::NdArray>>),
+    #[cfg(feature = "cuda")]
+    Cuda(ScVaeIt<Autodiff<burn::backend::Cuda>>, usize),
+}
+
+/// Runs `$body` with `$m` bound to the engine's module and `$dev` to its
+/// device (inner backend device type), whatever the backend.
+macro_rules! on_engine {
+    ($engine:expr, $m:ident, $dev:ident => $body:expr) => {
+        match $engine {
+            #[cfg(feature = "flex")]
+            $crate::model::engine::Engine::Flex($m) => {
+                let $dev = burn::tensor::Device::<burn::backend::Flex>::default();
+                $body
+            }
+            #[cfg(feature = "ndarray")]
+            $crate::model::engine::Engine::NdArray($m) => {
+                let $dev =
+                    burn::tensor::Device::<burn::backend::NdArray>::default();
+                $body
+            }
+            #[cfg(feature = "cuda")]
+            $crate::model::engine::Engine::Cuda($m, idx) => {
+                let $dev = burn::backend::cuda::CudaDevice::new(*idx);
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_engine;
+
+fn build<B: Backend>(
+    layout: &Layout,
+    consts: &OutputConstants,
+    rng: &mut ChaCha8Rng,
+    device: &B::Device,
+    tensors: Option<Vec<NamedTensor>>,
+) -> Result<ScVaeIt<Autodiff<B>>> {
+    let m = ScVaeIt::<Autodiff<B>>::new(layout.clone(), consts, rng, device);
+    match tensors {
+        Some(t) => params::import(m, t),
+        None => Ok(m),
+    }
+}
+
+impl Engine {
+    /// A network on `device`, freshly initialised from `rng` or, with
+    /// `tensors`, holding those weights.
+    pub fn new(
+        device: Device,
+        layout: &Layout,
+        consts: &OutputConstants,
+        rng: &mut ChaCha8Rng,
+        tensors: Option<Vec<NamedTensor>>,
+    ) -> Result<Engine> {
+        match device {
+            #[cfg(feature = "flex")]
+            Device::Flex => Ok(Engine::Flex(build(layout, consts, rng, &Default::default(), tensors)?)),
+            #[cfg(feature = "ndarray")]
+            Device::NdArray => Ok(Engine::NdArray(build(layout, consts, rng, &Default::default(), tensors)?)),
+            #[cfg(feature = "cuda")]
+            Device::Cuda(i) => {
+                let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let dev = burn::backend::cuda::CudaDevice::new(i);
+                    build::<burn::backend::Cuda>(layout, consts, rng, &dev, tensors)
+                }));
+                match made {
+                    Ok(m) => Ok(Engine::Cuda(m?, i)),
+                    Err(_) => Err(Error::Device(format!(
+                        "could not start CUDA device {i} (no NVIDIA GPU or driver found?)"
+                    ))),
+                }
+            }
+            #[allow(unreachable_patterns)]
+            other => Err(Error::Device(format!(
+                "this build of scmosaic has no backend for device '{other}'"
+            ))),
+        }
+    }
+
+    /// All parameters on the host.
+    pub fn export(&self) -> Vec<NamedTensor> {
+        on_engine!(self, m, _dev => params::export(m))
+    }
+
+    /// Number of trainable scalars (batch-norm statistics and constants excluded).
+    pub fn n_params(&self) -> usize {
+        on_engine!(self, m, _dev => {
+            let total: usize = params::export(m).iter().filter(|t| {
+                !(t.name.ends_with("running_mean") || t.name.ends_with("running_var")
+                    || t.name == "center" || t.name == "out_lo" || t.name == "out_hi")
+            }).map(|t| t.values.len()).sum();
+            total
+        })
+    }
+}
+
+/// Number of scalars a network with `layout` holds (every float parameter,
+/// constants included); `None` on overflow. Checked against a checkpoint's
+/// tensors before any allocation, so a corrupt header cannot request a huge model.
+pub(crate) fn expected_elements(l: &Layout) -> Option<usize> {
+    let mul = |a: usize, b: usize| a.checked_mul(b);
+    let mut n: usize = 0;
+    let add = |n: &mut usize, v: Option<usize>| -> Option<()> {
+        *n = n.checked_add(v?)?;
+        Some(())
+    };
+    let d = l.n_features;
+    add(&mut n, mul(d, l.n_embed))?;
+    add(&mut n, Some(l.n_embed))?;
+    add(&mut n, mul(d, 3))?; // center, out_lo, out_hi
+    let mut width = 0usize;
+    for b in &l.blocks {
+        let fan_in = b.len.checked_add(b.embed_len)?.checked_add(l.n_cov)?;
+        add(&mut n, mul(fan_in, b.hidden))?;
+        width = width.checked_add(b.hidden)?;
+    }
+    for &w in &l.hidden {
+        add(&mut n, mul(width, w)?.checked_add(w))?;
+        add(&mut n, mul(w, 4))?; // batch norm
+        width = w;
+    }
+    add(&mut n, mul(width, l.latent)?.checked_mul(2)?.checked_add(2 * l.latent))?;
+    add(&mut n, mul(l.latent, 4))?;
+    let rev: Vec<usize> = l.hidden.iter().rev().copied().collect();
+    let fan = l.latent.checked_add(l.n_embed)?.checked_add(l.n_cov)?;
+    add(&mut n, mul(fan, rev[0])?.checked_add(rev[0]))?;
+    add(&mut n, mul(rev[0], 4))?;
+    for p in rev.windows(2) {
+        add(&mut n, mul(p[0], p[1])?.checked_add(p[1]))?;
+        add(&mut n, mul(p[1], 4))?;
+    }
+    let g = *rev.last()?;
+    for b in &l.blocks {
+        add(&mut n, mul(g, b.hidden)?.checked_add(b.hidden))?;
+        let out = mul(b.hidden, b.len)?.checked_add(b.len)?;
+        add(&mut n, Some(out))?;
+        if b.likelihood == crate::data::Likelihood::Zinb {
+            add(&mut n, Some(out))?;
+        }
+        if matches!(
+            b.likelihood,
+            crate::data::Likelihood::Nb | crate::data::Likelihood::Zinb | crate::data::Likelihood::Gaussian
+        ) {
+            add(&mut n, Some(b.len))?;
+            if l.n_cov > 0 {
+                add(&mut n, mul(l.n_cov, b.len))?;
+            }
+        }
+    }
+    Some(n)
+}

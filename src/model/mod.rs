@@ -1,0 +1,626 @@
+//! The user-facing model: create, train, embed, impute, save, load.
+//!
+//! A [`Model`] is its resolved [`ModelConfig`], the data [`Schema`] it was built
+//! from (feature names, blocks, covariate levels), the preprocessing constants
+//! derived from the training data, and the network weights on a device. The C
+//! ABI and the R and Julia wrappers call only this API.
+
+pub(crate) mod engine;
+mod infer;
+
+pub use infer::{Embedding, ImputeRequest, ImputeScale, Imputation};
+
+use crate::backend::Device;
+use crate::batcher::{align, Aligned};
+use crate::config::{ModelConfig, Normalization};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::io::checkpoint::{self, CheckpointData};
+use crate::module::{Layout, OutputConstants};
+use crate::preprocess::{median, output_constants, FeatureStats, ModalityPreprocessing, Preprocessing};
+use crate::schema::Schema;
+use crate::train::{self, rng_for, EpochLog, Progress, Stream, TrainContext, TrainReport};
+use burn::module::AutodiffModule;
+use engine::{on_engine, Engine};
+use rand::seq::SliceRandom;
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::{mpsc, Arc, Mutex};
+
+/// A trained or untrained scVAEIT model.
+///
+/// ```no_run
+/// use scmosaic::{Dataset, Likelihood, Matrix, Modality, Model, ModelConfig, ImputeRequest};
+/// # fn main() -> scmosaic::Result<()> {
+/// // 3 cells x 2 genes and 3 cells x 1 protein (raw counts, dense row-major)
+/// let rna = Modality::new("rna", Likelihood::Nb, vec!["g1".into(), "g2".into()],
+///     Matrix::dense(3, 2, vec![1.0, 0.0, 3.0, 2.0, 0.0, 5.0])?)?;
+/// let adt = Modality::new("adt", Likelihood::Nb, vec!["CD4".into()],
+///     Matrix::dense(3, 1, vec![10.0, 0.0, 4.0])?)?
+///     .with_measured(vec![true, true, false])?;   // cell 3 has no protein
+/// let data = Dataset::new(vec![rna, adt])?;
+/// let mut cfg = ModelConfig::default();
+/// cfg.train.epochs = 10;
+/// let mut model = Model::new(&cfg, &data)?;
+/// model.fit(&data)?;
+/// let z = model.embed(&data)?;                  // 3 x 32 latent means
+/// let adt_hat = model.impute(&data, &ImputeRequest::new("adt"))?;
+/// model.save("model.safetensors")?;
+/// let again = Model::load("model.safetensors")?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Model {
+    config: ModelConfig,
+    schema: Schema,
+    pre: Preprocessing,
+    layout: Layout,
+    engine: Engine,
+    device: Device,
+    epochs_trained: usize,
+    threads: usize,
+    pool: Option<Arc<rayon::ThreadPool>>,
+}
+
+/// Feature shares and library sizes of a modality over the measured cells.
+fn library_stats(data: &Dataset, aligned: &Aligned<'_>, schema: &Schema, m: usize) -> (Vec<f32>, f32) {
+    let ms = &schema.modalities[m];
+    let Some(dm) = data.modality(&ms.name) else {
+        return (vec![], 0.0);
+    };
+    let index: std::collections::HashMap<&str, usize> =
+        ms.features.iter().enumerate().map(|(i, f)| (f.as_str(), i)).collect();
+    let col_map: Vec<Option<usize>> = dm.features().iter().map(|f| index.get(f.as_str()).copied()).collect();
+    let mut share = vec![0f64; ms.features.len()];
+    let mut count = vec![0u64; ms.features.len()];
+    let mut libs = Vec::new();
+    for r in 0..data.n_cells() {
+        let Some(lib) = aligned.library(m, r) else { continue };
+        libs.push(lib);
+        if lib <= 0.0 {
+            continue;
+        }
+        for (c, v) in dm.data().row(r) {
+            if let Some(j) = col_map[c] {
+                if dm.feature_observed(r, c) {
+                    share[j] += v as f64 / lib as f64;
+                }
+            }
+        }
+        for (c, cm) in col_map.iter().enumerate() {
+            if let Some(j) = cm {
+                if dm.feature_observed(r, c) {
+                    count[*j] += 1;
+                }
+            }
+        }
+    }
+    let mut f: Vec<f64> = share
+        .iter()
+        .zip(&count)
+        .map(|(s, &c)| if c > 0 { s / c as f64 } else { 0.0 })
+        .collect();
+    let total: f64 = f.iter().sum();
+    if total > 0.0 {
+        f.iter_mut().for_each(|v| *v /= total);
+    } else {
+        let u = 1.0 / f.len() as f64;
+        f.iter_mut().for_each(|v| *v = u);
+    }
+    (f.into_iter().map(|v| v as f32).collect(), median(libs))
+}
+
+fn validate_schema(schema: &Schema, cfg: &ModelConfig, pre: &Preprocessing) -> Result<()> {
+    let bad = |m: String| Err(Error::checkpoint(m));
+    if schema.modalities.is_empty() {
+        return bad("schema has no modalities".into());
+    }
+    if cfg.modalities.len() != schema.modalities.len()
+        || pre.modalities.len() != schema.modalities.len()
+    {
+        return bad("config, schema and preprocessing disagree on the modalities".into());
+    }
+    let mut names = HashSet::new();
+    for (ms, mc) in schema.modalities.iter().zip(&cfg.modalities) {
+        if ms.name != mc.name || !names.insert(ms.name.as_str()) {
+            return bad(format!("modality '{}' inconsistent or repeated", ms.name));
+        }
+        if mc.likelihood.is_none() || mc.weight.is_none() || mc.block_hidden.is_none()
+            || mc.embed_dim.is_none() || mc.normalization.is_none()
+        {
+            return bad(format!("modality '{}': config not resolved", ms.name));
+        }
+        let feats: HashSet<&str> = ms.features.iter().map(|s| s.as_str()).collect();
+        if ms.features.is_empty() || feats.len() != ms.features.len() {
+            return bad(format!("modality '{}': empty or repeated feature names", ms.name));
+        }
+        let total: usize = ms.blocks.iter().map(|b| b.len).sum();
+        if total != ms.features.len() || ms.blocks.iter().any(|b| b.len == 0) {
+            return bad(format!("modality '{}': blocks do not cover the features", ms.name));
+        }
+    }
+    for (mp, ms) in pre.modalities.iter().zip(&schema.modalities) {
+        if !mp.feature_fraction.is_empty() && mp.feature_fraction.len() != ms.features.len() {
+            return bad(format!("modality '{}': feature fractions have the wrong length", ms.name));
+        }
+    }
+    if cfg.beta_reverse.is_none() || cfg.p_modal.as_ref().map(|p| p.len()) != Some(schema.modalities.len()) {
+        return bad("config not resolved (beta_reverse / p_modal)".into());
+    }
+    let covs: Vec<&String> = schema.covariates.iter().map(|c| &c.name).collect();
+    if cfg.covariates.as_ref().map(|c| c.iter().collect::<Vec<_>>()) != Some(covs) {
+        return bad("config covariates do not match the schema".into());
+    }
+    for c in &schema.covariates {
+        if c.levels.is_empty() || c.levels.iter().collect::<HashSet<_>>().len() != c.levels.len() {
+            return bad(format!("covariate '{}': empty or repeated levels", c.name));
+        }
+    }
+    Ok(())
+}
+
+impl Model {
+    /// Builds an untrained model for `data` on the default CPU device.
+    ///
+    /// Resolves `config` against the data (modalities, features, covariates),
+    /// computes the preprocessing constants (feature shares, median library
+    /// sizes, output bounds) from `data`, and initialises the weights from
+    /// `config.train.seed`.
+    pub fn new(config: &ModelConfig, data: &Dataset) -> Result<Model> {
+        let full = Schema::from_dataset(data);
+        let cfg = config.resolve(&full)?;
+        let mut schema = full;
+        let wanted = cfg.covariates.clone().expect("resolved");
+        schema.covariates = wanted
+            .iter()
+            .map(|n| schema.covariates.iter().find(|c| &c.name == n).cloned().expect("resolved"))
+            .collect();
+        for (ms, mc) in schema.modalities.iter_mut().zip(&cfg.modalities) {
+            ms.likelihood = mc.likelihood.expect("resolved");
+        }
+        let mut pre = Preprocessing {
+            modalities: cfg
+                .modalities
+                .iter()
+                .map(|m| ModalityPreprocessing {
+                    normalization: m.normalization.expect("resolved"),
+                    median_library: 0.0,
+                    feature_fraction: Vec::new(),
+                })
+                .collect(),
+        };
+        {
+            let aligned = align(data, &schema, &pre)?;
+            for m in 0..schema.modalities.len() {
+                let (f, med) = library_stats(data, &aligned, &schema, m);
+                pre.modalities[m].median_library = med;
+                if matches!(pre.modalities[m].normalization, Normalization::LogNormalize { .. }) {
+                    pre.modalities[m].feature_fraction = f;
+                }
+            }
+        }
+        let aligned = align(data, &schema, &pre)?;
+        let d = aligned.n_features;
+        let mut stats = FeatureStats::new(d);
+        let all: Vec<usize> = (0..data.n_cells()).collect();
+        for cells in all.chunks(1024) {
+            let (mut x, mut a) = (vec![0f32; cells.len() * d], vec![0f32; cells.len() * d]);
+            aligned.fill(cells, &mut x, &mut a);
+            for (i, (xr, ar)) in x.chunks(d).zip(a.chunks(d)).enumerate() {
+                let _ = i;
+                for j in 0..d {
+                    if ar[j] > 0.0 {
+                        stats.add(j, xr[j]);
+                    }
+                }
+            }
+        }
+        let likelihoods: Vec<_> = cfg.modalities.iter().map(|m| m.likelihood.expect("resolved")).collect();
+        let consts = output_constants(&schema, &likelihoods, &stats, cfg.max_disp);
+        let layout = Layout::new(&cfg, &schema);
+        let mut rng = rng_for(cfg.train.seed, Stream::Init, 0);
+        let device = Device::cpu();
+        let engine = Engine::new(device, &layout, &consts, &mut rng, None)?;
+        Ok(Model {
+            config: cfg,
+            schema,
+            pre,
+            layout,
+            engine,
+            device,
+            epochs_trained: 0,
+            threads: 0,
+            pool: None,
+        })
+    }
+
+    /// Trains for `config.train.epochs` epochs on all cells of `data`.
+    pub fn fit(&mut self, data: &Dataset) -> Result<TrainReport> {
+        self.fit_with_progress(data, &mut |_| ControlFlow::Continue(()))
+    }
+
+    /// Like [`Model::fit`], calling `progress` after every epoch on the
+    /// calling thread; returning `ControlFlow::Break(())` stops training
+    /// cleanly (the model keeps the weights of the last completed epoch and
+    /// the report says `StopReason::Cancelled`).
+    pub fn fit_with_progress(&mut self, data: &Dataset, progress: Progress<'_>) -> Result<TrainReport> {
+        let aligned = align(data, &self.schema, &self.pre)?;
+        let n = aligned.n_cells;
+        let mut cells: Vec<usize> = (0..n).collect();
+        let frac = self.config.train.validation_fraction;
+        let mut valid = Vec::new();
+        if frac > 0.0 {
+            cells.shuffle(&mut rng_for(self.config.train.seed, Stream::Split, 0));
+            let nv = ((n as f64) * frac).round() as usize;
+            if nv < 2 || n - nv < 2 {
+                return Err(Error::data(format!(
+                    "validation_fraction {frac} of {n} cells leaves too few cells for training or validation"
+                )));
+            }
+            valid = cells.split_off(n - nv);
+            valid.sort_unstable();
+            cells.sort_unstable();
+        }
+        let ctx = TrainContext {
+            aligned: &aligned,
+            cfg: &self.config,
+            train_cells: cells,
+            valid_cells: valid,
+            start_epoch: self.epochs_trained,
+        };
+        let pool = self.pool.clone();
+        let result = on_engine!(&mut self.engine, m, dev => {
+            let module = m.clone();
+            let (new, res) = run_training(pool.as_deref(), module, &ctx, &dev, progress);
+            *m = new;
+            res
+        });
+        if let Ok(r) = &result {
+            self.epochs_trained += r.epochs_run;
+        }
+        result
+    }
+
+    /// Latent means (`[n_cells, latent_dim]`) of the cells of `data`, computed
+    /// from whatever each cell has measured.
+    pub fn embed(&self, data: &Dataset) -> Result<Embedding> {
+        let aligned = align(data, &self.schema, &self.pre)?;
+        let batch = self.config.inference.batch_size;
+        let values = on_engine!(&self.engine, m, dev => {
+            let inner = m.valid();
+            crate::backend::with_threads(self.pool.as_deref(), || infer::embed(&inner, &aligned, batch, &dev))
+        });
+        Ok(Embedding {
+            n_cells: aligned.n_cells,
+            dim: self.layout.latent,
+            values,
+            alignment: aligned.alignment.clone(),
+        })
+    }
+
+    /// Imputes (or denoises) features of one modality for every cell of
+    /// `data`: the decoder mean averaged over posterior draws (spec §5).
+    pub fn impute(&self, data: &Dataset, req: &ImputeRequest) -> Result<Imputation> {
+        let aligned = align(data, &self.schema, &self.pre)?;
+        let mi = self.schema.modality_index(&req.modality).ok_or_else(|| {
+            Error::NotFound(format!(
+                "modality '{}' (model modalities: {})",
+                req.modality,
+                self.schema.modality_names().join(", ")
+            ))
+        })?;
+        let ms = &self.schema.modalities[mi];
+        let local: Vec<usize> = match &req.features {
+            None => (0..ms.features.len()).collect(),
+            Some(names) => {
+                let index: std::collections::HashMap<&str, usize> =
+                    ms.features.iter().enumerate().map(|(i, f)| (f.as_str(), i)).collect();
+                names
+                    .iter()
+                    .map(|f| {
+                        index.get(f.as_str()).copied().ok_or_else(|| {
+                            Error::NotFound(format!("feature '{f}' in modality '{}'", ms.name))
+                        })
+                    })
+                    .collect::<Result<_>>()?
+            }
+        };
+        if local.is_empty() {
+            return Err(Error::data("no features requested"));
+        }
+        let range = self.layout.modality_ranges[mi].clone();
+        let mut blocks: Vec<(usize, Vec<(usize, usize)>)> = Vec::new();
+        for (o, &j) in local.iter().enumerate() {
+            let g = range.start + j;
+            let k = self.layout.modality_blocks[mi]
+                .clone()
+                .find(|&k| self.layout.blocks[k].range().contains(&g))
+                .expect("feature in a block");
+            let c = g - self.layout.blocks[k].start;
+            match blocks.iter_mut().find(|(b, _)| *b == k) {
+                Some((_, v)) => v.push((c, o)),
+                None => blocks.push((k, vec![(c, o)])),
+            }
+        }
+        let mut dec_override = vec![None; self.schema.covariates.len()];
+        for (name, level) in &req.covariates {
+            let ci = self
+                .schema
+                .covariates
+                .iter()
+                .position(|c| &c.name == name)
+                .ok_or_else(|| Error::NotFound(format!("covariate '{name}' in the model")))?;
+            let li = self.schema.covariates[ci]
+                .levels
+                .iter()
+                .position(|l| l == level)
+                .ok_or_else(|| {
+                    Error::NotFound(format!(
+                        "level '{level}' of covariate '{name}' (known: {})",
+                        self.schema.covariates[ci].levels.join(", ")
+                    ))
+                })?;
+            dec_override[ci] = Some(li as u32);
+        }
+        let n_draws = req.n_draws.unwrap_or(self.config.inference.n_draws);
+        if n_draws > 10_000 {
+            return Err(Error::config(format!("n_draws {n_draws} is too large (max 10000)")));
+        }
+        let plan = infer::ImputePlan {
+            blocks,
+            n_out: local.len(),
+            n_draws,
+            keep_draws: (req.draws || req.variance) && n_draws > 0,
+            hide: req.hide_target.then(|| range.clone()),
+            dec_override,
+            seed: req.seed.unwrap_or(self.config.train.seed),
+        };
+        let batch = self.config.inference.batch_size;
+        let (mut mean, mut draws) = on_engine!(&self.engine, m, dev => {
+            let inner = m.valid();
+            crate::backend::with_threads(self.pool.as_deref(), || infer::impute(&inner, &aligned, &plan, batch, &dev))
+        });
+        let n = aligned.n_cells;
+        let f = local.len();
+        if req.scale == ImputeScale::Counts {
+            let mp = &self.pre.modalities[mi];
+            for r in 0..n {
+                let lib = aligned.library(mi, r).filter(|&l| l > 0.0).unwrap_or(mp.median_library);
+                for v in &mut mean[r * f..(r + 1) * f] {
+                    *v = mp.to_counts(*v, lib);
+                }
+                if let Some(dr) = draws.as_mut() {
+                    for v in &mut dr[r * n_draws * f..(r + 1) * n_draws * f] {
+                        *v = mp.to_counts(*v, lib);
+                    }
+                }
+            }
+        }
+        let variance = (req.variance && n_draws > 1).then(|| {
+            let dr = draws.as_ref().expect("draws kept");
+            let mut var = vec![0f32; n * f];
+            for r in 0..n {
+                for j in 0..f {
+                    let vals = (0..n_draws).map(|s| dr[(r * n_draws + s) * f + j] as f64);
+                    let mu: f64 = vals.clone().sum::<f64>() / n_draws as f64;
+                    let v: f64 = vals.map(|x| (x - mu) * (x - mu)).sum::<f64>() / (n_draws - 1) as f64;
+                    var[r * f + j] = v as f32;
+                }
+            }
+            var
+        });
+        // Reorder draws from [cell, draw, feature] to [draw, cell, feature].
+        let draws = if req.draws {
+            draws.map(|dr| {
+                let mut out = vec![0f32; dr.len()];
+                for r in 0..n {
+                    for s in 0..n_draws {
+                        out[(s * n + r) * f..(s * n + r + 1) * f]
+                            .copy_from_slice(&dr[(r * n_draws + s) * f..(r * n_draws + s + 1) * f]);
+                    }
+                }
+                out
+            })
+        } else {
+            None
+        };
+        Ok(Imputation {
+            n_cells: n,
+            features: local.iter().map(|&j| ms.features[j].clone()).collect(),
+            mean,
+            variance,
+            draws,
+            n_draws,
+            alignment: aligned.alignment.clone(),
+        })
+    }
+
+    /// Serializes the model (weights + metadata) to safetensors bytes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        checkpoint::to_bytes(&CheckpointData {
+            config: self.config.clone(),
+            schema: self.schema.clone(),
+            pre: self.pre.clone(),
+            epochs_trained: self.epochs_trained,
+            tensors: self.engine.export(),
+        })
+    }
+
+    /// Saves to a `.safetensors` file atomically (an interrupted save leaves
+    /// any previous file intact).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let bytes = self.to_bytes()?;
+        checkpoint::write_atomic(path.as_ref(), &bytes)
+    }
+
+    /// Loads a model saved by [`Model::save`] (on the default CPU device).
+    pub fn load(path: impl AsRef<Path>) -> Result<Model> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Model::from_bytes(&bytes).map_err(|e| match e {
+            Error::Checkpoint(m) => Error::Checkpoint(format!("{}: {m}", path.display())),
+            other => other,
+        })
+    }
+
+    /// Loads a model from bytes produced by [`Model::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
+        let ck = checkpoint::from_bytes(bytes)?;
+        validate_schema(&ck.schema, &ck.config, &ck.pre)?;
+        let layout = Layout::new(&ck.config, &ck.schema);
+        let have: usize = ck.tensors.iter().map(|t| t.values.len()).sum();
+        if engine::expected_elements(&layout) != Some(have) {
+            return Err(Error::checkpoint(format!(
+                "the weights ({have} values) do not match the stored architecture"
+            )));
+        }
+        let d = layout.n_features;
+        let placeholder = OutputConstants {
+            center: vec![0.0; d],
+            lo: vec![0.0; d],
+            hi: vec![1.0; d],
+        };
+        let device = Device::cpu();
+        let mut rng = rng_for(0, Stream::Init, 0);
+        let engine = Engine::new(device, &layout, &placeholder, &mut rng, Some(ck.tensors))?;
+        Ok(Model {
+            config: ck.config,
+            schema: ck.schema,
+            pre: ck.pre,
+            layout,
+            engine,
+            device,
+            epochs_trained: ck.epochs_trained,
+            threads: 0,
+            pool: None,
+        })
+    }
+
+    /// Moves the model to a device (`"cpu"`, `"cuda:0"`, ...; see [`Device`]).
+    pub fn set_device(&mut self, device: &str) -> Result<()> {
+        let dev = Device::parse(device)?;
+        if dev == self.device {
+            return Ok(());
+        }
+        let d = self.layout.n_features;
+        let placeholder = OutputConstants {
+            center: vec![0.0; d],
+            lo: vec![0.0; d],
+            hi: vec![1.0; d],
+        };
+        let mut rng = rng_for(0, Stream::Init, 0);
+        self.engine = Engine::new(dev, &self.layout, &placeholder, &mut rng, Some(self.engine.export()))?;
+        self.device = dev;
+        Ok(())
+    }
+
+    /// Limits the worker threads of the tensor kernels (0 = all cores).
+    pub fn set_threads(&mut self, threads: usize) -> Result<()> {
+        self.pool = if threads == 0 {
+            None
+        } else {
+            Some(Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .map_err(|e| Error::State(format!("could not start {threads} threads: {e}")))?,
+            ))
+        };
+        self.threads = threads;
+        Ok(())
+    }
+
+    /// Worker threads (0 = all cores).
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+    /// The device the model runs on.
+    pub fn device(&self) -> Device {
+        self.device
+    }
+    /// The resolved configuration.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+    /// Modalities, features and covariates of the model.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+    /// Preprocessing constants.
+    pub fn preprocessing(&self) -> &Preprocessing {
+        &self.pre
+    }
+    /// Latent dimension.
+    pub fn latent_dim(&self) -> usize {
+        self.layout.latent
+    }
+    /// Number of trainable parameters.
+    pub fn n_params(&self) -> usize {
+        self.engine.n_params()
+    }
+    /// Epochs trained so far (over all `fit` calls).
+    pub fn epochs_trained(&self) -> usize {
+        self.epochs_trained
+    }
+    /// Feature names of a modality.
+    pub fn features(&self, modality: &str) -> Result<&[String]> {
+        self.schema
+            .modality(modality)
+            .map(|m| m.features.as_slice())
+            .ok_or_else(|| Error::NotFound(format!("modality '{modality}'")))
+    }
+}
+
+type Trained<B> = (
+    crate::module::ScVaeIt<burn::backend::Autodiff<B>>,
+    Result<TrainReport>,
+);
+
+/// Runs the training loop on the thread pool while the progress callback
+/// runs on the calling thread (R and Julia callbacks must stay on their thread).
+fn run_training<B: burn::tensor::backend::Backend>(
+    pool: Option<&rayon::ThreadPool>,
+    module: crate::module::ScVaeIt<burn::backend::Autodiff<B>>,
+    ctx: &TrainContext<'_>,
+    device: &B::Device,
+    progress: Progress<'_>,
+) -> Trained<B> {
+    let out: Mutex<Option<Trained<B>>> = Mutex::new(None);
+    match pool {
+        Some(p) => p.in_place_scope(|s| serve(s, module, ctx, device, &out, progress)),
+        None => rayon::in_place_scope(|s| serve(s, module, ctx, device, &out, progress)),
+    }
+    out.into_inner()
+        .expect("not poisoned")
+        .expect("training job finished")
+}
+
+fn serve<'s, B: burn::tensor::backend::Backend>(
+    s: &rayon::Scope<'s>,
+    module: crate::module::ScVaeIt<burn::backend::Autodiff<B>>,
+    ctx: &'s TrainContext<'_>,
+    device: &'s B::Device,
+    out: &'s Mutex<Option<Trained<B>>>,
+    progress: Progress<'_>,
+) {
+    let (tx_log, rx_log) = mpsc::channel::<EpochLog>();
+    let (tx_ctl, rx_ctl) = mpsc::channel::<bool>();
+    s.spawn(move |_| {
+        let mut cb = |log: &EpochLog| {
+            if tx_log.send(log.clone()).is_err() {
+                return ControlFlow::Break(());
+            }
+            match rx_ctl.recv() {
+                Ok(true) => ControlFlow::Continue(()),
+                _ => ControlFlow::Break(()),
+            }
+        };
+        let r = train::fit(module, ctx, device, &mut cb);
+        *out.lock().expect("not poisoned") = Some(r);
+    });
+    for log in rx_log.iter() {
+        let go = progress(&log).is_continue();
+        let _ = tx_ctl.send(go);
+    }
+}

@@ -1,0 +1,7 @@
+//! Networks as burn modules (pure computation; no data handling).
+
+mod layout;
+mod scvaeit;
+
+pub use layout::{BlockLayout, Layout};
+pub use scvaeit::{Encoded, LossOutput, LossWeights, OutputConstants, ScVaeIt, StepInput};

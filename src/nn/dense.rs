@@ -1,0 +1,106 @@
+use super::{glorot_uniform, tensor1, tensor2};
+use burn::module::{Module, Param};
+use burn::tensor::{backend::Backend, Tensor};
+use rand_chacha::ChaCha8Rng;
+
+/// Fully connected layer `y = x W + b`, `W: [d_in, d_out]` (Keras layout).
+#[derive(Module, Debug)]
+pub struct Dense<B: Backend> {
+    /// `[d_in, d_out]`.
+    pub weight: Param<Tensor<B, 2>>,
+    /// `[d_out]`.
+    pub bias: Option<Param<Tensor<B, 1>>>,
+}
+
+impl<B: Backend> Dense<B> {
+    /// Glorot-uniform weights, zero bias.
+    pub fn new(
+        d_in: usize,
+        d_out: usize,
+        bias: bool,
+        rng: &mut ChaCha8Rng,
+        device: &B::Device,
+    ) -> Self {
+        let w = glorot_uniform(d_in, d_out, rng);
+        Dense {
+            weight: Param::from_tensor(tensor2(w, d_in, d_out, device)),
+            bias: bias.then(|| Param::from_tensor(tensor1(vec![0.0; d_out], device))),
+        }
+    }
+
+    /// # Shapes
+    /// - `x`: `[n, d_in]` -> `[n, d_out]`
+    pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        let y = x.matmul(self.weight.val());
+        match &self.bias {
+            Some(b) => y + b.val().unsqueeze::<2>(),
+            None => y,
+        }
+    }
+}
+
+/// A dense layer over the concatenation of several inputs, stored as one
+/// weight block per input: `y = sum_i x_i W_i + b`. Equivalent to one dense
+/// layer on `[x_1, x_2, ...]` (same Glorot initialisation over the total
+/// fan-in), but never materialises the concatenation, and no gradient is
+/// computed for inputs that are data rather than activations.
+#[derive(Module, Debug)]
+pub struct SplitDense<B: Backend> {
+    /// One `[d_in_i, d_out]` block per non-empty input, in input order.
+    pub parts: Vec<Param<Tensor<B, 2>>>,
+    /// `[d_out]`.
+    pub bias: Option<Param<Tensor<B, 1>>>,
+}
+
+impl<B: Backend> SplitDense<B> {
+    /// `d_ins`: widths of the inputs; zero-width inputs get no block and must
+    /// be left out of [`SplitDense::forward`]'s list.
+    pub fn new(
+        d_ins: &[usize],
+        d_out: usize,
+        bias: bool,
+        rng: &mut ChaCha8Rng,
+        device: &B::Device,
+    ) -> Self {
+        let fan_in: usize = d_ins.iter().sum();
+        let w = glorot_uniform(fan_in, d_out, rng);
+        let mut parts = Vec::new();
+        let mut row = 0;
+        for &d in d_ins {
+            if d > 0 {
+                let block = w[row * d_out..(row + d) * d_out].to_vec();
+                parts.push(Param::from_tensor(tensor2(block, d, d_out, device)));
+            }
+            row += d;
+        }
+        SplitDense {
+            parts,
+            bias: bias.then(|| Param::from_tensor(tensor1(vec![0.0; d_out], device))),
+        }
+    }
+
+    /// # Shapes
+    /// - `inputs[i]`: `[n, d_in_i]` for each non-empty input -> `[n, d_out]`
+    pub fn forward(&self, inputs: &[Tensor<B, 2>]) -> Tensor<B, 2> {
+        assert_eq!(
+            inputs.len(),
+            self.parts.len(),
+            "SplitDense: {} inputs for {} weight blocks",
+            inputs.len(),
+            self.parts.len()
+        );
+        let mut y: Option<Tensor<B, 2>> = None;
+        for (x, w) in inputs.iter().zip(&self.parts) {
+            let t = x.clone().matmul(w.val());
+            y = Some(match y {
+                Some(acc) => acc + t,
+                None => t,
+            });
+        }
+        let y = y.expect("at least one input");
+        match &self.bias {
+            Some(b) => y + b.val().unsqueeze::<2>(),
+            None => y,
+        }
+    }
+}
