@@ -41,7 +41,7 @@ pub mod data;
 pub mod distributions;
 mod error;
 pub mod io;
-pub mod metrics;
+pub mod eval;
 pub mod model;
 pub mod module;
 pub mod nn;

@@ -12,7 +12,7 @@
 //! cell and feature involved.
 
 mod matrix;
-mod tenx;
+pub(crate) mod tenx;
 
 pub use matrix::{Matrix, RowIter};
 pub use tenx::{read_10x_folder, TenxFolder};

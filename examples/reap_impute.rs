@@ -1,0 +1,211 @@
+//! The main job: train scVAEIT on REAP-seq PBMC and print the reap-impute v1
+//! metrics (`../shared/docs/benchmarks.md`) as a table and one JSON object.
+//!
+//! ```text
+//! cargo run --release --example reap_impute -- [--train DIR] [--test DIR] [--epochs N]
+//!     [--batch-size N] [--latent N] [--seed S] [--threads N] [--draws N] [--device D]
+//!     [--config FILE.json] [--json FILE] [--quiet]
+//! ```
+//! Defaults: the bundled `data/reap_pbmc2`, the standardized run (100 epochs,
+//! batch 256, latent 32, seed 0) with the authors' bimodal PBMC architecture.
+
+use scmosaic::eval::reap;
+use scmosaic::{Model, ModelConfig};
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::time::Instant;
+
+struct Args {
+    train: PathBuf,
+    test: Option<PathBuf>,
+    epochs: usize,
+    batch: usize,
+    latent: usize,
+    seed: u64,
+    threads: usize,
+    draws: Option<usize>,
+    device: String,
+    config: Option<PathBuf>,
+    json: Option<PathBuf>,
+    quiet: bool,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut a = Args {
+        train: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/reap_pbmc2")),
+        test: None,
+        epochs: 100,
+        batch: 256,
+        latent: 32,
+        seed: 0,
+        threads: 0,
+        draws: None,
+        device: "cpu".into(),
+        config: None,
+        json: None,
+        quiet: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut val = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        let num = |s: String| s.parse::<usize>().map_err(|_| format!("bad number '{s}'"));
+        match flag.as_str() {
+            "--train" => a.train = val()?.into(),
+            "--test" => a.test = Some(val()?.into()),
+            "--epochs" => a.epochs = num(val()?)?,
+            "--batch-size" => a.batch = num(val()?)?,
+            "--latent" => a.latent = num(val()?)?,
+            "--seed" => a.seed = num(val()?)? as u64,
+            "--threads" => a.threads = num(val()?)?,
+            "--draws" => a.draws = Some(num(val()?)?),
+            "--device" => a.device = val()?,
+            "--config" => a.config = Some(val()?.into()),
+            "--json" => a.json = Some(val()?.into()),
+            "--quiet" => a.quiet = true,
+            "-h" | "--help" => {
+                println!("{}", include_str!("reap_impute.rs").lines().take(9).collect::<Vec<_>>().join("\n"));
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown flag '{other}' (see --help)")),
+        }
+    }
+    Ok(a)
+}
+
+/// The authors' bimodal PBMC configuration (reference-results.md, "Settings used").
+fn standard_config(a: &Args) -> Result<ModelConfig, scmosaic::Error> {
+    let mut cfg = match &a.config {
+        Some(p) => ModelConfig::from_json(&std::fs::read_to_string(p).map_err(|e| scmosaic::Error::Io {
+            path: p.display().to_string(),
+            source: e,
+        })?)?,
+        None => ModelConfig::from_json(
+            r#"{
+              "hidden": [256],
+              "modalities": [
+                {"name": "rna", "block_hidden": 256, "embed_dim": 32, "weight": 0.1},
+                {"name": "adt", "block_hidden": 128, "embed_dim": 16, "weight": 0.9}
+              ],
+              "beta_kl": 1.0, "beta_unobs": 0.6666666666666666, "beta_reverse": 0.5,
+              "p_feat": 0.2, "p_modal": [0.5, 0.5]
+            }"#,
+        )?,
+    };
+    cfg.latent_dim = a.latent;
+    cfg.train.epochs = a.epochs;
+    cfg.train.batch_size = a.batch;
+    cfg.train.seed = a.seed;
+    Ok(cfg)
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn run(a: Args) -> scmosaic::Result<()> {
+    let data = reap::load(&a.train, a.test.as_deref())?;
+    let cfg = standard_config(&a)?;
+    let mut model = Model::new(&cfg, &data.train)?;
+    model.set_device(&a.device)?;
+    model.set_threads(a.threads)?;
+    let threads = if a.threads == 0 { rayon_threads() } else { a.threads };
+    eprintln!(
+        "reap-impute v1: {} train cells, {} test cells, {} genes, {} proteins; {} parameters; {} on {} thread(s)",
+        data.train.n_cells(),
+        data.test.n_cells(),
+        model.features("rna")?.len(),
+        data.proteins.len(),
+        model.n_params(),
+        model.device(),
+        threads
+    );
+    let t0 = Instant::now();
+    let quiet = a.quiet;
+    let report = model.fit_with_progress(&data.train, &mut |log| {
+        if !quiet && (log.epoch % 10 == 0 || log.epoch == 1 || log.epoch == log.n_epochs) {
+            eprintln!(
+                "epoch {:>4}/{}  loss {:>9.3}  kl {:>7.3}  ({:.2} s)",
+                log.epoch, log.n_epochs, log.train.total, log.train.kl, log.seconds
+            );
+        }
+        ControlFlow::Continue(())
+    })?;
+    let train_seconds = t0.elapsed().as_secs_f64();
+    let s = reap::evaluate(&model, &data, a.draws)?;
+    let rss = peak_rss_mb();
+    let spe = train_seconds / report.epochs_run.max(1) as f64;
+    println!("reap-impute v1 (scVAEIT, scmosaic)        this run   reference scVAEIT 1.1.1");
+    let rows: [(&str, f64, &str); 11] = [
+        ("protein Pearson, mean", s.protein_pearson_mean, "0.495"),
+        ("protein Pearson, median", s.protein_pearson_median, "0.480"),
+        ("protein Spearman, mean", s.protein_spearman_mean, "0.451"),
+        ("CLR RMSE", s.clr_rmse, "0.712"),
+        ("cell Pearson, mean", s.cell_pearson_mean, "0.836"),
+        ("kNN accuracy (k=15)", s.knn_accuracy, "0.580"),
+        ("ARI", s.ari, "0.461"),
+        ("seconds per epoch", spe, "3.97"),
+        ("impute seconds", s.impute_seconds, "41.0"),
+        ("peak RSS MiB", rss, "2128"),
+        ("parameters", model.n_params() as f64, "1380923"),
+    ];
+    for (name, v, r) in rows {
+        println!("  {name:<38} {v:>10.3}   {r:>10}");
+    }
+    let json = serde_json::json!({
+        "model": "scvaeit",
+        "epochs": report.epochs_run,
+        "seed": a.seed,
+        "batch_size": a.batch,
+        "latent": a.latent,
+        "n_train": data.train.n_cells(),
+        "n_test": data.test.n_cells(),
+        "protein_pearson_mean": s.protein_pearson_mean,
+        "protein_pearson_median": s.protein_pearson_median,
+        "protein_spearman_mean": s.protein_spearman_mean,
+        "clr_rmse": s.clr_rmse,
+        "cell_pearson_mean": s.cell_pearson_mean,
+        "knn_accuracy": s.knn_accuracy,
+        "ari": s.ari,
+        "train_seconds": train_seconds,
+        "seconds_per_epoch": spe,
+        "impute_seconds": s.impute_seconds,
+        "peak_rss_mb": rss,
+        "params": model.n_params(),
+        "threads": threads,
+        "device": model.device().name(),
+    });
+    println!("{json}");
+    if let Some(p) = &a.json {
+        std::fs::write(p, format!("{json}\n")).map_err(|e| scmosaic::Error::Io {
+            path: p.display().to_string(),
+            source: e,
+        })?;
+    }
+    Ok(())
+}
+
+fn rayon_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn main() {
+    let args = match parse() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(args) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,189 @@
+//! The `reap-impute v1` protocol (`benchmarks.md`, `reference-results.md`):
+//! RNA -> protein imputation on REAP-seq PBMC.
+//!
+//! Train on the `split == train` cells with both modalities (2000 HVGs of
+//! `rna_hvg.tsv`, all proteins, raw counts); test cells get RNA only. Imputed
+//! protein values (count scale) are rescaled per cell to the median train protein
+//! library, CLR-transformed together with the observed counts, and compared per
+//! protein (Pearson, Spearman), overall (RMSE) and per cell (Pearson). The
+//! embedding of all cells is scored by kNN (k = 15) label transfer from train to
+//! test cells and by the ARI of a 9-cluster graph clustering against `cell_type`.
+
+use super::cluster::cluster_to_k;
+use super::metrics::{adjusted_rand_index, clr, knn_accuracy, mean_median, pearson, spearman};
+use crate::data::{read_10x_folder, Dataset, Likelihood, Modality};
+use crate::data::tenx::read_lines;
+use crate::error::{Error, Result};
+use crate::model::{ImputeRequest, ImputeScale, Model};
+use std::path::Path;
+use std::time::Instant;
+
+/// Train and test data of the protocol.
+#[derive(Debug, Clone)]
+pub struct ReapData {
+    /// Train cells: `rna` (HVGs) and `adt`.
+    pub train: Dataset,
+    /// Test cells: `rna` only.
+    pub test: Dataset,
+    /// Proteins scored (present in both folders).
+    pub proteins: Vec<String>,
+    /// Observed protein counts of the test cells, `[n_test, proteins]`.
+    pub test_protein_counts: Vec<f64>,
+    /// `cell_type` of train cells.
+    pub train_labels: Vec<String>,
+    /// `cell_type` of test cells.
+    pub test_labels: Vec<String>,
+    /// Median protein library size of the train cells.
+    pub train_protein_median: f64,
+}
+
+/// Scores of one run.
+#[derive(Debug, Clone, Default)]
+pub struct ReapScores {
+    /// Mean over proteins of the Pearson correlation (CLR scale).
+    pub protein_pearson_mean: f64,
+    /// Median over proteins of the Pearson correlation.
+    pub protein_pearson_median: f64,
+    /// Mean over proteins of the Spearman correlation.
+    pub protein_spearman_mean: f64,
+    /// RMSE over all CLR entries.
+    pub clr_rmse: f64,
+    /// Mean over test cells of the Pearson correlation across proteins.
+    pub cell_pearson_mean: f64,
+    /// kNN (k = 15) label accuracy of test cells from train cells in the latent space.
+    pub knn_accuracy: f64,
+    /// ARI of a graph clustering of all cells' latent (as many clusters as types).
+    pub ari: f64,
+    /// Wall seconds to impute the test cells.
+    pub impute_seconds: f64,
+}
+
+fn rows_where(col: &[String], value: &str) -> Vec<usize> {
+    col.iter().enumerate().filter(|(_, v)| v.as_str() == value).map(|(i, _)| i).collect()
+}
+
+/// Loads the protocol's data. `test_dir = None` uses the `split == test` cells
+/// of `train_dir`; another folder contributes its `split == test` cells (all
+/// cells when it has no split column), with genes and proteins matched by name.
+pub fn load(train_dir: &Path, test_dir: Option<&Path>) -> Result<ReapData> {
+    let tr = read_10x_folder(train_dir)?;
+    let hvg = read_lines(train_dir.join("rna_hvg.tsv"))?;
+    let select = |genes: &[String], wanted: &[String]| -> Vec<usize> {
+        let idx: std::collections::HashMap<&str, usize> =
+            genes.iter().enumerate().map(|(i, g)| (g.as_str(), i)).collect();
+        wanted.iter().filter_map(|g| idx.get(g.as_str()).copied()).collect()
+    };
+    let (genes, rna) = tr.modality("rna")?;
+    let hvg_cols = select(genes, &hvg);
+    if hvg_cols.len() != hvg.len() {
+        return Err(Error::data("rna_hvg.tsv lists genes absent from rna_features.tsv"));
+    }
+    let (prots, adt) = tr.modality("adt")?;
+    let split = tr.cell_column("split")?;
+    let types = tr.cell_column("cell_type")?;
+    let train_rows = rows_where(split, "train");
+    let rna_hvg = rna.select_cols(&hvg_cols)?;
+    let train = Dataset::new(vec![
+        Modality::new("rna", Likelihood::Nb, hvg.clone(), rna_hvg.select_rows(&train_rows))?,
+        Modality::new("adt", Likelihood::Nb, prots.to_vec(), adt.select_rows(&train_rows))?,
+    ])?;
+    let train_protein_median = {
+        let libs: Vec<f32> = adt.select_rows(&train_rows).row_sums().into_iter().map(|v| v as f32).collect();
+        crate::preprocess::median(libs) as f64
+    };
+    let owned;
+    let te = match test_dir {
+        Some(p) => {
+            owned = read_10x_folder(p)?;
+            &owned
+        }
+        None => &tr,
+    };
+    let test_rows = match te.cells.get("split") {
+        Some(s) if test_dir.is_none() || s.iter().any(|v| v == "test") => rows_where(s, "test"),
+        _ => (0..te.barcodes.len()).collect(),
+    };
+    if test_rows.is_empty() {
+        return Err(Error::data("no test cells"));
+    }
+    let (te_genes, te_rna) = te.modality("rna")?;
+    let te_cols = select(te_genes, &hvg);
+    let te_names: Vec<String> = te_cols.iter().map(|&c| te_genes[c].clone()).collect();
+    let test = Dataset::new(vec![Modality::new(
+        "rna",
+        Likelihood::Nb,
+        te_names,
+        te_rna.select_cols(&te_cols)?.select_rows(&test_rows),
+    )?])?;
+    let (te_prots, te_adt) = te.modality("adt")?;
+    let shared: Vec<String> = prots.iter().filter(|p| te_prots.contains(p)).cloned().collect();
+    let te_pcols = select(te_prots, &shared);
+    let dense = te_adt.select_cols(&te_pcols)?.select_rows(&test_rows).to_dense();
+    let test_protein_counts = dense.stored_values().iter().map(|&v| v as f64).collect();
+    let te_types = te.cell_column("cell_type").map(|c| c.to_vec()).unwrap_or_else(|_| vec![String::new(); te.barcodes.len()]);
+    Ok(ReapData {
+        train,
+        test,
+        proteins: shared,
+        test_protein_counts,
+        train_labels: train_rows.iter().map(|&r| types[r].clone()).collect(),
+        test_labels: test_rows.iter().map(|&r| te_types[r].clone()).collect(),
+        train_protein_median,
+    })
+}
+
+/// Scores a trained model on the protocol (`n_draws` posterior draws for imputation).
+pub fn evaluate(model: &Model, data: &ReapData, n_draws: Option<usize>) -> Result<ReapScores> {
+    let p = data.proteins.len();
+    let n = data.test.n_cells();
+    let mut req = ImputeRequest::new("adt");
+    req.features = Some(data.proteins.clone());
+    req.scale = ImputeScale::Counts;
+    req.n_draws = n_draws;
+    let t0 = Instant::now();
+    let imp = model.impute(&data.test, &req)?;
+    let impute_seconds = t0.elapsed().as_secs_f64();
+    // rescale each cell to the median train protein library
+    let mut pred: Vec<f64> = imp.mean.iter().map(|&v| v as f64).collect();
+    for row in pred.chunks_mut(p) {
+        let s: f64 = row.iter().sum();
+        if s > 0.0 {
+            row.iter_mut().for_each(|v| *v *= data.train_protein_median / s);
+        }
+    }
+    let obs = clr(&data.test_protein_counts, p);
+    let hat = clr(&pred, p);
+    let col = |m: &[f64], j: usize| -> Vec<f64> { (0..n).map(|i| m[i * p + j]).collect() };
+    let per_p: Vec<f64> = (0..p).map(|j| pearson(&col(&obs, j), &col(&hat, j))).collect();
+    let per_s: Vec<f64> = (0..p).map(|j| spearman(&col(&obs, j), &col(&hat, j))).collect();
+    let per_c: Vec<f64> = (0..n)
+        .map(|i| pearson(&obs[i * p..(i + 1) * p], &hat[i * p..(i + 1) * p]))
+        .collect();
+    let rmse = (obs.iter().zip(&hat).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / obs.len() as f64).sqrt();
+    let (pm, pmed) = mean_median(&per_p);
+    let (sm, _) = mean_median(&per_s);
+    let (cm, _) = mean_median(&per_c);
+    // embedding
+    let zt = model.embed(&data.train)?;
+    let zs = model.embed(&data.test)?;
+    let d = zt.dim;
+    let knn_accuracy = knn_accuracy(&zt.values, &data.train_labels, &zs.values, &data.test_labels, d, 15);
+    let mut all = zt.values.clone();
+    all.extend_from_slice(&zs.values);
+    let labels: Vec<&String> = data.train_labels.iter().chain(&data.test_labels).collect();
+    let mut types = labels.clone();
+    types.sort();
+    types.dedup();
+    let clusters = cluster_to_k(&all, d, types.len(), 15, 0);
+    let ari = adjusted_rand_index(&clusters, &labels);
+    Ok(ReapScores {
+        protein_pearson_mean: pm,
+        protein_pearson_median: pmed,
+        protein_spearman_mean: sm,
+        clr_rmse: rmse,
+        cell_pearson_mean: cm,
+        knn_accuracy,
+        ari,
+        impute_seconds,
+    })
+}
