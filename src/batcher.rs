@@ -106,13 +106,14 @@ pub(crate) fn align<'a>(
             offset += len;
             continue;
         };
-        if dm.likelihood() != ms.likelihood {
-            return Err(Error::data(format!(
-                "modality '{}' has likelihood {} in the data but {} in the model",
+        // The model's likelihood decides (the data's declared one may differ,
+        // e.g. a Gaussian-declared matrix passed to an NB model); values must suit it.
+        if ms.likelihood.needs_non_negative() && dm.likelihood() != ms.likelihood {
+            dm.data().check_non_negative(&format!(
+                "modality '{}' ({} likelihood in the model)",
                 ms.name,
-                dm.likelihood().as_str(),
                 ms.likelihood.as_str()
-            )));
+            ))?;
         }
         let index: std::collections::HashMap<&str, u32> = ms
             .features

@@ -24,8 +24,8 @@ use crate::config::ModelConfig;
 use crate::error::{Error, Result};
 use crate::preprocess::Preprocessing;
 use crate::schema::Schema;
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
-use std::collections::HashMap;
+use safetensors::tensor::{Dtype, SafeTensors};
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::Path;
 
@@ -88,7 +88,7 @@ pub(crate) fn to_bytes(ck: &CheckpointData) -> Result<Vec<u8>> {
     }
     named.sort_by(|a, b| a.0.cmp(&b.0));
     let sum = checksum(named.iter().map(|(n, _, b)| (n.as_str(), b.as_slice())));
-    let meta: HashMap<String, String> = [
+    let meta: BTreeMap<&str, String> = [
         (K_VERSION, FORMAT_VERSION.to_string()),
         (K_KIND, ck.config.model.as_str().to_string()),
         (K_CRATE, env!("CARGO_PKG_VERSION").to_string()),
@@ -99,18 +99,35 @@ pub(crate) fn to_bytes(ck: &CheckpointData) -> Result<Vec<u8>> {
         (K_CHECKSUM, sum),
     ]
     .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let views: Vec<(String, TensorView<'_>)> = named
-        .iter()
-        .map(|(n, s, b)| {
-            TensorView::new(Dtype::F32, s.clone(), b)
-                .map(|v| (n.clone(), v))
-                .map_err(|e| Error::checkpoint(format!("tensor {n}: {e}")))
-        })
-        .collect::<Result<_>>()?;
-    safetensors::serialize(views, Some(meta))
-        .map_err(|e| Error::checkpoint(format!("serializing: {e}")))
+    Ok(serialize(&named, &meta))
+}
+
+/// Writes the safetensors layout with every map in sorted order, so the same
+/// model always gives the same bytes (the `safetensors` crate's writer takes
+/// the metadata as a `HashMap` and emits it in random order).
+fn serialize(named: &[(String, Vec<usize>, Vec<u8>)], meta: &BTreeMap<&str, String>) -> Vec<u8> {
+    let mut header: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    header.insert("__metadata__".into(), serde_json::json!(meta));
+    let mut offset = 0usize;
+    for (name, shape, bytes) in named {
+        header.insert(
+            name.clone(),
+            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + bytes.len()]}),
+        );
+        offset += bytes.len();
+    }
+    let mut h = serde_json::to_string(&header).expect("header serializes").into_bytes();
+    while h.len() % 8 != 0 {
+        h.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + h.len() + offset);
+    out.extend_from_slice(&(h.len() as u64).to_le_bytes());
+    out.extend_from_slice(&h);
+    for (_, _, bytes) in named {
+        out.extend_from_slice(bytes);
+    }
+    out
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {
@@ -236,6 +253,12 @@ pub(crate) fn from_bytes(bytes: &[u8]) -> Result<CheckpointData> {
 /// Writes `bytes` to `path` atomically (temporary file in the same folder,
 /// fsync, rename, fsync of the folder).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, bytes, || Ok(()))
+}
+
+/// [`write_atomic`] with a hook run after the temporary file is written and
+/// synced, before the rename (tests inject an interruption there).
+fn write_atomic_with(path: &Path, bytes: &[u8], before_rename: impl FnOnce() -> Result<()>) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -247,9 +270,32 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| Error::io(&dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
+    before_rename()?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     if let Ok(d) = std::fs::File::open(&dir) {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interrupted_write_keeps_the_previous_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.safetensors");
+        write_atomic(&path, b"first version").unwrap();
+        let e = write_atomic_with(&path, b"second version, never completed", || {
+            Err(Error::State("simulated interruption".into()))
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("simulated"));
+        assert_eq!(std::fs::read(&path).unwrap(), b"first version");
+        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(files.len(), 1, "the temporary file was removed");
+        write_atomic(&path, b"third").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"third");
+    }
 }

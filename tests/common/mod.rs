@@ -1,0 +1,98 @@
+//! Shared helpers of the integration tests.
+#![allow(dead_code)]
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use scmosaic::{Covariate, Dataset, Likelihood, Matrix, Modality, ModelConfig};
+use std::path::PathBuf;
+
+/// The bundled REAP-seq folder.
+pub fn reap_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/reap_pbmc2")
+}
+
+/// A small synthetic RNA + protein dataset with 3 cell types and 2 batches:
+/// Poisson counts around type-specific profiles, stored as CSR.
+pub fn synthetic(n: usize, genes: usize, proteins: usize, seed: u64) -> (Dataset, Vec<usize>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let types = 3;
+    let prof = |rng: &mut ChaCha8Rng, d: usize, scale: f64| -> Vec<Vec<f64>> {
+        (0..types)
+            .map(|_| (0..d).map(|_| scale * rng.random_range(0.05..1.0f64).powi(3)).collect())
+            .collect()
+    };
+    let g_prof = prof(&mut rng, genes, 8.0);
+    let p_prof = prof(&mut rng, proteins, 60.0);
+    let mut labels = Vec::with_capacity(n);
+    let (mut gt, mut pt) = (Vec::new(), Vec::new());
+    let mut batch = Vec::new();
+    for i in 0..n {
+        let t = rng.random_range(0..types);
+        labels.push(t);
+        let b = i % 2;
+        batch.push(if b == 0 { "b0" } else { "b1" });
+        let depth = rng.random_range(0.5..1.5f64) * if b == 0 { 1.0 } else { 1.4 };
+        for (j, &m) in g_prof[t].iter().enumerate() {
+            let v = poisson(&mut rng, m * depth);
+            if v > 0.0 {
+                gt.push((i as u32, j as u32, v as f32));
+            }
+        }
+        for (j, &m) in p_prof[t].iter().enumerate() {
+            let v = poisson(&mut rng, m * depth + 2.0);
+            if v > 0.0 {
+                pt.push((i as u32, j as u32, v as f32));
+            }
+        }
+    }
+    let rna = Modality::new(
+        "rna",
+        Likelihood::Nb,
+        (0..genes).map(|j| format!("gene{j}")).collect(),
+        Matrix::from_triplets(n, genes, gt).unwrap(),
+    )
+    .unwrap();
+    let adt = Modality::new(
+        "adt",
+        Likelihood::Nb,
+        (0..proteins).map(|j| format!("prot{j}")).collect(),
+        Matrix::from_triplets(n, proteins, pt).unwrap(),
+    )
+    .unwrap();
+    let data = Dataset::new(vec![rna, adt])
+        .unwrap()
+        .with_covariate(Covariate::from_labels("batch", &batch).unwrap())
+        .unwrap();
+    (data, labels)
+}
+
+fn poisson(rng: &mut ChaCha8Rng, lambda: f64) -> f64 {
+    // Knuth for small lambda, normal approximation above.
+    if lambda > 30.0 {
+        let z: f64 = rng.sample(rand_distr::StandardNormal);
+        return (lambda + lambda.sqrt() * z).round().max(0.0);
+    }
+    let l = (-lambda).exp();
+    let (mut k, mut p) = (0.0, 1.0);
+    loop {
+        p *= rng.random::<f64>();
+        if p <= l {
+            return k;
+        }
+        k += 1.0;
+    }
+}
+
+/// A small, fast config.
+pub fn small_config(epochs: usize) -> ModelConfig {
+    let mut c = ModelConfig::from_json(
+        r#"{"latent_dim": 8, "hidden": [32],
+            "modalities": [{"name": "rna", "block_hidden": 32, "embed_dim": 8},
+                           {"name": "adt", "block_hidden": 16, "embed_dim": 4}]}"#,
+    )
+    .unwrap();
+    c.train.epochs = epochs;
+    c.train.batch_size = 64;
+    c.inference.n_draws = 5;
+    c
+}

@@ -1,0 +1,257 @@
+//! Model lifecycle on small synthetic data: determinism, checkpoints,
+//! feature alignment by name, cancellation, validation, covariates.
+
+mod common;
+
+use common::{small_config, synthetic};
+use scmosaic::{
+    Dataset, ImputeRequest, ImputeScale, Likelihood, Matrix, Modality, Model, StopReason,
+};
+use std::ops::ControlFlow;
+
+#[test]
+fn same_seed_same_model_and_outputs() {
+    let (data, _) = synthetic(300, 60, 8, 1);
+    let cfg = small_config(3);
+    let mut a = Model::new(&cfg, &data).unwrap();
+    let mut b = Model::new(&cfg, &data).unwrap();
+    let ra = a.fit(&data).unwrap();
+    let rb = b.fit(&data).unwrap();
+    assert_eq!(ra.history.last().unwrap().train, rb.history.last().unwrap().train);
+    assert_eq!(a.to_bytes().unwrap(), b.to_bytes().unwrap());
+    assert_eq!(a.embed(&data).unwrap().values, b.embed(&data).unwrap().values);
+    let r = ImputeRequest::new("adt");
+    assert_eq!(a.impute(&data, &r).unwrap().mean, b.impute(&data, &r).unwrap().mean);
+    // a different seed gives a different model
+    let mut cfg2 = cfg.clone();
+    cfg2.train.seed = 7;
+    let mut c = Model::new(&cfg2, &data).unwrap();
+    c.fit(&data).unwrap();
+    assert_ne!(a.embed(&data).unwrap().values, c.embed(&data).unwrap().values);
+}
+
+#[test]
+fn save_load_roundtrip_gives_identical_outputs() {
+    let (data, _) = synthetic(200, 40, 6, 2);
+    let mut m = Model::new(&small_config(2), &data).unwrap();
+    m.fit(&data).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    m.save(&path).unwrap();
+    let l = Model::load(&path).unwrap();
+    assert_eq!(m.embed(&data).unwrap().values, l.embed(&data).unwrap().values);
+    let r = ImputeRequest::new("rna");
+    assert_eq!(m.impute(&data, &r).unwrap().mean, l.impute(&data, &r).unwrap().mean);
+    assert_eq!(l.config(), m.config());
+    assert_eq!(l.schema(), m.schema());
+    assert_eq!(l.preprocessing(), m.preprocessing());
+    assert_eq!(l.epochs_trained(), 2);
+    // memory round trip, and a second save over the first file
+    let b = Model::from_bytes(&m.to_bytes().unwrap()).unwrap();
+    assert_eq!(b.embed(&data).unwrap().values, m.embed(&data).unwrap().values);
+    l.save(&path).unwrap();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "no temporary files remain");
+    // training can continue after loading
+    let mut l = l;
+    l.fit(&data).unwrap();
+    assert_eq!(l.epochs_trained(), 4);
+}
+
+/// Rebuilds the dataset with permuted, missing and extra features.
+fn reshuffled(data: &Dataset) -> Dataset {
+    let rna = data.modality("rna").unwrap();
+    let n = data.n_cells();
+    let dense = rna.data().to_dense();
+    let vals = dense.stored_values();
+    let d = rna.features().len();
+    // reverse the order, drop the first gene, add an unknown gene
+    let mut names = Vec::new();
+    let mut cols = Vec::new();
+    for j in (1..d).rev() {
+        names.push(rna.features()[j].clone());
+        cols.push(j);
+    }
+    names.push("not_a_gene".into());
+    let mut v = Vec::with_capacity(n * (cols.len() + 1));
+    for r in 0..n {
+        for &j in &cols {
+            v.push(vals[r * d + j]);
+        }
+        v.push(5.0);
+    }
+    let m = Modality::new("rna", Likelihood::Nb, names, Matrix::dense(n, cols.len() + 1, v).unwrap())
+        .unwrap();
+    Dataset::new(vec![m, data.modality("adt").unwrap().clone()])
+        .unwrap()
+        .with_covariate(data.covariates()[0].clone())
+        .unwrap()
+}
+
+#[test]
+fn features_are_matched_by_name() {
+    let (data, _) = synthetic(150, 30, 5, 3);
+    let mut m = Model::new(&small_config(1), &data).unwrap();
+    m.fit(&data).unwrap();
+    let other = reshuffled(&data);
+    let e = m.embed(&other).unwrap();
+    let rna = &e.alignment.modalities[0];
+    assert_eq!((rna.matched, rna.missing, rna.extra), (29, 1, 1));
+    // equivalent to the original data with the first gene marked unmeasured
+    let names = data.modality("rna").unwrap().features()[1..].to_vec();
+    let cols: Vec<usize> = (1..30).collect();
+    let sub = data.modality("rna").unwrap().data().select_cols(&cols).unwrap();
+    let same = Dataset::new(vec![
+        Modality::new("rna", Likelihood::Nb, names, sub).unwrap(),
+        data.modality("adt").unwrap().clone(),
+    ])
+    .unwrap()
+    .with_covariate(data.covariates()[0].clone())
+    .unwrap();
+    let e2 = m.embed(&same).unwrap();
+    for (a, b) in e.values.iter().zip(&e2.values) {
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
+    // and a dense copy of sparse input gives the same result
+    let dense = Dataset::new(vec![
+        Modality::new(
+            "rna",
+            Likelihood::Nb,
+            data.modality("rna").unwrap().features().to_vec(),
+            data.modality("rna").unwrap().data().to_dense(),
+        )
+        .unwrap(),
+        data.modality("adt").unwrap().clone(),
+    ])
+    .unwrap()
+    .with_covariate(data.covariates()[0].clone())
+    .unwrap();
+    assert_eq!(m.embed(&dense).unwrap().values, m.embed(&data).unwrap().values);
+}
+
+#[test]
+fn cancel_keeps_a_usable_model() {
+    let (data, _) = synthetic(200, 30, 5, 4);
+    let mut m = Model::new(&small_config(50), &data).unwrap();
+    let mut seen = 0;
+    let r = m
+        .fit_with_progress(&data, &mut |log| {
+            seen = log.epoch;
+            if log.epoch == 2 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+    assert_eq!(r.stop, StopReason::Cancelled);
+    assert_eq!(r.epochs_run, 2);
+    assert_eq!(seen, 2);
+    assert_eq!(m.epochs_trained(), 2);
+    let e = m.embed(&data).unwrap();
+    assert!(e.values.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn validation_split_and_early_stopping() {
+    let (data, _) = synthetic(240, 30, 5, 5);
+    let mut cfg = small_config(60);
+    cfg.train.validation_fraction = 0.2;
+    cfg.train.patience = 2;
+    cfg.train.min_delta = 0.05;
+    let mut m = Model::new(&cfg, &data).unwrap();
+    let r = m.fit(&data).unwrap();
+    assert_eq!(r.n_validation, 48);
+    assert_eq!(r.n_train, 192);
+    assert!(r.history.iter().all(|h| h.validation.is_some()));
+    assert_eq!(r.stop, StopReason::EarlyStopped, "{} epochs", r.epochs_run);
+    assert!(r.best_epoch.unwrap() < r.epochs_run);
+}
+
+#[test]
+fn imputation_options() {
+    let (data, _) = synthetic(120, 30, 5, 6);
+    let mut m = Model::new(&small_config(2), &data).unwrap();
+    m.fit(&data).unwrap();
+    let mut r = ImputeRequest::new("adt");
+    r.features = Some(vec!["prot3".into(), "prot0".into()]);
+    r.n_draws = Some(4);
+    r.variance = true;
+    r.draws = true;
+    r.hide_target = true;
+    let imp = m.impute(&data, &r).unwrap();
+    assert_eq!(imp.features, vec!["prot3", "prot0"]);
+    assert_eq!(imp.mean.len(), 120 * 2);
+    let draws = imp.draws.as_ref().unwrap();
+    assert_eq!(draws.len(), 4 * 120 * 2);
+    // the mean is the average of the draws
+    for c in 0..120 {
+        for f in 0..2 {
+            let avg: f32 = (0..4).map(|s| draws[(s * 120 + c) * 2 + f]).sum::<f32>() / 4.0;
+            assert!((avg - imp.mean[c * 2 + f]).abs() < 1e-4);
+        }
+    }
+    assert!(imp.variance.unwrap().iter().all(|&v| v >= 0.0));
+    // column order follows the request: same values as asking for one feature
+    let mut one = r.clone();
+    one.features = Some(vec!["prot0".into()]);
+    let single = m.impute(&data, &one).unwrap();
+    for c in 0..120 {
+        assert!((single.mean[c] - imp.mean[c * 2 + 1]).abs() < 1e-5);
+    }
+    // counts scale, decoding under another batch, mean-only decoding
+    r.scale = ImputeScale::Counts;
+    r.covariates = vec![("batch".into(), "b1".into())];
+    r.n_draws = Some(0);
+    let c = m.impute(&data, &r).unwrap();
+    assert!(c.mean.iter().all(|v| v.is_finite() && *v >= 0.0));
+    assert!(c.draws.is_none());
+}
+
+#[test]
+fn missing_modalities_are_handled() {
+    let (data, _) = synthetic(160, 30, 5, 7);
+    // half of the cells lack protein
+    let half: Vec<usize> = (0..80).collect();
+    let masked = data.mask_modality("adt", &half).unwrap();
+    let mut m = Model::new(&small_config(2), &masked).unwrap();
+    m.fit(&masked).unwrap();
+    // RNA-only data (no protein modality at all) can be embedded and imputed
+    let rna_only = Dataset::new(vec![data.modality("rna").unwrap().clone()])
+        .unwrap()
+        .with_covariate(data.covariates()[0].clone())
+        .unwrap();
+    let e = m.embed(&rna_only).unwrap();
+    assert!(!e.alignment.modalities[1].in_data);
+    let imp = m.impute(&rna_only, &ImputeRequest::new("adt")).unwrap();
+    assert_eq!(imp.mean.len(), 160 * 5);
+    // a modality marked unmeasured is never read: garbage there changes nothing
+    let rna_vals = data.modality("rna").unwrap();
+    let adt = data.modality("adt").unwrap();
+    let mut dense = adt.data().to_dense().stored_values().to_vec();
+    dense[..5 * 80].iter_mut().for_each(|v| *v = 1234.0);
+    let junk = Modality::new("adt", Likelihood::Nb, adt.features().to_vec(), Matrix::dense(160, 5, dense).unwrap())
+        .unwrap()
+        .with_measured((0..160).map(|i| i >= 80).collect())
+        .unwrap();
+    let junk = Dataset::new(vec![rna_vals.clone(), junk])
+        .unwrap()
+        .with_covariate(data.covariates()[0].clone())
+        .unwrap();
+    assert_eq!(m.embed(&junk).unwrap().values, m.embed(&masked).unwrap().values);
+}
+
+#[test]
+fn threads_setting_keeps_results() {
+    let (data, _) = synthetic(100, 20, 4, 8);
+    let mut m = Model::new(&small_config(1), &data).unwrap();
+    m.set_threads(1).unwrap();
+    m.fit(&data).unwrap();
+    let a = m.embed(&data).unwrap().values;
+    m.set_threads(2).unwrap();
+    assert_eq!(m.threads(), 2);
+    let b = m.embed(&data).unwrap().values;
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() < 1e-5);
+    }
+}
