@@ -4,7 +4,8 @@
 //! ```text
 //! cargo run --release --example reap_impute -- [--train DIR] [--test DIR] [--epochs N]
 //!     [--batch-size N] [--latent N] [--seed S] [--threads N] [--draws N] [--device D]
-//!     [--config FILE.json] [--json FILE] [--quiet]
+//!     [--config FILE.json] [--json FILE] [--save MODEL] [--load MODEL]
+//!     [--inference-bn running|batch] [--quiet]
 //! ```
 //! Defaults: the bundled `data/reap_pbmc2`, the standardized run (100 epochs,
 //! batch 256, latent 32, seed 0) with the authors' bimodal PBMC architecture.
@@ -27,6 +28,9 @@ struct Args {
     device: String,
     config: Option<PathBuf>,
     json: Option<PathBuf>,
+    save: Option<PathBuf>,
+    load: Option<PathBuf>,
+    bn: Option<String>,
     quiet: bool,
 }
 
@@ -43,6 +47,9 @@ fn parse() -> Result<Args, String> {
         device: "cpu".into(),
         config: None,
         json: None,
+        save: None,
+        load: None,
+        bn: None,
         quiet: false,
     };
     let mut it = std::env::args().skip(1);
@@ -61,6 +68,9 @@ fn parse() -> Result<Args, String> {
             "--device" => a.device = val()?,
             "--config" => a.config = Some(val()?.into()),
             "--json" => a.json = Some(val()?.into()),
+            "--save" => a.save = Some(val()?.into()),
+            "--load" => a.load = Some(val()?.into()),
+            "--inference-bn" => a.bn = Some(val()?),
             "--quiet" => a.quiet = true,
             "-h" | "--help" => {
                 println!("{}", include_str!("reap_impute.rs").lines().take(9).collect::<Vec<_>>().join("\n"));
@@ -72,24 +82,14 @@ fn parse() -> Result<Args, String> {
     Ok(a)
 }
 
-/// The authors' bimodal PBMC configuration (reference-results.md, "Settings used").
-fn standard_config(a: &Args) -> Result<ModelConfig, scmosaic::Error> {
+/// The standardized configuration, or a JSON config file, with the flags applied.
+fn config(a: &Args) -> Result<ModelConfig, scmosaic::Error> {
     let mut cfg = match &a.config {
         Some(p) => ModelConfig::from_json(&std::fs::read_to_string(p).map_err(|e| scmosaic::Error::Io {
             path: p.display().to_string(),
             source: e,
         })?)?,
-        None => ModelConfig::from_json(
-            r#"{
-              "hidden": [256],
-              "modalities": [
-                {"name": "rna", "block_hidden": 256, "embed_dim": 32, "weight": 0.1},
-                {"name": "adt", "block_hidden": 128, "embed_dim": 16, "weight": 0.9}
-              ],
-              "beta_kl": 1.0, "beta_unobs": 0.6666666666666666, "beta_reverse": 0.5,
-              "p_feat": 0.2, "p_modal": [0.5, 0.5]
-            }"#,
-        )?,
+        None => reap::standard_config(),
     };
     cfg.latent_dim = a.latent;
     cfg.train.epochs = a.epochs;
@@ -112,8 +112,15 @@ fn peak_rss_mb() -> f64 {
 
 fn run(a: Args) -> scmosaic::Result<()> {
     let data = reap::load(&a.train, a.test.as_deref())?;
-    let cfg = standard_config(&a)?;
-    let mut model = Model::new(&cfg, &data.train)?;
+    let cfg = config(&a)?;
+    let mut model = match &a.load {
+        Some(p) => Model::load(p)?,
+        None => Model::new(&cfg, &data.train)?,
+    };
+    if let Some(bn) = &a.bn {
+        model.inference_config_mut().batch_norm = serde_json::from_value(serde_json::json!(bn))
+            .map_err(|e| scmosaic::Error::InvalidConfig(format!("--inference-bn: {e}")))?;
+    }
     model.set_device(&a.device)?;
     model.set_threads(a.threads)?;
     let threads = if a.threads == 0 { rayon_threads() } else { a.threads };
@@ -129,19 +136,28 @@ fn run(a: Args) -> scmosaic::Result<()> {
     );
     let t0 = Instant::now();
     let quiet = a.quiet;
-    let report = model.fit_with_progress(&data.train, &mut |log| {
-        if !quiet && (log.epoch % 10 == 0 || log.epoch == 1 || log.epoch == log.n_epochs) {
-            eprintln!(
-                "epoch {:>4}/{}  loss {:>9.3}  kl {:>7.3}  ({:.2} s)",
-                log.epoch, log.n_epochs, log.train.total, log.train.kl, log.seconds
-            );
-        }
-        ControlFlow::Continue(())
-    })?;
+    let skip = a.load.is_some();
+    let epochs_run = if skip {
+        0
+    } else {
+        let report = model.fit_with_progress(&data.train, &mut |log| {
+            if !quiet && (log.epoch % 10 == 0 || log.epoch == 1 || log.epoch == log.n_epochs) {
+                eprintln!(
+                    "epoch {:>4}/{}  loss {:>9.3}  kl {:>7.3}  ({:.2} s)",
+                    log.epoch, log.n_epochs, log.train.total, log.train.kl, log.seconds
+                );
+            }
+            ControlFlow::Continue(())
+        })?;
+        report.epochs_run
+    };
     let train_seconds = t0.elapsed().as_secs_f64();
+    if let Some(p) = &a.save {
+        model.save(p)?;
+    }
     let s = reap::evaluate(&model, &data, a.draws)?;
     let rss = peak_rss_mb();
-    let spe = train_seconds / report.epochs_run.max(1) as f64;
+    let spe = train_seconds / epochs_run.max(1) as f64;
     println!("reap-impute v1 (scVAEIT, scmosaic)        this run   reference scVAEIT 1.1.1");
     let rows: [(&str, f64, &str); 11] = [
         ("protein Pearson, mean", s.protein_pearson_mean, "0.495"),
@@ -161,7 +177,7 @@ fn run(a: Args) -> scmosaic::Result<()> {
     }
     let json = serde_json::json!({
         "model": "scvaeit",
-        "epochs": report.epochs_run,
+        "epochs": model.epochs_trained(),
         "seed": a.seed,
         "batch_size": a.batch,
         "latent": a.latent,

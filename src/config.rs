@@ -143,6 +143,21 @@ pub struct InferenceConfig {
     /// Posterior draws averaged for imputation (0 = decode the posterior mean only).
     #[serde(default = "d_draws")]
     pub n_draws: usize,
+    /// Batch-norm statistics used at inference.
+    #[serde(default)]
+    pub batch_norm: InferenceNorm,
+}
+
+/// Batch-norm statistics at inference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum InferenceNorm {
+    /// Running averages from training: each cell's output is independent of the others.
+    #[default]
+    Running,
+    /// Statistics of each inference minibatch (the reference's default), in data
+    /// order; outputs depend on which cells are processed together.
+    Batch,
 }
 
 /// Full model configuration (see the module docs).

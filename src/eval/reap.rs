@@ -14,9 +14,33 @@ use super::metrics::{adjusted_rand_index, clr, knn_accuracy, mean_median, pearso
 use crate::data::{read_10x_folder, Dataset, Likelihood, Modality};
 use crate::data::tenx::read_lines;
 use crate::error::{Error, Result};
+use crate::config::ModelConfig;
 use crate::model::{ImputeRequest, ImputeScale, Model};
 use std::path::Path;
 use std::time::Instant;
+
+/// The standardized run of the protocol: the authors' bimodal PBMC
+/// architecture (`reference-results.md`, "Settings used") with 100 epochs,
+/// batch 256, latent 32, seed 0.
+pub fn standard_config() -> ModelConfig {
+    let mut c = ModelConfig::from_json(
+        r#"{
+          "latent_dim": 32,
+          "hidden": [256],
+          "modalities": [
+            {"name": "rna", "block_hidden": 256, "embed_dim": 32, "weight": 0.1},
+            {"name": "adt", "block_hidden": 128, "embed_dim": 16, "weight": 0.9}
+          ],
+          "beta_kl": 1.0, "beta_unobs": 0.6666666666666666, "beta_reverse": 0.5,
+          "p_feat": 0.2, "p_modal": [0.5, 0.5]
+        }"#,
+    )
+    .expect("valid config");
+    c.train.epochs = 100;
+    c.train.batch_size = 256;
+    c.train.seed = 0;
+    c
+}
 
 /// Train and test data of the protocol.
 #[derive(Debug, Clone)]

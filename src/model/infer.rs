@@ -138,6 +138,7 @@ pub(crate) fn embed<B: Backend>(
     module: &ScVaeIt<B>,
     aligned: &Aligned<'_>,
     batch: usize,
+    bn: BnMode,
     device: &B::Device,
 ) -> Vec<f32> {
     let n = aligned.n_cells;
@@ -150,7 +151,7 @@ pub(crate) fn embed<B: Backend>(
         let (mut x, mut avail) = (vec![0f32; m * d], vec![0f32; m * d]);
         aligned.fill(cells, &mut x, &mut avail);
         let cov = cov_tensor::<B>(aligned, cells, &[], device);
-        let mut stats = BnStats::new(BnMode::Eval);
+        let mut stats = BnStats::new(bn);
         let enc = module.encode(
             tensor2(x, m, d, device),
             tensor2(avail, m, d, device),
@@ -168,6 +169,7 @@ pub(crate) fn impute<B: Backend>(
     aligned: &Aligned<'_>,
     plan: &ImputePlan,
     batch: usize,
+    bn: BnMode,
     device: &B::Device,
 ) -> (Vec<f32>, Option<Vec<f32>>) {
     let n = aligned.n_cells;
@@ -208,7 +210,7 @@ pub(crate) fn impute<B: Backend>(
                 .collect();
             tensor2::<B>(v, m * l, latent, device)
         });
-        let mut stats = BnStats::new(BnMode::Eval);
+        let mut stats = BnStats::new(bn);
         let outs = module.impute(
             tensor2(x, m, d, device),
             tensor2(avail, m, d, device),

@@ -287,9 +287,10 @@ impl Model {
     pub fn embed(&self, data: &Dataset) -> Result<Embedding> {
         let aligned = align(data, &self.schema, &self.pre)?;
         let batch = self.config.inference.batch_size;
+        let bn = self.inference_bn();
         let values = on_engine!(&self.engine, m, dev => {
             let inner = m.valid();
-            crate::backend::with_threads(self.pool.as_deref(), || infer::embed(&inner, &aligned, batch, &dev))
+            crate::backend::with_threads(self.pool.as_deref(), || infer::embed(&inner, &aligned, batch, bn, &dev))
         });
         Ok(Embedding {
             n_cells: aligned.n_cells,
@@ -377,9 +378,10 @@ impl Model {
             seed: req.seed.unwrap_or(self.config.train.seed),
         };
         let batch = self.config.inference.batch_size;
+        let bn = self.inference_bn();
         let (mut mean, mut draws) = on_engine!(&self.engine, m, dev => {
             let inner = m.valid();
-            crate::backend::with_threads(self.pool.as_deref(), || infer::impute(&inner, &aligned, &plan, batch, &dev))
+            crate::backend::with_threads(self.pool.as_deref(), || infer::impute(&inner, &aligned, &plan, batch, bn, &dev))
         });
         let n = aligned.n_cells;
         let f = local.len();
@@ -529,6 +531,20 @@ impl Model {
         };
         self.threads = threads;
         Ok(())
+    }
+
+    fn inference_bn(&self) -> crate::nn::BnMode {
+        match self.config.inference.batch_norm {
+            crate::config::InferenceNorm::Running => crate::nn::BnMode::Eval,
+            // Batch statistics; the recorded running-average updates are discarded.
+            crate::config::InferenceNorm::Batch => crate::nn::BnMode::Train,
+        }
+    }
+
+    /// Mutable access to the inference settings (batch size, draws, batch-norm mode),
+    /// which do not change the trained weights.
+    pub fn inference_config_mut(&mut self) -> &mut crate::config::InferenceConfig {
+        &mut self.config.inference
     }
 
     /// Worker threads (0 = all cores).

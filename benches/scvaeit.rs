@@ -1,0 +1,78 @@
+//! Benchmark: one training epoch, imputation of the test cells and embedding
+//! of all cells on the bundled REAP-seq data with the reap-impute v1
+//! standardized configuration (2455 train cells, 10 steps of 256 per epoch;
+//! 614 test cells imputed with 50 posterior draws).
+//!
+//! ```text
+//! cargo bench --bench scvaeit [-- --device cpu --threads 2 --repeats 5]
+//! ```
+//! Prints the median and min of each figure and one JSON line.
+
+use scmosaic::eval::reap;
+use scmosaic::{ImputeRequest, ImputeScale, Model};
+use std::time::Instant;
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+}
+
+fn stats(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(|a, b| a.total_cmp(b));
+    (v[v.len() / 2], v[0])
+}
+
+fn main() -> scmosaic::Result<()> {
+    let device = arg("--device").unwrap_or_else(|| "cpu".into());
+    let threads: usize = arg("--threads").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let repeats: usize = arg("--repeats").and_then(|s| s.parse().ok()).unwrap_or(5);
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/reap_pbmc2");
+    let data = reap::load(&dir, None)?;
+    let mut cfg = reap::standard_config();
+    cfg.train.epochs = 1;
+    let mut model = Model::new(&cfg, &data.train)?;
+    model.set_device(&device)?;
+    model.set_threads(threads)?;
+    model.fit(&data.train)?; // warm-up
+    let mut epoch = Vec::new();
+    for _ in 0..repeats {
+        let t = Instant::now();
+        model.fit(&data.train)?;
+        epoch.push(t.elapsed().as_secs_f64());
+    }
+    let mut req = ImputeRequest::new("adt");
+    req.scale = ImputeScale::Counts;
+    req.n_draws = Some(50);
+    model.impute(&data.test, &req)?;
+    let mut impute = Vec::new();
+    for _ in 0..repeats {
+        let t = Instant::now();
+        model.impute(&data.test, &req)?;
+        impute.push(t.elapsed().as_secs_f64());
+    }
+    let mut embed = Vec::new();
+    for _ in 0..repeats {
+        let t = Instant::now();
+        model.embed(&data.train)?;
+        model.embed(&data.test)?;
+        embed.push(t.elapsed().as_secs_f64());
+    }
+    let (e_med, e_min) = stats(epoch);
+    let (i_med, i_min) = stats(impute);
+    let (m_med, m_min) = stats(embed);
+    let n_all = (data.train.n_cells() + data.test.n_cells()) as f64;
+    println!("scVAEIT reap-impute v1 on {} ({} threads; 0 = all cores), {repeats} repeats", model.device(), threads);
+    println!("  train epoch (2455 cells)      median {e_med:.3} s   min {e_min:.3} s   ({:.0} cells/s)", 2455.0 / e_med);
+    println!("  impute 614 cells x 50 draws   median {i_med:.3} s   min {i_min:.3} s");
+    println!("  embed {n_all} cells            median {m_med:.3} s   min {m_min:.3} s   ({:.0} cells/s)", n_all / m_med);
+    println!(
+        "{}",
+        serde_json::json!({
+            "device": model.device().name(), "threads": threads,
+            "epoch_seconds_median": e_med, "epoch_seconds_min": e_min,
+            "impute_seconds_median": i_med, "impute_seconds_min": i_min,
+            "embed_seconds_median": m_med, "embed_cells_per_second": n_all / m_med,
+        })
+    );
+    Ok(())
+}
