@@ -14,7 +14,9 @@ use std::time::Instant;
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn stats(mut v: Vec<f64>) -> (f64, f64) {
@@ -61,10 +63,20 @@ fn main() -> scmosaic::Result<()> {
     let (i_med, i_min) = stats(impute);
     let (m_med, m_min) = stats(embed);
     let n_all = (data.train.n_cells() + data.test.n_cells()) as f64;
-    println!("scVAEIT reap-impute v1 on {} ({} threads; 0 = all cores), {repeats} repeats", model.device(), threads);
-    println!("  train epoch (2455 cells)      median {e_med:.3} s   min {e_min:.3} s   ({:.0} cells/s)", 2455.0 / e_med);
+    println!(
+        "scVAEIT reap-impute v1 on {} ({} threads; 0 = all cores), {repeats} repeats",
+        model.device(),
+        threads
+    );
+    println!(
+        "  train epoch (2455 cells)      median {e_med:.3} s   min {e_min:.3} s   ({:.0} cells/s)",
+        2455.0 / e_med
+    );
     println!("  impute 614 cells x 50 draws   median {i_med:.3} s   min {i_min:.3} s");
-    println!("  embed {n_all} cells            median {m_med:.3} s   min {m_min:.3} s   ({:.0} cells/s)", n_all / m_med);
+    println!(
+        "  embed {n_all} cells            median {m_med:.3} s   min {m_min:.3} s   ({:.0} cells/s)",
+        n_all / m_med
+    );
     println!(
         "{}",
         serde_json::json!({

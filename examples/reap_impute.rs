@@ -73,7 +73,14 @@ fn parse() -> Result<Args, String> {
             "--inference-bn" => a.bn = Some(val()?),
             "--quiet" => a.quiet = true,
             "-h" | "--help" => {
-                println!("{}", include_str!("reap_impute.rs").lines().take(9).collect::<Vec<_>>().join("\n"));
+                println!(
+                    "{}",
+                    include_str!("reap_impute.rs")
+                        .lines()
+                        .take(9)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
                 std::process::exit(0);
             }
             other => return Err(format!("unknown flag '{other}' (see --help)")),
@@ -85,9 +92,11 @@ fn parse() -> Result<Args, String> {
 /// The standardized configuration, or a JSON config file, with the flags applied.
 fn config(a: &Args) -> Result<ModelConfig, scmosaic::Error> {
     let mut cfg = match &a.config {
-        Some(p) => ModelConfig::from_json(&std::fs::read_to_string(p).map_err(|e| scmosaic::Error::Io {
-            path: p.display().to_string(),
-            source: e,
+        Some(p) => ModelConfig::from_json(&std::fs::read_to_string(p).map_err(|e| {
+            scmosaic::Error::Io {
+                path: p.display().to_string(),
+                source: e,
+            }
         })?)?,
         None => reap::standard_config(),
     };
@@ -123,7 +132,11 @@ fn run(a: Args) -> scmosaic::Result<()> {
     }
     model.set_device(&a.device)?;
     model.set_threads(a.threads)?;
-    let threads = if a.threads == 0 { rayon_threads() } else { a.threads };
+    let threads = if a.threads == 0 {
+        rayon_threads()
+    } else {
+        a.threads
+    };
     eprintln!(
         "reap-impute v1: {} train cells, {} test cells, {} genes, {} proteins; {} parameters; {} on {} thread(s)",
         data.train.n_cells(),

@@ -289,7 +289,12 @@ impl Aligned<'_> {
 
     /// One-hot covariates of `cells` into `out` (`[cells.len(), nb]`), or
     /// with `override_codes[k] = Some(level)` that level for every cell.
-    pub fn fill_covariates(&self, cells: &[usize], override_codes: &[Option<u32>], out: &mut [f32]) {
+    pub fn fill_covariates(
+        &self,
+        cells: &[usize],
+        override_codes: &[Option<u32>],
+        out: &mut [f32],
+    ) {
         let nb: usize = self.cov_widths.iter().sum();
         out.fill(0.0);
         for (i, &r) in cells.iter().enumerate() {

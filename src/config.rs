@@ -9,8 +9,10 @@
 //! Defaults follow the scVAEIT paper scripts (spec §1.3): trunk `[256]`, latent 32,
 //! per-block widths 256/128 (16 for per-chromosome ATAC blocks), mask embeddings
 //! 32/16 (2), `beta_kl` 1, `beta_unobs` 2/3, `beta_reverse` 0.5 with two modalities
-//! (0 otherwise), `p_feat` 0.2, uniform `p_modal`, AdamW lr 3e-4 / weight decay 1e-4,
-//! batch 512, 300 epochs.
+//! (0 otherwise), `p_feat` 0.2, uniform `p_modal`, AdamW weight decay 1e-4,
+//! batch 512, 300 epochs, and the learning rate of the paper's scripts, 1e-3 (the
+//! current package's 3e-4 leaves 100-epoch runs undertrained: on reap-impute v1
+//! protein Pearson 0.478 vs 0.490 and kNN accuracy 0.578 vs 0.715).
 
 use crate::data::Likelihood;
 use crate::error::{Error, Result};
@@ -109,7 +111,7 @@ pub struct TrainConfig {
     /// as in the reference; with fewer cells than this, one batch of all cells).
     #[serde(default = "d_batch")]
     pub batch_size: usize,
-    /// AdamW learning rate.
+    /// AdamW learning rate (paper scripts: 1e-3).
     #[serde(default = "d_lr")]
     pub learning_rate: f64,
     /// Decoupled weight decay (multiplied by the learning rate, Keras semantics).
@@ -228,7 +230,7 @@ fn d_batch() -> usize {
     512
 }
 fn d_lr() -> f64 {
-    3e-4
+    1e-3
 }
 fn d_wd() -> f64 {
     1e-4
@@ -301,11 +303,21 @@ impl Default for ModelConfig {
     }
 }
 
+/// Finite and > 0 (false for NaN).
+fn positive(v: f64) -> bool {
+    v.is_finite() && v > 0.0
+}
+
+/// Finite and >= 0 (false for NaN).
+fn non_negative(v: f64) -> bool {
+    v.is_finite() && v >= 0.0
+}
+
 impl ModelConfig {
     /// Parses a JSON config; unknown keys and wrong types are errors that name the key.
     pub fn from_json(json: &str) -> Result<Self> {
-        let c: ModelConfig = serde_json::from_str(json)
-            .map_err(|e| Error::config(format!("config JSON: {e}")))?;
+        let c: ModelConfig =
+            serde_json::from_str(json).map_err(|e| Error::config(format!("config JSON: {e}")))?;
         c.validate_basic()?;
         Ok(c)
     }
@@ -327,7 +339,10 @@ impl ModelConfig {
             return bad("latent_dim must be at least 1".into());
         }
         if self.hidden.is_empty() || self.hidden.contains(&0) {
-            return bad(format!("hidden must be a non-empty list of positive widths, got {:?}", self.hidden));
+            return bad(format!(
+                "hidden must be a non-empty list of positive widths, got {:?}",
+                self.hidden
+            ));
         }
         let unit = |name: &str, v: f64| -> Result<()> {
             if !(0.0..=1.0).contains(&v) {
@@ -340,27 +355,36 @@ impl ModelConfig {
         if let Some(b) = self.beta_reverse {
             unit("beta_reverse", b)?;
         }
-        if !(self.beta_kl >= 0.0 && self.beta_kl.is_finite()) {
+        if !non_negative(self.beta_kl) {
             return bad(format!("beta_kl must be >= 0, got {}", self.beta_kl));
         }
-        if !(self.max_disp > 0.0 && self.max_disp.is_finite()) {
+        if !positive(self.max_disp) {
             return bad(format!("max_disp must be > 0, got {}", self.max_disp));
         }
         if !(self.leaky_slope >= 0.0 && self.leaky_slope < 1.0) {
-            return bad(format!("leaky_slope must be in [0, 1), got {}", self.leaky_slope));
+            return bad(format!(
+                "leaky_slope must be in [0, 1), got {}",
+                self.leaky_slope
+            ));
         }
         unit("bn_momentum", self.bn_momentum)?;
-        if !(self.bn_epsilon > 0.0) {
+        if !positive(self.bn_epsilon) {
             return bad(format!("bn_epsilon must be > 0, got {}", self.bn_epsilon));
         }
         let t = &self.train;
         if t.batch_size < 2 {
-            return bad(format!("train.batch_size must be at least 2 (batch norm), got {}", t.batch_size));
+            return bad(format!(
+                "train.batch_size must be at least 2 (batch norm), got {}",
+                t.batch_size
+            ));
         }
-        if !(t.learning_rate > 0.0 && t.learning_rate.is_finite()) {
-            return bad(format!("train.learning_rate must be > 0, got {}", t.learning_rate));
+        if !positive(t.learning_rate) {
+            return bad(format!(
+                "train.learning_rate must be > 0, got {}",
+                t.learning_rate
+            ));
         }
-        if !(t.weight_decay >= 0.0) || !(t.adam_epsilon > 0.0) {
+        if !non_negative(t.weight_decay) || !positive(t.adam_epsilon) {
             return bad("train.weight_decay must be >= 0 and train.adam_epsilon > 0".into());
         }
         if !(0.0..0.9).contains(&t.validation_fraction) {
@@ -373,14 +397,17 @@ impl ModelConfig {
             return bad("inference.batch_size must be at least 1".into());
         }
         if let Some(m) = &self.mmd {
-            if !(m.gamma >= 0.0 && m.decay > 0.0 && m.decay_epochs > 0.0) {
+            if !(non_negative(m.gamma) && positive(m.decay) && positive(m.decay_epochs)) {
                 return bad("mmd: gamma must be >= 0, decay and decay_epochs > 0".into());
             }
         }
         for m in &self.modalities {
             if let Some(w) = m.weight {
-                if !(w >= 0.0 && w.is_finite()) {
-                    return bad(format!("modality '{}': weight must be >= 0, got {w}", m.name));
+                if !non_negative(w) {
+                    return bad(format!(
+                        "modality '{}': weight must be >= 0, got {w}",
+                        m.name
+                    ));
                 }
             }
             if m.block_hidden == Some(0) || m.embed_dim == Some(0) {
@@ -390,7 +417,7 @@ impl ModelConfig {
                 ));
             }
             if let Some(Normalization::LogNormalize { target_sum }) = m.normalization {
-                if !(target_sum > 0.0 && target_sum.is_finite()) {
+                if !positive(target_sum as f64) {
                     return bad(format!("modality '{}': target_sum must be > 0", m.name));
                 }
             }
@@ -471,7 +498,7 @@ impl ModelConfig {
             )));
         }
         let sum: f64 = p.iter().sum();
-        if p.iter().any(|&v| !(v >= 0.0 && v.is_finite())) || sum <= 0.0 {
+        if p.iter().any(|&v| !non_negative(v)) || sum <= 0.0 {
             return Err(Error::config(format!(
                 "p_modal must be non-negative with a positive sum, got {p:?}"
             )));
@@ -530,7 +557,7 @@ mod tests {
         let c = ModelConfig::from_json(r#"{"latent_dim": 8, "train": {"epochs": 3}}"#).unwrap();
         assert_eq!(c.latent_dim, 8);
         assert_eq!(c.train.epochs, 3);
-        assert_eq!(c.train.learning_rate, 3e-4);
+        assert_eq!(c.train.learning_rate, 1e-3);
         let back = ModelConfig::from_json(&c.to_json()).unwrap();
         assert_eq!(back, c);
     }

@@ -13,23 +13,32 @@
 //! - [`Model`]: create from a config and data, [`Model::fit`], [`Model::embed`],
 //!   [`Model::impute`], [`Model::save`] / [`Model::load`] (safetensors).
 //!
-//! ```no_run
-//! use scmosaic::{read_10x_folder, Dataset, Likelihood, Modality, Model, ModelConfig, ImputeRequest};
+//! ```
+//! use scmosaic::{read_10x_folder, Dataset, ImputeRequest, Likelihood, Modality, Model, ModelConfig};
 //! # fn main() -> scmosaic::Result<()> {
-//! let folder = read_10x_folder("data/reap_pbmc2")?;
+//! // The bundled REAP-seq PBMC data: raw counts, 10x MatrixMarket folder.
+//! let folder = read_10x_folder(concat!(env!("CARGO_MANIFEST_DIR"), "/data/reap_pbmc2"))?;
 //! let (genes, rna) = folder.modality("rna")?;
 //! let (proteins, adt) = folder.modality("adt")?;
+//! let cells: Vec<usize> = (0..600).collect();           // a subset keeps the example fast
 //! let data = Dataset::new(vec![
-//!     Modality::new("rna", Likelihood::Nb, genes.to_vec(), rna.clone())?,
-//!     Modality::new("adt", Likelihood::Nb, proteins.to_vec(), adt.clone())?,
+//!     Modality::new("rna", Likelihood::Nb, genes.to_vec(), rna.select_rows(&cells))?,
+//!     Modality::new("adt", Likelihood::Nb, proteins.to_vec(), adt.select_rows(&cells))?,
 //! ])?;
-//! let mut cfg = ModelConfig::default();
-//! cfg.train.epochs = 100;
+//! let mut cfg = ModelConfig::from_json(r#"{"latent_dim": 16, "hidden": [64]}"#)?;
+//! cfg.train.epochs = 2;                                 // 100+ for real use
 //! let mut model = Model::new(&cfg, &data)?;
 //! model.fit(&data)?;
-//! let latent = model.embed(&data)?;             // cells x 32
-//! let protein = model.impute(&data, &ImputeRequest::new("adt"))?;
-//! model.save("reap.safetensors")?;
+//! let latent = model.embed(&data)?;                     // 600 x 16 latent means
+//! assert_eq!(latent.values.len(), 600 * 16);
+//! // Protein for cells that only have RNA: drop the protein modality and impute it.
+//! let rna_only = Dataset::new(vec![data.modality("rna").unwrap().clone()])?;
+//! let protein = model.impute(&rna_only, &ImputeRequest::new("adt"))?;
+//! assert_eq!(protein.features.len(), proteins.len());
+//! let path = std::env::temp_dir().join("scmosaic-doc-example.safetensors");
+//! model.save(&path)?;
+//! let again = Model::load(&path)?;
+//! assert_eq!(again.embed(&data)?.values, latent.values);
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]
@@ -40,8 +49,8 @@ pub mod config;
 pub mod data;
 pub mod distributions;
 mod error;
-pub mod io;
 pub mod eval;
+pub mod io;
 pub mod model;
 pub mod module;
 pub mod nn;
@@ -51,10 +60,12 @@ pub mod train;
 
 pub use backend::Device;
 pub use batcher::{Alignment, ModalityAlignment};
-pub use config::{ModelConfig, ModelKind, ModalityConfig, Normalization, TrainConfig};
-pub use data::{read_10x_folder, Block, Covariate, Dataset, FeaturePanels, Likelihood, Matrix, Modality};
+pub use config::{ModalityConfig, ModelConfig, ModelKind, Normalization, TrainConfig};
+pub use data::{
+    read_10x_folder, Block, Covariate, Dataset, FeaturePanels, Likelihood, Matrix, Modality,
+};
 pub use error::{Error, Result};
-pub use model::{Embedding, ImputeRequest, ImputeScale, Imputation, Model};
+pub use model::{Embedding, Imputation, ImputeRequest, ImputeScale, Model};
 pub use preprocess::{ModalityPreprocessing, Preprocessing};
 pub use schema::Schema;
 pub use train::{EpochLog, LossSummary, StopReason, TrainReport};

@@ -67,7 +67,9 @@ impl ModalityPreprocessing {
     #[inline]
     pub fn to_counts(&self, v: f32, library: f32) -> f32 {
         match self.normalization {
-            Normalization::LogNormalize { target_sum } => v.exp_m1().max(0.0) * library / target_sum,
+            Normalization::LogNormalize { target_sum } => {
+                v.exp_m1().max(0.0) * library / target_sum
+            }
             _ => v,
         }
     }

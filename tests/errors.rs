@@ -14,10 +14,17 @@ fn names(n: usize, p: &str) -> Vec<String> {
 #[test]
 fn bad_data_is_rejected_with_a_clear_message() {
     // shape mismatches
-    assert!(matches!(Matrix::dense(3, 2, vec![0.0; 5]), Err(Error::InvalidData(_))));
+    assert!(matches!(
+        Matrix::dense(3, 2, vec![0.0; 5]),
+        Err(Error::InvalidData(_))
+    ));
     let m = Matrix::dense(3, 2, vec![0.0; 6]).unwrap();
     let e = Modality::new("rna", Likelihood::Nb, names(3, "g"), m.clone()).unwrap_err();
-    assert!(e.to_string().contains("3 feature names for a matrix with 2 features"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("3 feature names for a matrix with 2 features"),
+        "{e}"
+    );
     let e = Modality::new("rna", Likelihood::Nb, names(2, "g"), m.clone())
         .unwrap()
         .with_measured(vec![true; 4])
@@ -31,9 +38,18 @@ fn bad_data_is_rejected_with_a_clear_message() {
     // negative counts
     let neg = Matrix::dense(1, 2, vec![1.0, -3.0]).unwrap();
     let e = Modality::new("adt", Likelihood::Nb, names(2, "p"), neg).unwrap_err();
-    assert!(matches!(e, Error::InvalidData(_)) && e.to_string().contains("non-negative"), "{e}");
+    assert!(
+        matches!(e, Error::InvalidData(_)) && e.to_string().contains("non-negative"),
+        "{e}"
+    );
     // duplicate features, empty modality, empty name
-    let e = Modality::new("rna", Likelihood::Nb, vec!["a".into(), "a".into()], m.clone()).unwrap_err();
+    let e = Modality::new(
+        "rna",
+        Likelihood::Nb,
+        vec!["a".into(), "a".into()],
+        m.clone(),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("duplicate"), "{e}");
     let empty = Matrix::dense(3, 0, vec![]).unwrap();
     let e = Modality::new("rna", Likelihood::Nb, vec![], empty).unwrap_err();
@@ -41,13 +57,20 @@ fn bad_data_is_rejected_with_a_clear_message() {
     assert!(Modality::new(" ", Likelihood::Nb, names(2, "g"), m.clone()).is_err());
     // modalities with different cell counts
     let a = Modality::new("rna", Likelihood::Nb, names(2, "g"), m).unwrap();
-    let b = Modality::new("adt", Likelihood::Nb, names(1, "p"), Matrix::dense(2, 1, vec![1.0, 2.0]).unwrap())
-        .unwrap();
+    let b = Modality::new(
+        "adt",
+        Likelihood::Nb,
+        names(1, "p"),
+        Matrix::dense(2, 1, vec![1.0, 2.0]).unwrap(),
+    )
+    .unwrap();
     let e = Dataset::new(vec![a.clone(), b]).unwrap_err();
     assert!(e.to_string().contains("cells"), "{e}");
     // covariates of the wrong length
     let d = Dataset::new(vec![a]).unwrap();
-    assert!(d.with_covariate(Covariate::from_labels("batch", &["x", "y"]).unwrap()).is_err());
+    assert!(d
+        .with_covariate(Covariate::from_labels("batch", &["x", "y"]).unwrap())
+        .is_err());
 }
 
 #[test]
@@ -59,15 +82,39 @@ fn mismatches_between_data_and_model_are_errors() {
     let cov = data.covariates()[0].clone();
     // unknown modality name
     let prot = data.modality("adt").unwrap();
-    let renamed = Modality::new("protein", Likelihood::Nb, prot.features().to_vec(), prot.data().clone()).unwrap();
-    let bad = Dataset::new(vec![rna.clone(), renamed]).unwrap().with_covariate(cov.clone()).unwrap();
+    let renamed = Modality::new(
+        "protein",
+        Likelihood::Nb,
+        prot.features().to_vec(),
+        prot.data().clone(),
+    )
+    .unwrap();
+    let bad = Dataset::new(vec![rna.clone(), renamed])
+        .unwrap()
+        .with_covariate(cov.clone())
+        .unwrap();
     let e = m.embed(&bad).unwrap_err();
-    assert!(matches!(e, Error::NotFound(_)) && e.to_string().contains("'protein'"), "{e}");
+    assert!(
+        matches!(e, Error::NotFound(_)) && e.to_string().contains("'protein'"),
+        "{e}"
+    );
     // no feature matches
-    let other = Modality::new("rna", Likelihood::Nb, names(20, "other"), rna.data().clone()).unwrap();
-    let bad = Dataset::new(vec![other]).unwrap().with_covariate(cov.clone()).unwrap();
+    let other = Modality::new(
+        "rna",
+        Likelihood::Nb,
+        names(20, "other"),
+        rna.data().clone(),
+    )
+    .unwrap();
+    let bad = Dataset::new(vec![other])
+        .unwrap()
+        .with_covariate(cov.clone())
+        .unwrap();
     let e = m.embed(&bad).unwrap_err();
-    assert!(e.to_string().contains("none of the 20 data features"), "{e}");
+    assert!(
+        e.to_string().contains("none of the 20 data features"),
+        "{e}"
+    );
     // missing covariate, unknown level
     let nocov = Dataset::new(vec![rna.clone()]).unwrap();
     let e = m.embed(&nocov).unwrap_err();
@@ -80,10 +127,17 @@ fn mismatches_between_data_and_model_are_errors() {
     let e = m.embed(&newlevel).unwrap_err();
     assert!(e.to_string().contains("'b9'"), "{e}");
     // impute: unknown modality / feature / covariate level
-    assert!(matches!(m.impute(&data, &ImputeRequest::new("atac")), Err(Error::NotFound(_))));
+    assert!(matches!(
+        m.impute(&data, &ImputeRequest::new("atac")),
+        Err(Error::NotFound(_))
+    ));
     let mut r = ImputeRequest::new("adt");
     r.features = Some(vec!["CD999".into()]);
-    assert!(m.impute(&data, &r).unwrap_err().to_string().contains("CD999"));
+    assert!(m
+        .impute(&data, &r)
+        .unwrap_err()
+        .to_string()
+        .contains("CD999"));
     let mut r = ImputeRequest::new("adt");
     r.covariates = vec![("batch".into(), "nope".into())];
     assert!(m.impute(&data, &r).is_err());
@@ -98,19 +152,32 @@ fn mismatches_between_data_and_model_are_errors() {
 #[test]
 fn bad_configs_are_errors() {
     let (data, _) = synthetic(50, 10, 3, 12);
-    let e = ModelConfig::from_json(r#"{"modalities":[{"name":"rna","likelihood":"lognormal"}]}"#).unwrap_err();
-    assert!(matches!(e, Error::InvalidConfig(_)) && e.to_string().contains("lognormal"), "{e}");
+    let e = ModelConfig::from_json(r#"{"modalities":[{"name":"rna","likelihood":"lognormal"}]}"#)
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidConfig(_)) && e.to_string().contains("lognormal"),
+        "{e}"
+    );
     assert!(ModelConfig::from_json("{not json").is_err());
     let mut c = small_config(1);
-    c.modalities.push(scmosaic::ModalityConfig { name: "atac".into(), ..Default::default() });
+    c.modalities.push(scmosaic::ModalityConfig {
+        name: "atac".into(),
+        ..Default::default()
+    });
     let e = Model::new(&c, &data).unwrap_err();
     assert!(e.to_string().contains("'atac'"), "{e}");
     let mut c = small_config(1);
     c.p_modal = Some(vec![1.0]);
-    assert!(Model::new(&c, &data).unwrap_err().to_string().contains("p_modal"));
+    assert!(Model::new(&c, &data)
+        .unwrap_err()
+        .to_string()
+        .contains("p_modal"));
     let mut c = small_config(1);
     c.covariates = Some(vec!["donor".into()]);
-    assert!(Model::new(&c, &data).unwrap_err().to_string().contains("donor"));
+    assert!(Model::new(&c, &data)
+        .unwrap_err()
+        .to_string()
+        .contains("donor"));
     let mut c = small_config(1);
     c.latent_dim = 0;
     assert!(Model::new(&c, &data).is_err());
@@ -143,13 +210,18 @@ fn corrupt_checkpoints_are_errors() {
     let last = flipped.len() - 10;
     flipped[last] ^= 0x40;
     let e = Model::from_bytes(&flipped).unwrap_err();
-    assert!(e.to_string().contains("checksum") || e.to_string().contains("non-finite"), "{e}");
+    assert!(
+        e.to_string().contains("checksum") || e.to_string().contains("non-finite"),
+        "{e}"
+    );
     // garbage
     assert!(Model::from_bytes(b"definitely not a checkpoint").is_err());
     assert!(Model::from_bytes(&[0xff; 64]).is_err());
     // unknown major format version
     let s = String::from_utf8_lossy(&bytes).into_owned();
-    let pos = s.find("\"scmosaic.format_version\":\"1.0\"").expect("version in header");
+    let pos = s
+        .find("\"scmosaic.format_version\":\"1.0\"")
+        .expect("version in header");
     let mut v2 = bytes.clone();
     let at = pos + "\"scmosaic.format_version\":\"".len();
     v2[at] = b'2';
@@ -157,11 +229,18 @@ fn corrupt_checkpoints_are_errors() {
     assert!(e.to_string().contains("format version 2.0"), "{e}");
     // a valid safetensors file without scmosaic metadata
     let plain = safetensors::serialize(
-        vec![("x", safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1], &[0, 0, 0, 0]).unwrap())],
+        vec![(
+            "x",
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1], &[0, 0, 0, 0])
+                .unwrap(),
+        )],
         None,
     )
     .unwrap();
-    assert!(Model::from_bytes(&plain).unwrap_err().to_string().contains("metadata"));
+    assert!(Model::from_bytes(&plain)
+        .unwrap_err()
+        .to_string()
+        .contains("metadata"));
     // missing file
     let e = Model::load("/nonexistent/dir/model.safetensors").unwrap_err();
     assert!(matches!(e, Error::Io { .. }), "{e}");

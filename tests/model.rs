@@ -17,17 +17,29 @@ fn same_seed_same_model_and_outputs() {
     let mut b = Model::new(&cfg, &data).unwrap();
     let ra = a.fit(&data).unwrap();
     let rb = b.fit(&data).unwrap();
-    assert_eq!(ra.history.last().unwrap().train, rb.history.last().unwrap().train);
+    assert_eq!(
+        ra.history.last().unwrap().train,
+        rb.history.last().unwrap().train
+    );
     assert_eq!(a.to_bytes().unwrap(), b.to_bytes().unwrap());
-    assert_eq!(a.embed(&data).unwrap().values, b.embed(&data).unwrap().values);
+    assert_eq!(
+        a.embed(&data).unwrap().values,
+        b.embed(&data).unwrap().values
+    );
     let r = ImputeRequest::new("adt");
-    assert_eq!(a.impute(&data, &r).unwrap().mean, b.impute(&data, &r).unwrap().mean);
+    assert_eq!(
+        a.impute(&data, &r).unwrap().mean,
+        b.impute(&data, &r).unwrap().mean
+    );
     // a different seed gives a different model
     let mut cfg2 = cfg.clone();
     cfg2.train.seed = 7;
     let mut c = Model::new(&cfg2, &data).unwrap();
     c.fit(&data).unwrap();
-    assert_ne!(a.embed(&data).unwrap().values, c.embed(&data).unwrap().values);
+    assert_ne!(
+        a.embed(&data).unwrap().values,
+        c.embed(&data).unwrap().values
+    );
 }
 
 #[test]
@@ -39,16 +51,25 @@ fn save_load_roundtrip_gives_identical_outputs() {
     let path = dir.path().join("m.safetensors");
     m.save(&path).unwrap();
     let l = Model::load(&path).unwrap();
-    assert_eq!(m.embed(&data).unwrap().values, l.embed(&data).unwrap().values);
+    assert_eq!(
+        m.embed(&data).unwrap().values,
+        l.embed(&data).unwrap().values
+    );
     let r = ImputeRequest::new("rna");
-    assert_eq!(m.impute(&data, &r).unwrap().mean, l.impute(&data, &r).unwrap().mean);
+    assert_eq!(
+        m.impute(&data, &r).unwrap().mean,
+        l.impute(&data, &r).unwrap().mean
+    );
     assert_eq!(l.config(), m.config());
     assert_eq!(l.schema(), m.schema());
     assert_eq!(l.preprocessing(), m.preprocessing());
     assert_eq!(l.epochs_trained(), 2);
     // memory round trip, and a second save over the first file
     let b = Model::from_bytes(&m.to_bytes().unwrap()).unwrap();
-    assert_eq!(b.embed(&data).unwrap().values, m.embed(&data).unwrap().values);
+    assert_eq!(
+        b.embed(&data).unwrap().values,
+        m.embed(&data).unwrap().values
+    );
     l.save(&path).unwrap();
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "no temporary files remain");
@@ -80,8 +101,13 @@ fn reshuffled(data: &Dataset) -> Dataset {
         }
         v.push(5.0);
     }
-    let m = Modality::new("rna", Likelihood::Nb, names, Matrix::dense(n, cols.len() + 1, v).unwrap())
-        .unwrap();
+    let m = Modality::new(
+        "rna",
+        Likelihood::Nb,
+        names,
+        Matrix::dense(n, cols.len() + 1, v).unwrap(),
+    )
+    .unwrap();
     Dataset::new(vec![m, data.modality("adt").unwrap().clone()])
         .unwrap()
         .with_covariate(data.covariates()[0].clone())
@@ -100,7 +126,12 @@ fn features_are_matched_by_name() {
     // equivalent to the original data with the first gene marked unmeasured
     let names = data.modality("rna").unwrap().features()[1..].to_vec();
     let cols: Vec<usize> = (1..30).collect();
-    let sub = data.modality("rna").unwrap().data().select_cols(&cols).unwrap();
+    let sub = data
+        .modality("rna")
+        .unwrap()
+        .data()
+        .select_cols(&cols)
+        .unwrap();
     let same = Dataset::new(vec![
         Modality::new("rna", Likelihood::Nb, names, sub).unwrap(),
         data.modality("adt").unwrap().clone(),
@@ -126,7 +157,10 @@ fn features_are_matched_by_name() {
     .unwrap()
     .with_covariate(data.covariates()[0].clone())
     .unwrap();
-    assert_eq!(m.embed(&dense).unwrap().values, m.embed(&data).unwrap().values);
+    assert_eq!(
+        m.embed(&dense).unwrap().values,
+        m.embed(&data).unwrap().values
+    );
 }
 
 #[test]
@@ -230,15 +264,23 @@ fn missing_modalities_are_handled() {
     let adt = data.modality("adt").unwrap();
     let mut dense = adt.data().to_dense().stored_values().to_vec();
     dense[..5 * 80].iter_mut().for_each(|v| *v = 1234.0);
-    let junk = Modality::new("adt", Likelihood::Nb, adt.features().to_vec(), Matrix::dense(160, 5, dense).unwrap())
-        .unwrap()
-        .with_measured((0..160).map(|i| i >= 80).collect())
-        .unwrap();
+    let junk = Modality::new(
+        "adt",
+        Likelihood::Nb,
+        adt.features().to_vec(),
+        Matrix::dense(160, 5, dense).unwrap(),
+    )
+    .unwrap()
+    .with_measured((0..160).map(|i| i >= 80).collect())
+    .unwrap();
     let junk = Dataset::new(vec![rna_vals.clone(), junk])
         .unwrap()
         .with_covariate(data.covariates()[0].clone())
         .unwrap();
-    assert_eq!(m.embed(&junk).unwrap().values, m.embed(&masked).unwrap().values);
+    assert_eq!(
+        m.embed(&junk).unwrap().values,
+        m.embed(&masked).unwrap().values
+    );
 }
 
 #[test]

@@ -113,7 +113,9 @@ impl Matrix {
             )));
         }
         if n_cols > u32::MAX as usize {
-            return Err(Error::data("too many features for a sparse matrix (max 2^32-1)"));
+            return Err(Error::data(
+                "too many features for a sparse matrix (max 2^32-1)",
+            ));
         }
         for r in 0..n_rows {
             let (a, b) = (indptr[r], indptr[r + 1]);
@@ -415,7 +417,10 @@ mod tests {
         let s = Matrix::csr(2, 3, vec![0, 2, 3], vec![0, 2, 1], vec![1.0, 2.0, 3.0]).unwrap();
         assert_eq!(s.to_dense(), d);
         assert_eq!(s.row_sums(), vec![3.0, 3.0]);
-        assert_eq!(s.select_rows(&[1]).to_dense().stored_values(), &[0.0, 3.0, 0.0]);
+        assert_eq!(
+            s.select_rows(&[1]).to_dense().stored_values(),
+            &[0.0, 3.0, 0.0]
+        );
         assert_eq!(
             d.select_cols(&[2, 1]).unwrap().stored_values(),
             &[2.0, 0.0, 0.0, 3.0]

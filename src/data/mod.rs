@@ -169,8 +169,7 @@ impl Modality {
     /// number of features; names must be unique).
     pub fn with_blocks(mut self, blocks: Vec<Block>) -> Result<Self> {
         let total: usize = blocks.iter().map(|b| b.len).sum();
-        if blocks.is_empty() || total != self.features.len() || blocks.iter().any(|b| b.len == 0)
-        {
+        if blocks.is_empty() || total != self.features.len() || blocks.iter().any(|b| b.len == 0) {
             return Err(Error::data(format!(
                 "modality '{}': block lengths must be positive and sum to {} features (got {} in {} blocks)",
                 self.name,
@@ -325,7 +324,11 @@ impl Covariate {
         }
         let codes = labels
             .iter()
-            .map(|s| levels.binary_search_by(|l| l.as_str().cmp(s.as_ref())).unwrap() as u32)
+            .map(|s| {
+                levels
+                    .binary_search_by(|l| l.as_str().cmp(s.as_ref()))
+                    .unwrap() as u32
+            })
             .collect();
         Ok(Covariate {
             name,
@@ -397,7 +400,10 @@ impl Dataset {
                 covariate.levels.len()
             )));
         }
-        check_unique(&covariate.levels, &format!("covariate '{}' levels", covariate.name))?;
+        check_unique(
+            &covariate.levels,
+            &format!("covariate '{}' levels", covariate.name),
+        )?;
         if self.covariates.iter().any(|c| c.name == covariate.name) {
             return Err(Error::data(format!(
                 "covariate '{}' given twice",
@@ -455,7 +461,11 @@ impl Dataset {
         }
         Ok(Dataset {
             n_cells: rows.len(),
-            modalities: self.modalities.iter().map(|m| m.select_rows(rows)).collect(),
+            modalities: self
+                .modalities
+                .iter()
+                .map(|m| m.select_rows(rows))
+                .collect(),
             covariates: self
                 .covariates
                 .iter()
@@ -513,8 +523,13 @@ mod tests {
     #[test]
     fn validation_errors() {
         let m = Matrix::dense(3, 2, vec![0.0; 6]).unwrap();
-        let e = Modality::new("rna", Likelihood::Nb, vec!["a".into(), "a".into()], m.clone())
-            .unwrap_err();
+        let e = Modality::new(
+            "rna",
+            Likelihood::Nb,
+            vec!["a".into(), "a".into()],
+            m.clone(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("duplicate name 'a'"), "{e}");
         let e = Modality::new("rna", Likelihood::Nb, vec!["a".into()], m.clone()).unwrap_err();
         assert!(e.to_string().contains("1 feature names"), "{e}");
@@ -525,8 +540,11 @@ mod tests {
         let empty = Matrix::dense(3, 0, vec![]).unwrap();
         assert!(Modality::new("rna", Likelihood::Nb, vec![], empty).is_err());
         assert!(Dataset::new(vec![]).is_err());
-        let e = Dataset::new(vec![small("rna", Likelihood::Nb), small("rna", Likelihood::Nb)])
-            .unwrap_err();
+        let e = Dataset::new(vec![
+            small("rna", Likelihood::Nb),
+            small("rna", Likelihood::Nb),
+        ])
+        .unwrap_err();
         assert!(e.to_string().contains("given twice"));
         let other = Modality::new(
             "adt",

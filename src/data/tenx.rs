@@ -194,7 +194,9 @@ fn read_mtx(path: &Path) -> Result<Triplets> {
         if t.starts_with("%%MatrixMarket") {
             let lower = t.to_ascii_lowercase();
             if !lower.contains("coordinate") {
-                return Err(bad("only the coordinate MatrixMarket format is supported".into()));
+                return Err(bad(
+                    "only the coordinate MatrixMarket format is supported".into()
+                ));
             }
             if lower.contains("symmetric") || lower.contains("complex") || lower.contains("pattern")
             {
@@ -228,10 +230,7 @@ fn read_mtx(path: &Path) -> Result<Triplets> {
             .read_line(&mut line)
             .map_err(|e| Error::io(path, e))?;
         if n == 0 {
-            return Err(bad(format!(
-                "truncated: {} of {nnz} entries",
-                trip.len()
-            )));
+            return Err(bad(format!("truncated: {} of {nnz} entries", trip.len())));
         }
         let mut it = line.split_whitespace();
         let (Some(a), Some(b), Some(c)) = (it.next(), it.next(), it.next()) else {
@@ -241,10 +240,14 @@ fn read_mtx(path: &Path) -> Result<Triplets> {
             return Err(bad(format!("bad entry line '{}'", line.trim())));
         };
         let r: usize = a.parse().map_err(|_| bad(format!("bad row index '{a}'")))?;
-        let c_: usize = b.parse().map_err(|_| bad(format!("bad column index '{b}'")))?;
+        let c_: usize = b
+            .parse()
+            .map_err(|_| bad(format!("bad column index '{b}'")))?;
         let v: f32 = c.parse().map_err(|_| bad(format!("bad value '{c}'")))?;
         if r == 0 || r > n_rows || c_ == 0 || c_ > n_cols {
-            return Err(bad(format!("entry ({r}, {c_}) outside {n_rows} x {n_cols}")));
+            return Err(bad(format!(
+                "entry ({r}, {c_}) outside {n_rows} x {n_cols}"
+            )));
         }
         trip.push(((r - 1) as u32, (c_ - 1) as u32, v));
     }
@@ -261,10 +264,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
         std::fs::write(p.join("barcodes.tsv"), "c1\nc2\nc3\n").unwrap();
-        std::fs::write(p.join("cells.tsv"), "barcode\tsplit\nc1\ttrain\nc2\ttest\nc3\ttrain\n")
-            .unwrap();
+        std::fs::write(
+            p.join("cells.tsv"),
+            "barcode\tsplit\nc1\ttrain\nc2\ttest\nc3\ttrain\n",
+        )
+        .unwrap();
         std::fs::write(p.join("rna_features.tsv"), "g1\ng2\n").unwrap();
-        let mtx = "%%MatrixMarket matrix coordinate integer general\n%c\n2 3 3\n1 1 5\n2 1 1\n2 3 7\n";
+        let mtx =
+            "%%MatrixMarket matrix coordinate integer general\n%c\n2 3 3\n1 1 5\n2 1 1\n2 3 7\n";
         let mut gz = flate2::write::GzEncoder::new(
             std::fs::File::create(p.join("rna.mtx.gz")).unwrap(),
             flate2::Compression::fast(),
@@ -274,7 +281,10 @@ mod tests {
         let f = read_10x_folder(p).unwrap();
         let (feat, m) = f.modality("rna").unwrap();
         assert_eq!(feat, &["g1", "g2"]);
-        assert_eq!(m.to_dense().stored_values(), &[5.0, 1.0, 0.0, 0.0, 0.0, 7.0]);
+        assert_eq!(
+            m.to_dense().stored_values(),
+            &[5.0, 1.0, 0.0, 0.0, 0.0, 7.0]
+        );
         assert_eq!(f.cell_column("split").unwrap()[1], "test");
         assert!(f.modality("adt").is_err());
 

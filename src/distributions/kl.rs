@@ -29,13 +29,19 @@ mod tests {
     fn kl_matches_closed_form() {
         let d = Default::default();
         let t = |v: &[f32]| tensor2::<TB>(v.to_vec(), 2, 2, &d);
-        let (m0, v0, m1, v1) = ([0.5f64, -1.0, 0.0, 2.0], [0.3f64, 1.5, 1.0, 0.2], [0.0f64, 0.5, 1.0, 2.0], [1.0f64, 0.7, 2.0, 0.2]);
+        let (m0, v0, m1, v1) = (
+            [0.5f64, -1.0, 0.0, 2.0],
+            [0.3f64, 1.5, 1.0, 0.2],
+            [0.0f64, 0.5, 1.0, 2.0],
+            [1.0f64, 0.7, 2.0, 0.2],
+        );
         let f = |a: [f64; 4]| a.iter().map(|&x| x as f32).collect::<Vec<_>>();
         let lv = |a: [f64; 4]| a.iter().map(|&x| x.ln() as f32).collect::<Vec<_>>();
         let got = to_vec(gaussian_kl(t(&f(m0)), t(&lv(v0)), t(&f(m1)), t(&lv(v1))))[0] as f64;
         let mut want = 0.0;
         for i in 0..4 {
-            want += 0.5 * (v0[i] / v1[i] + (m1[i] - m0[i]).powi(2) / v1[i] - 1.0 + (v1[i] / v0[i]).ln());
+            want += 0.5
+                * (v0[i] / v1[i] + (m1[i] - m0[i]).powi(2) / v1[i] - 1.0 + (v1[i] / v0[i]).ln());
         }
         want /= 2.0; // mean over the 2 cells
         assert!((got - want).abs() < 1e-5, "{got} vs {want}");

@@ -60,12 +60,23 @@ mod tests {
 
     fn kernel(x: &[f64], y: &[f64]) -> f64 {
         let d: f64 = x.iter().zip(y).map(|(a, b)| (a - b).powi(2)).sum();
-        MMD_SCALES.iter().map(|s| (-d / (2.0 * s)).exp()).sum::<f64>() / 19.0
+        MMD_SCALES
+            .iter()
+            .map(|s| (-d / (2.0 * s)).exp())
+            .sum::<f64>()
+            / 19.0
     }
 
     #[test]
     fn mmd_matches_direct_computation() {
-        let z: Vec<[f64; 2]> = vec![[0.0, 1.0], [0.5, 0.2], [2.0, 2.0], [1.5, 3.0], [-1.0, 0.0], [0.3, 0.3]];
+        let z: Vec<[f64; 2]> = vec![
+            [0.0, 1.0],
+            [0.5, 0.2],
+            [2.0, 2.0],
+            [1.5, 3.0],
+            [-1.0, 0.0],
+            [0.3, 0.3],
+        ];
         let groups = [0usize, 0, 1, 1, 2, 9]; // 9 = excluded
         let n = z.len();
         let g = 3;
@@ -85,7 +96,11 @@ mod tests {
             &sizes,
         ))[0] as f64;
         let members = |c: usize| -> Vec<&[f64; 2]> {
-            z.iter().zip(groups).filter(|(_, g)| *g == c).map(|(p, _)| p).collect()
+            z.iter()
+                .zip(groups)
+                .filter(|(_, g)| *g == c)
+                .map(|(p, _)| p)
+                .collect()
         };
         let mean_k = |a: &[&[f64; 2]], b: &[&[f64; 2]]| {
             let mut s = 0.0;

@@ -107,7 +107,7 @@ pub(crate) mod tests {
     fn lgamma_matches_reference() {
         // integers, half-integers, small and large non-integers
         let xs: Vec<f32> = vec![
-            0.1, 0.1667, 0.5, 1.0, 1.5, 2.0, 2.7183, 3.0, 7.3, 10.0, 25.5, 100.0, 1234.5, 9.21,
+            0.1, 0.1667, 0.5, 1.0, 1.5, 2.0, 2.75, 3.0, 7.3, 10.0, 25.5, 100.0, 1234.5, 9.21,
         ];
         let got = to_vec(lgamma(t1(&xs)));
         for (x, g) in xs.iter().zip(got) {

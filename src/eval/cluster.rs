@@ -21,7 +21,10 @@ impl Graph {
     }
     /// Weighted degree (a self-loop counts twice).
     fn degree(&self, i: usize) -> f64 {
-        self.adj[i].iter().map(|&(j, w)| if j == i { 2.0 * w } else { w }).sum()
+        self.adj[i]
+            .iter()
+            .map(|&(j, w)| if j == i { 2.0 * w } else { w })
+            .sum()
     }
     /// Total edge weight (each edge once).
     fn total_weight(&self) -> f64 {
@@ -40,7 +43,10 @@ pub fn umap_knn_graph(x: &[f32], d: usize, k: usize) -> Graph {
         // binary search sigma: sum exp(-(d - rho)/sigma) = log2(k)
         let (mut lo, mut hi, mut sigma) = (0.0f64, f64::INFINITY, 1.0f64);
         for _ in 0..64 {
-            let s: f64 = neigh.iter().map(|&(_, d)| (-((d as f64 - rho).max(0.0)) / sigma).exp()).sum();
+            let s: f64 = neigh
+                .iter()
+                .map(|&(_, d)| (-((d as f64 - rho).max(0.0)) / sigma).exp())
+                .sum();
             if (s - target).abs() < 1e-5 {
                 break;
             }
@@ -49,7 +55,11 @@ pub fn umap_knn_graph(x: &[f32], d: usize, k: usize) -> Graph {
                 sigma = (lo + hi) / 2.0;
             } else {
                 lo = sigma;
-                sigma = if hi.is_infinite() { sigma * 2.0 } else { (lo + hi) / 2.0 };
+                sigma = if hi.is_infinite() {
+                    sigma * 2.0
+                } else {
+                    (lo + hi) / 2.0
+                };
             }
         }
         for &(j, dist) in neigh {
@@ -151,11 +161,14 @@ fn aggregate(g: &Graph, comm: &[usize], k: usize) -> Graph {
         }
     }
     Graph {
-        adj: w.into_iter().map(|m| {
-            let mut v: Vec<(usize, f64)> = m.into_iter().collect();
-            v.sort_by_key(|e| e.0);
-            v
-        }).collect(),
+        adj: w
+            .into_iter()
+            .map(|m| {
+                let mut v: Vec<(usize, f64)> = m.into_iter().collect();
+                v.sort_by_key(|e| e.0);
+                v
+            })
+            .collect(),
     }
 }
 

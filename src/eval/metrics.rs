@@ -83,7 +83,13 @@ pub fn sqdist(a: &[f32], b: &[f32]) -> f32 {
 /// Indices of the `k` nearest rows of `reference` (`[m, d]`) for each row of
 /// `query` (`[n, d]`), nearest first; `skip_self` drops the query row itself
 /// when `query` and `reference` are the same matrix.
-pub fn knn(query: &[f32], reference: &[f32], d: usize, k: usize, skip_self: bool) -> Vec<Vec<(usize, f32)>> {
+pub fn knn(
+    query: &[f32],
+    reference: &[f32],
+    d: usize,
+    k: usize,
+    skip_self: bool,
+) -> Vec<Vec<(usize, f32)>> {
     let m = reference.len() / d;
     query
         .chunks(d)
@@ -127,7 +133,9 @@ pub fn knn_accuracy(
             let c = classes.binary_search(&&train_labels[j]).expect("class");
             votes[c] += 1;
         }
-        let best = (0..classes.len()).max_by_key(|&c| (votes[c], std::cmp::Reverse(c))).expect("classes");
+        let best = (0..classes.len())
+            .max_by_key(|&c| (votes[c], std::cmp::Reverse(c)))
+            .expect("classes");
         if *classes[best] == test_labels[i] {
             correct += 1;
         }
@@ -181,7 +189,10 @@ mod tests {
     #[test]
     fn knn_vote() {
         let train = [0.0f32, 0.1, 0.2, 5.0, 5.1];
-        let labels: Vec<String> = ["a", "a", "a", "b", "b"].iter().map(|s| s.to_string()).collect();
+        let labels: Vec<String> = ["a", "a", "a", "b", "b"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let test = [0.05f32, 5.05];
         let tl: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
         assert_eq!(knn_accuracy(&train, &labels, &test, &tl, 1, 2), 1.0);

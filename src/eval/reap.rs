@@ -11,10 +11,10 @@
 
 use super::cluster::cluster_to_k;
 use super::metrics::{adjusted_rand_index, clr, knn_accuracy, mean_median, pearson, spearman};
-use crate::data::{read_10x_folder, Dataset, Likelihood, Modality};
-use crate::data::tenx::read_lines;
-use crate::error::{Error, Result};
 use crate::config::ModelConfig;
+use crate::data::tenx::read_lines;
+use crate::data::{read_10x_folder, Dataset, Likelihood, Modality};
+use crate::error::{Error, Result};
 use crate::model::{ImputeRequest, ImputeScale, Model};
 use std::path::Path;
 use std::time::Instant;
@@ -83,7 +83,11 @@ pub struct ReapScores {
 }
 
 fn rows_where(col: &[String], value: &str) -> Vec<usize> {
-    col.iter().enumerate().filter(|(_, v)| v.as_str() == value).map(|(i, _)| i).collect()
+    col.iter()
+        .enumerate()
+        .filter(|(_, v)| v.as_str() == value)
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// Loads the protocol's data. `test_dir = None` uses the `split == test` cells
@@ -93,14 +97,22 @@ pub fn load(train_dir: &Path, test_dir: Option<&Path>) -> Result<ReapData> {
     let tr = read_10x_folder(train_dir)?;
     let hvg = read_lines(train_dir.join("rna_hvg.tsv"))?;
     let select = |genes: &[String], wanted: &[String]| -> Vec<usize> {
-        let idx: std::collections::HashMap<&str, usize> =
-            genes.iter().enumerate().map(|(i, g)| (g.as_str(), i)).collect();
-        wanted.iter().filter_map(|g| idx.get(g.as_str()).copied()).collect()
+        let idx: std::collections::HashMap<&str, usize> = genes
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.as_str(), i))
+            .collect();
+        wanted
+            .iter()
+            .filter_map(|g| idx.get(g.as_str()).copied())
+            .collect()
     };
     let (genes, rna) = tr.modality("rna")?;
     let hvg_cols = select(genes, &hvg);
     if hvg_cols.len() != hvg.len() {
-        return Err(Error::data("rna_hvg.tsv lists genes absent from rna_features.tsv"));
+        return Err(Error::data(
+            "rna_hvg.tsv lists genes absent from rna_features.tsv",
+        ));
     }
     let (prots, adt) = tr.modality("adt")?;
     let split = tr.cell_column("split")?;
@@ -108,11 +120,26 @@ pub fn load(train_dir: &Path, test_dir: Option<&Path>) -> Result<ReapData> {
     let train_rows = rows_where(split, "train");
     let rna_hvg = rna.select_cols(&hvg_cols)?;
     let train = Dataset::new(vec![
-        Modality::new("rna", Likelihood::Nb, hvg.clone(), rna_hvg.select_rows(&train_rows))?,
-        Modality::new("adt", Likelihood::Nb, prots.to_vec(), adt.select_rows(&train_rows))?,
+        Modality::new(
+            "rna",
+            Likelihood::Nb,
+            hvg.clone(),
+            rna_hvg.select_rows(&train_rows),
+        )?,
+        Modality::new(
+            "adt",
+            Likelihood::Nb,
+            prots.to_vec(),
+            adt.select_rows(&train_rows),
+        )?,
     ])?;
     let train_protein_median = {
-        let libs: Vec<f32> = adt.select_rows(&train_rows).row_sums().into_iter().map(|v| v as f32).collect();
+        let libs: Vec<f32> = adt
+            .select_rows(&train_rows)
+            .row_sums()
+            .into_iter()
+            .map(|v| v as f32)
+            .collect();
         crate::preprocess::median(libs) as f64
     };
     let owned;
@@ -140,11 +167,21 @@ pub fn load(train_dir: &Path, test_dir: Option<&Path>) -> Result<ReapData> {
         te_rna.select_cols(&te_cols)?.select_rows(&test_rows),
     )?])?;
     let (te_prots, te_adt) = te.modality("adt")?;
-    let shared: Vec<String> = prots.iter().filter(|p| te_prots.contains(p)).cloned().collect();
+    let shared: Vec<String> = prots
+        .iter()
+        .filter(|p| te_prots.contains(p))
+        .cloned()
+        .collect();
     let te_pcols = select(te_prots, &shared);
-    let dense = te_adt.select_cols(&te_pcols)?.select_rows(&test_rows).to_dense();
+    let dense = te_adt
+        .select_cols(&te_pcols)?
+        .select_rows(&test_rows)
+        .to_dense();
     let test_protein_counts = dense.stored_values().iter().map(|&v| v as f64).collect();
-    let te_types = te.cell_column("cell_type").map(|c| c.to_vec()).unwrap_or_else(|_| vec![String::new(); te.barcodes.len()]);
+    let te_types = te
+        .cell_column("cell_type")
+        .map(|c| c.to_vec())
+        .unwrap_or_else(|_| vec![String::new(); te.barcodes.len()]);
     Ok(ReapData {
         train,
         test,
@@ -172,18 +209,29 @@ pub fn evaluate(model: &Model, data: &ReapData, n_draws: Option<usize>) -> Resul
     for row in pred.chunks_mut(p) {
         let s: f64 = row.iter().sum();
         if s > 0.0 {
-            row.iter_mut().for_each(|v| *v *= data.train_protein_median / s);
+            row.iter_mut()
+                .for_each(|v| *v *= data.train_protein_median / s);
         }
     }
     let obs = clr(&data.test_protein_counts, p);
     let hat = clr(&pred, p);
     let col = |m: &[f64], j: usize| -> Vec<f64> { (0..n).map(|i| m[i * p + j]).collect() };
-    let per_p: Vec<f64> = (0..p).map(|j| pearson(&col(&obs, j), &col(&hat, j))).collect();
-    let per_s: Vec<f64> = (0..p).map(|j| spearman(&col(&obs, j), &col(&hat, j))).collect();
+    let per_p: Vec<f64> = (0..p)
+        .map(|j| pearson(&col(&obs, j), &col(&hat, j)))
+        .collect();
+    let per_s: Vec<f64> = (0..p)
+        .map(|j| spearman(&col(&obs, j), &col(&hat, j)))
+        .collect();
     let per_c: Vec<f64> = (0..n)
         .map(|i| pearson(&obs[i * p..(i + 1) * p], &hat[i * p..(i + 1) * p]))
         .collect();
-    let rmse = (obs.iter().zip(&hat).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / obs.len() as f64).sqrt();
+    let rmse = (obs
+        .iter()
+        .zip(&hat)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        / obs.len() as f64)
+        .sqrt();
     let (pm, pmed) = mean_median(&per_p);
     let (sm, _) = mean_median(&per_s);
     let (cm, _) = mean_median(&per_c);
@@ -191,7 +239,14 @@ pub fn evaluate(model: &Model, data: &ReapData, n_draws: Option<usize>) -> Resul
     let zt = model.embed(&data.train)?;
     let zs = model.embed(&data.test)?;
     let d = zt.dim;
-    let knn_accuracy = knn_accuracy(&zt.values, &data.train_labels, &zs.values, &data.test_labels, d, 15);
+    let knn_accuracy = knn_accuracy(
+        &zt.values,
+        &data.train_labels,
+        &zs.values,
+        &data.test_labels,
+        d,
+        15,
+    );
     let mut all = zt.values.clone();
     all.extend_from_slice(&zs.values);
     let labels: Vec<&String> = data.train_labels.iter().chain(&data.test_labels).collect();

@@ -75,7 +75,13 @@ pub(crate) fn to_bytes(ck: &CheckpointData) -> Result<Vec<u8>> {
     let mut named: Vec<(String, Vec<usize>, Vec<u8>)> = ck
         .tensors
         .iter()
-        .map(|t| (format!("model.{}", t.name), t.shape.clone(), le_bytes(&t.values)))
+        .map(|t| {
+            (
+                format!("model.{}", t.name),
+                t.shape.clone(),
+                le_bytes(&t.values),
+            )
+        })
         .collect();
     for (i, m) in ck.pre.modalities.iter().enumerate() {
         if !m.feature_fraction.is_empty() {
@@ -117,8 +123,10 @@ fn serialize(named: &[(String, Vec<usize>, Vec<u8>)], meta: &BTreeMap<&str, Stri
         );
         offset += bytes.len();
     }
-    let mut h = serde_json::to_string(&header).expect("header serializes").into_bytes();
-    while h.len() % 8 != 0 {
+    let mut h = serde_json::to_string(&header)
+        .expect("header serializes")
+        .into_bytes();
+    while !h.len().is_multiple_of(8) {
         h.push(b' ');
     }
     let mut out = Vec::with_capacity(8 + h.len() + offset);
@@ -134,7 +142,10 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("serializable")
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(meta: &HashMap<String, String>, key: &str) -> Result<T> {
+fn parse_json<T: serde::de::DeserializeOwned>(
+    meta: &HashMap<String, String>,
+    key: &str,
+) -> Result<T> {
     let s = meta
         .get(key)
         .ok_or_else(|| Error::checkpoint(format!("metadata '{key}' is missing")))?;
@@ -149,15 +160,15 @@ pub(crate) fn from_bytes(bytes: &[u8]) -> Result<CheckpointData> {
             bytes.len()
         ))
     })?;
-    let (_, header) = SafeTensors::read_metadata(bytes)
-        .map_err(|e| Error::checkpoint(format!("header: {e}")))?;
+    let (_, header) =
+        SafeTensors::read_metadata(bytes).map_err(|e| Error::checkpoint(format!("header: {e}")))?;
     let meta = header
         .metadata()
         .clone()
         .ok_or_else(|| Error::checkpoint("no scmosaic metadata (not an scmosaic checkpoint?)"))?;
-    let version = meta
-        .get(K_VERSION)
-        .ok_or_else(|| Error::checkpoint("no scmosaic format version (not an scmosaic checkpoint?)"))?;
+    let version = meta.get(K_VERSION).ok_or_else(|| {
+        Error::checkpoint("no scmosaic format version (not an scmosaic checkpoint?)")
+    })?;
     let major = version.split('.').next().unwrap_or("");
     if major != MAJOR {
         return Err(Error::checkpoint(format!(
@@ -258,7 +269,11 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// [`write_atomic`] with a hook run after the temporary file is written and
 /// synced, before the rename (tests inject an interruption there).
-fn write_atomic_with(path: &Path, bytes: &[u8], before_rename: impl FnOnce() -> Result<()>) -> Result<()> {
+fn write_atomic_with(
+    path: &Path,
+    bytes: &[u8],
+    before_rename: impl FnOnce() -> Result<()>,
+) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -269,7 +284,9 @@ fn write_atomic_with(path: &Path, bytes: &[u8], before_rename: impl FnOnce() -> 
         .tempfile_in(&dir)
         .map_err(|e| Error::io(&dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(tmp.path(), e))?;
     before_rename()?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     if let Ok(d) = std::fs::File::open(&dir) {

@@ -81,7 +81,8 @@ impl<B: Backend> ModuleMapper<B> for Applier {
             return Param::from_mapped_value(id, value, mapper);
         }
         let grad = value.is_require_grad();
-        let mut new = Tensor::<B, D>::from_data(TensorData::new(t.values, t.shape), &value.device());
+        let mut new =
+            Tensor::<B, D>::from_data(TensorData::new(t.values, t.shape), &value.device());
         if grad {
             new = new.require_grad();
         }
@@ -109,7 +110,9 @@ pub fn import<B: Backend, M: Module<B>>(module: M, tensors: Vec<NamedTensor>) ->
         if n > 5 {
             msg.push_str(&format!("; and {} more", n - 5));
         }
-        return Err(Error::checkpoint(format!("weights do not fit the model: {msg}")));
+        return Err(Error::checkpoint(format!(
+            "weights do not fit the model: {msg}"
+        )));
     }
     Ok(module)
 }

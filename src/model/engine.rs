@@ -32,8 +32,7 @@ macro_rules! on_engine {
             }
             #[cfg(feature = "ndarray")]
             $crate::model::engine::Engine::NdArray($m) => {
-                let $dev =
-                    burn::tensor::Device::<burn::backend::NdArray>::default();
+                let $dev = burn::tensor::Device::<burn::backend::NdArray>::default();
                 $body
             }
             #[cfg(feature = "cuda")]
@@ -72,9 +71,21 @@ impl Engine {
     ) -> Result<Engine> {
         match device {
             #[cfg(feature = "flex")]
-            Device::Flex => Ok(Engine::Flex(build(layout, consts, rng, &Default::default(), tensors)?)),
+            Device::Flex => Ok(Engine::Flex(build(
+                layout,
+                consts,
+                rng,
+                &Default::default(),
+                tensors,
+            )?)),
             #[cfg(feature = "ndarray")]
-            Device::NdArray => Ok(Engine::NdArray(build(layout, consts, rng, &Default::default(), tensors)?)),
+            Device::NdArray => Ok(Engine::NdArray(build(
+                layout,
+                consts,
+                rng,
+                &Default::default(),
+                tensors,
+            )?)),
             #[cfg(feature = "cuda")]
             Device::Cuda(i) => {
                 let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -137,7 +148,12 @@ pub(crate) fn expected_elements(l: &Layout) -> Option<usize> {
         add(&mut n, mul(w, 4))?; // batch norm
         width = w;
     }
-    add(&mut n, mul(width, l.latent)?.checked_mul(2)?.checked_add(2 * l.latent))?;
+    add(
+        &mut n,
+        mul(width, l.latent)?
+            .checked_mul(2)?
+            .checked_add(2 * l.latent),
+    )?;
     add(&mut n, mul(l.latent, 4))?;
     let rev: Vec<usize> = l.hidden.iter().rev().copied().collect();
     let fan = l.latent.checked_add(l.n_embed)?.checked_add(l.n_cov)?;
@@ -157,7 +173,9 @@ pub(crate) fn expected_elements(l: &Layout) -> Option<usize> {
         }
         if matches!(
             b.likelihood,
-            crate::data::Likelihood::Nb | crate::data::Likelihood::Zinb | crate::data::Likelihood::Gaussian
+            crate::data::Likelihood::Nb
+                | crate::data::Likelihood::Zinb
+                | crate::data::Likelihood::Gaussian
         ) {
             add(&mut n, Some(b.len))?;
             if l.n_cov > 0 {

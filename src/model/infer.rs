@@ -6,8 +6,8 @@
 //! which gives one deterministic answer per cell, independent of batch size and
 //! order.
 
-use crate::batcher::{Alignment, Aligned};
-use crate::module::ScVaeIt;
+use crate::batcher::{Aligned, Alignment};
+use crate::module::{Inputs, ScVaeIt};
 use crate::nn::{tensor2, to_vec, BnMode, BnStats};
 use crate::train::{rng_for, Stream};
 use burn::tensor::{backend::Backend, Tensor};
@@ -152,12 +152,12 @@ pub(crate) fn embed<B: Backend>(
         aligned.fill(cells, &mut x, &mut avail);
         let cov = cov_tensor::<B>(aligned, cells, &[], device);
         let mut stats = BnStats::new(bn);
-        let enc = module.encode(
-            tensor2(x, m, d, device),
-            tensor2(avail, m, d, device),
-            cov.as_ref(),
-            &mut stats,
-        );
+        let input = Inputs {
+            x: tensor2(x, m, d, device),
+            avail: tensor2(avail, m, d, device),
+            cov,
+        };
+        let enc = module.encode(&input, &mut stats);
         out.extend(to_vec(enc.mu));
     }
     out
@@ -204,23 +204,19 @@ pub(crate) fn impute<B: Backend>(
         } else {
             cov.clone()
         };
-        let eps = (l > 0).then(|| {
+        let noise = (l > 0).then(|| {
             let v: Vec<f32> = (0..m * l * latent)
                 .map(|_| rng.sample::<f32, _>(StandardNormal))
                 .collect();
-            tensor2::<B>(v, m * l, latent, device)
+            (l, tensor2::<B>(v, m * l, latent, device))
         });
         let mut stats = BnStats::new(bn);
-        let outs = module.impute(
-            tensor2(x, m, d, device),
-            tensor2(avail, m, d, device),
-            cov.as_ref(),
-            dec_cov.as_ref(),
-            &block_ids,
-            l,
-            eps,
-            &mut stats,
-        );
+        let input = Inputs {
+            x: tensor2(x, m, d, device),
+            avail: tensor2(avail, m, d, device),
+            cov,
+        };
+        let outs = module.impute(&input, dec_cov.as_ref(), &block_ids, noise, &mut stats);
         let base = cells[0];
         for ((k, cols), (bm, bd)) in plan.blocks.iter().zip(outs) {
             let dk = module.layout.blocks[*k].len;

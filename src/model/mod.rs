@@ -8,7 +8,7 @@
 pub(crate) mod engine;
 mod infer;
 
-pub use infer::{Embedding, ImputeRequest, ImputeScale, Imputation};
+pub use infer::{Embedding, Imputation, ImputeRequest, ImputeScale};
 
 use crate::backend::Device;
 use crate::batcher::{align, Aligned};
@@ -17,7 +17,9 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::io::checkpoint::{self, CheckpointData};
 use crate::module::{Layout, OutputConstants};
-use crate::preprocess::{median, output_constants, FeatureStats, ModalityPreprocessing, Preprocessing};
+use crate::preprocess::{
+    median, output_constants, FeatureStats, ModalityPreprocessing, Preprocessing,
+};
 use crate::schema::Schema;
 use crate::train::{self, rng_for, EpochLog, Progress, Stream, TrainContext, TrainReport};
 use burn::module::AutodiffModule;
@@ -30,24 +32,26 @@ use std::sync::{mpsc, Arc, Mutex};
 
 /// A trained or untrained scVAEIT model.
 ///
-/// ```no_run
+/// ```
 /// use scmosaic::{Dataset, Likelihood, Matrix, Modality, Model, ModelConfig, ImputeRequest};
 /// # fn main() -> scmosaic::Result<()> {
-/// // 3 cells x 2 genes and 3 cells x 1 protein (raw counts, dense row-major)
+/// // 4 cells x 2 genes and 4 cells x 1 protein (raw counts, dense row-major)
 /// let rna = Modality::new("rna", Likelihood::Nb, vec!["g1".into(), "g2".into()],
-///     Matrix::dense(3, 2, vec![1.0, 0.0, 3.0, 2.0, 0.0, 5.0])?)?;
+///     Matrix::dense(4, 2, vec![1.0, 0.0, 3.0, 2.0, 0.0, 5.0, 4.0, 1.0])?)?;
 /// let adt = Modality::new("adt", Likelihood::Nb, vec!["CD4".into()],
-///     Matrix::dense(3, 1, vec![10.0, 0.0, 4.0])?)?
-///     .with_measured(vec![true, true, false])?;   // cell 3 has no protein
+///     Matrix::dense(4, 1, vec![10.0, 0.0, 4.0, 0.0])?)?
+///     .with_measured(vec![true, true, true, false])?;   // cell 4 has no protein
 /// let data = Dataset::new(vec![rna, adt])?;
-/// let mut cfg = ModelConfig::default();
-/// cfg.train.epochs = 10;
+/// let mut cfg = ModelConfig::from_json(r#"{"latent_dim": 4, "hidden": [8]}"#)?;
+/// cfg.train.epochs = 3;
 /// let mut model = Model::new(&cfg, &data)?;
 /// model.fit(&data)?;
-/// let z = model.embed(&data)?;                  // 3 x 32 latent means
+/// let z = model.embed(&data)?;                          // 4 x 4 latent means
 /// let adt_hat = model.impute(&data, &ImputeRequest::new("adt"))?;
-/// model.save("model.safetensors")?;
-/// let again = Model::load("model.safetensors")?;
+/// assert_eq!(adt_hat.mean.len(), 4);
+/// let bytes = model.to_bytes()?;                        // or model.save(path)
+/// let again = Model::from_bytes(&bytes)?;
+/// assert_eq!(again.embed(&data)?.values, z.values);
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -64,19 +68,34 @@ pub struct Model {
 }
 
 /// Feature shares and library sizes of a modality over the measured cells.
-fn library_stats(data: &Dataset, aligned: &Aligned<'_>, schema: &Schema, m: usize) -> (Vec<f32>, f32) {
+fn library_stats(
+    data: &Dataset,
+    aligned: &Aligned<'_>,
+    schema: &Schema,
+    m: usize,
+) -> (Vec<f32>, f32) {
     let ms = &schema.modalities[m];
     let Some(dm) = data.modality(&ms.name) else {
         return (vec![], 0.0);
     };
-    let index: std::collections::HashMap<&str, usize> =
-        ms.features.iter().enumerate().map(|(i, f)| (f.as_str(), i)).collect();
-    let col_map: Vec<Option<usize>> = dm.features().iter().map(|f| index.get(f.as_str()).copied()).collect();
+    let index: std::collections::HashMap<&str, usize> = ms
+        .features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.as_str(), i))
+        .collect();
+    let col_map: Vec<Option<usize>> = dm
+        .features()
+        .iter()
+        .map(|f| index.get(f.as_str()).copied())
+        .collect();
     let mut share = vec![0f64; ms.features.len()];
     let mut count = vec![0u64; ms.features.len()];
     let mut libs = Vec::new();
     for r in 0..data.n_cells() {
-        let Some(lib) = aligned.library(m, r) else { continue };
+        let Some(lib) = aligned.library(m, r) else {
+            continue;
+        };
         libs.push(lib);
         if lib <= 0.0 {
             continue;
@@ -126,30 +145,49 @@ fn validate_schema(schema: &Schema, cfg: &ModelConfig, pre: &Preprocessing) -> R
         if ms.name != mc.name || !names.insert(ms.name.as_str()) {
             return bad(format!("modality '{}' inconsistent or repeated", ms.name));
         }
-        if mc.likelihood.is_none() || mc.weight.is_none() || mc.block_hidden.is_none()
-            || mc.embed_dim.is_none() || mc.normalization.is_none()
+        if mc.likelihood.is_none()
+            || mc.weight.is_none()
+            || mc.block_hidden.is_none()
+            || mc.embed_dim.is_none()
+            || mc.normalization.is_none()
         {
             return bad(format!("modality '{}': config not resolved", ms.name));
         }
         let feats: HashSet<&str> = ms.features.iter().map(|s| s.as_str()).collect();
         if ms.features.is_empty() || feats.len() != ms.features.len() {
-            return bad(format!("modality '{}': empty or repeated feature names", ms.name));
+            return bad(format!(
+                "modality '{}': empty or repeated feature names",
+                ms.name
+            ));
         }
         let total: usize = ms.blocks.iter().map(|b| b.len).sum();
         if total != ms.features.len() || ms.blocks.iter().any(|b| b.len == 0) {
-            return bad(format!("modality '{}': blocks do not cover the features", ms.name));
+            return bad(format!(
+                "modality '{}': blocks do not cover the features",
+                ms.name
+            ));
         }
     }
     for (mp, ms) in pre.modalities.iter().zip(&schema.modalities) {
         if !mp.feature_fraction.is_empty() && mp.feature_fraction.len() != ms.features.len() {
-            return bad(format!("modality '{}': feature fractions have the wrong length", ms.name));
+            return bad(format!(
+                "modality '{}': feature fractions have the wrong length",
+                ms.name
+            ));
         }
     }
-    if cfg.beta_reverse.is_none() || cfg.p_modal.as_ref().map(|p| p.len()) != Some(schema.modalities.len()) {
+    if cfg.beta_reverse.is_none()
+        || cfg.p_modal.as_ref().map(|p| p.len()) != Some(schema.modalities.len())
+    {
         return bad("config not resolved (beta_reverse / p_modal)".into());
     }
     let covs: Vec<&String> = schema.covariates.iter().map(|c| &c.name).collect();
-    if cfg.covariates.as_ref().map(|c| c.iter().collect::<Vec<_>>()) != Some(covs) {
+    if cfg
+        .covariates
+        .as_ref()
+        .map(|c| c.iter().collect::<Vec<_>>())
+        != Some(covs)
+    {
         return bad("config covariates do not match the schema".into());
     }
     for c in &schema.covariates {
@@ -174,7 +212,14 @@ impl Model {
         let wanted = cfg.covariates.clone().expect("resolved");
         schema.covariates = wanted
             .iter()
-            .map(|n| schema.covariates.iter().find(|c| &c.name == n).cloned().expect("resolved"))
+            .map(|n| {
+                schema
+                    .covariates
+                    .iter()
+                    .find(|c| &c.name == n)
+                    .cloned()
+                    .expect("resolved")
+            })
             .collect();
         for (ms, mc) in schema.modalities.iter_mut().zip(&cfg.modalities) {
             ms.likelihood = mc.likelihood.expect("resolved");
@@ -195,7 +240,10 @@ impl Model {
             for m in 0..schema.modalities.len() {
                 let (f, med) = library_stats(data, &aligned, &schema, m);
                 pre.modalities[m].median_library = med;
-                if matches!(pre.modalities[m].normalization, Normalization::LogNormalize { .. }) {
+                if matches!(
+                    pre.modalities[m].normalization,
+                    Normalization::LogNormalize { .. }
+                ) {
                     pre.modalities[m].feature_fraction = f;
                 }
             }
@@ -216,7 +264,11 @@ impl Model {
                 }
             }
         }
-        let likelihoods: Vec<_> = cfg.modalities.iter().map(|m| m.likelihood.expect("resolved")).collect();
+        let likelihoods: Vec<_> = cfg
+            .modalities
+            .iter()
+            .map(|m| m.likelihood.expect("resolved"))
+            .collect();
         let consts = output_constants(&schema, &likelihoods, &stats, cfg.max_disp);
         let layout = Layout::new(&cfg, &schema);
         let mut rng = rng_for(cfg.train.seed, Stream::Init, 0);
@@ -244,7 +296,11 @@ impl Model {
     /// calling thread; returning `ControlFlow::Break(())` stops training
     /// cleanly (the model keeps the weights of the last completed epoch and
     /// the report says `StopReason::Cancelled`).
-    pub fn fit_with_progress(&mut self, data: &Dataset, progress: Progress<'_>) -> Result<TrainReport> {
+    pub fn fit_with_progress(
+        &mut self,
+        data: &Dataset,
+        progress: Progress<'_>,
+    ) -> Result<TrainReport> {
         let aligned = align(data, &self.schema, &self.pre)?;
         let n = aligned.n_cells;
         let mut cells: Vec<usize> = (0..n).collect();
@@ -315,8 +371,12 @@ impl Model {
         let local: Vec<usize> = match &req.features {
             None => (0..ms.features.len()).collect(),
             Some(names) => {
-                let index: std::collections::HashMap<&str, usize> =
-                    ms.features.iter().enumerate().map(|(i, f)| (f.as_str(), i)).collect();
+                let index: std::collections::HashMap<&str, usize> = ms
+                    .features
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| (f.as_str(), i))
+                    .collect();
                 names
                     .iter()
                     .map(|f| {
@@ -366,7 +426,9 @@ impl Model {
         }
         let n_draws = req.n_draws.unwrap_or(self.config.inference.n_draws);
         if n_draws > 10_000 {
-            return Err(Error::config(format!("n_draws {n_draws} is too large (max 10000)")));
+            return Err(Error::config(format!(
+                "n_draws {n_draws} is too large (max 10000)"
+            )));
         }
         let plan = infer::ImputePlan {
             blocks,
@@ -388,7 +450,10 @@ impl Model {
         if req.scale == ImputeScale::Counts {
             let mp = &self.pre.modalities[mi];
             for r in 0..n {
-                let lib = aligned.library(mi, r).filter(|&l| l > 0.0).unwrap_or(mp.median_library);
+                let lib = aligned
+                    .library(mi, r)
+                    .filter(|&l| l > 0.0)
+                    .unwrap_or(mp.median_library);
                 for v in &mut mean[r * f..(r + 1) * f] {
                     *v = mp.to_counts(*v, lib);
                 }
@@ -406,7 +471,8 @@ impl Model {
                 for j in 0..f {
                     let vals = (0..n_draws).map(|s| dr[(r * n_draws + s) * f + j] as f64);
                     let mu: f64 = vals.clone().sum::<f64>() / n_draws as f64;
-                    let v: f64 = vals.map(|x| (x - mu) * (x - mu)).sum::<f64>() / (n_draws - 1) as f64;
+                    let v: f64 =
+                        vals.map(|x| (x - mu) * (x - mu)).sum::<f64>() / (n_draws - 1) as f64;
                     var[r * f + j] = v as f32;
                 }
             }
@@ -512,7 +578,13 @@ impl Model {
             hi: vec![1.0; d],
         };
         let mut rng = rng_for(0, Stream::Init, 0);
-        self.engine = Engine::new(dev, &self.layout, &placeholder, &mut rng, Some(self.engine.export()))?;
+        self.engine = Engine::new(
+            dev,
+            &self.layout,
+            &placeholder,
+            &mut rng,
+            Some(self.engine.export()),
+        )?;
         self.device = dev;
         Ok(())
     }

@@ -73,7 +73,9 @@ impl Layout {
         let mut modality_blocks = Vec::new();
         let (mut col, mut emb) = (0usize, 0usize);
         for (mi, ms) in schema.modalities.iter().enumerate() {
-            let mc = cfg.modality(&ms.name).expect("resolved config lists every modality");
+            let mc = cfg
+                .modality(&ms.name)
+                .expect("resolved config lists every modality");
             let first_block = blocks.len();
             let start = col;
             for b in &ms.blocks {

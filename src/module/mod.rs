@@ -4,4 +4,4 @@ mod layout;
 mod scvaeit;
 
 pub use layout::{BlockLayout, Layout};
-pub use scvaeit::{Encoded, LossOutput, LossWeights, OutputConstants, ScVaeIt, StepInput};
+pub use scvaeit::{Encoded, Inputs, LossOutput, LossWeights, OutputConstants, ScVaeIt, StepInput};

@@ -94,6 +94,17 @@ pub struct Encoded<B: Backend> {
     pub skip: Vec<Tensor<B, 2>>,
 }
 
+/// Network inputs of a minibatch.
+#[derive(Debug, Clone)]
+pub struct Inputs<B: Backend> {
+    /// Preprocessed values, `[n, D]` (anything where unavailable).
+    pub x: Tensor<B, 2>,
+    /// `1` where an entry may be used, `[n, D]`.
+    pub avail: Tensor<B, 2>,
+    /// One-hot covariates, `[n, nb]` (None when nb = 0).
+    pub cov: Option<Tensor<B, 2>>,
+}
+
 /// Inputs of one training step, all on the device.
 #[derive(Debug, Clone)]
 pub struct StepInput<B: Backend> {
@@ -198,7 +209,8 @@ impl<B: Backend> ScVaeIt<B> {
             }));
             disp_bias.push(has_disp.then(|| Param::from_tensor(tensor1(vec![0.0; b.len], device))));
         }
-        let constant = |v: &Vec<f32>| Param::from_tensor(tensor1(v.clone(), device)).set_require_grad(false);
+        let constant =
+            |v: &Vec<f32>| Param::from_tensor(tensor1(v.clone(), device)).set_require_grad(false);
         ScVaeIt {
             mask_embed,
             enc_blocks,
@@ -229,15 +241,10 @@ impl<B: Backend> ScVaeIt<B> {
     /// Encodes inputs under an availability mask.
     ///
     /// # Shapes
-    /// - `x`: `[n, D]`, `avail`: `[n, D]` (1 = usable), `cov`: `[n, nb]`
+    /// - `input.x`: `[n, D]`, `input.avail`: `[n, D]` (1 = usable), `input.cov`: `[n, nb]`
     /// - returns `mu`, `logvar`: `[n, d]`; `embed`: `[n, E]`; `skip[k]`: `[n, hidden_k]`
-    pub fn encode(
-        &self,
-        x: Tensor<B, 2>,
-        avail: Tensor<B, 2>,
-        cov: Option<&Tensor<B, 2>>,
-        stats: &mut BnStats<B>,
-    ) -> Encoded<B> {
+    pub fn encode(&self, input: &Inputs<B>, stats: &mut BnStats<B>) -> Encoded<B> {
+        let (x, avail, cov) = (input.x.clone(), input.avail.clone(), input.cov.as_ref());
         let [n, _] = x.dims();
         let embed = self.mask_embed.forward(avail.clone().neg() + 1.0).tanh(); // [n, E]
         let xc = (x - self.center.val().unsqueeze::<2>()) * avail; // [n, D]
@@ -256,7 +263,9 @@ impl<B: Backend> ScVaeIt<B> {
         for (layer, norm) in self.enc_layers.iter().zip(&self.enc_norms) {
             h = norm.forward(self.leaky(layer.forward(h)), stats);
         }
-        let mu = self.z_mean_norm.forward(self.z_mean.forward(h.clone()), stats); // [n, d]
+        let mu = self
+            .z_mean_norm
+            .forward(self.z_mean.forward(h.clone()), stats); // [n, d]
         let logvar = self.z_logvar.forward(h); // [n, d]
         Encoded {
             mu,
@@ -345,7 +354,14 @@ impl<B: Backend> ScVaeIt<B> {
         stats: &mut BnStats<B>,
     ) -> (Tensor<B, 2>, Tensor<B, 2>, Vec<Tensor<B, 1>>) {
         let [n, _] = x.dims();
-        let enc = self.encode(x.clone(), input, cov, stats);
+        let enc = self.encode(
+            &Inputs {
+                x: x.clone(),
+                avail: input,
+                cov: cov.cloned(),
+            },
+            stats,
+        );
         let z = (enc.mu.clone() + (enc.logvar.clone() * 0.5).exp() * eps).clamp(-1e6, 1e6);
         let blocks = self.all_blocks();
         let outs = self.decode(z, enc.embed, cov, Some(&enc.skip), &blocks, stats);
@@ -406,7 +422,11 @@ impl<B: Backend> ScVaeIt<B> {
         }
         let sum_blocks = |ll: &[Tensor<B, 1>], m: usize| -> Tensor<B, 1> {
             let r = self.layout.modality_blocks[m].clone();
-            ll[r].iter().cloned().reduce(|a, b| a + b).expect("modality has blocks")
+            ll[r]
+                .iter()
+                .cloned()
+                .reduce(|a, b| a + b)
+                .expect("modality has blocks")
         };
         let n_mod = self.layout.n_modalities();
         let mut parts = Vec::with_capacity(2 * n_mod + 3);
@@ -436,34 +456,31 @@ impl<B: Backend> ScVaeIt<B> {
         }
     }
 
-    /// Decoder means for the requested blocks, averaged over `n_draws`
-    /// posterior samples (`eps`: `[n * n_draws, d]`) or at the posterior mean
-    /// (`n_draws == 0`). Returns per block the mean `[n, d_k]` and, with
-    /// `keep_draws`, the per-draw means `[n, n_draws, d_k]`.
+    /// Decoder means for the requested blocks, averaged over posterior
+    /// samples (`draws = Some((L, eps))`, `eps`: `[n * L, d]` standard normal)
+    /// or at the posterior mean (`draws = None`). Returns per block the mean
+    /// `[n, d_k]` and, with draws, the per-draw means `[n, L, d_k]`.
     ///
     /// # Shapes
-    /// - `x`, `avail`: `[n, D]`, `cov`: `[n, nb]`, `dec_cov`: `[n, nb]` (covariates to decode under)
+    /// - `input`: as [`ScVaeIt::encode`]; `dec_cov`: `[n, nb]` (covariates to decode under)
     pub fn impute(
         &self,
-        x: Tensor<B, 2>,
-        avail: Tensor<B, 2>,
-        cov: Option<&Tensor<B, 2>>,
+        input: &Inputs<B>,
         dec_cov: Option<&Tensor<B, 2>>,
         blocks: &[usize],
-        n_draws: usize,
-        eps: Option<Tensor<B, 2>>,
+        draws: Option<(usize, Tensor<B, 2>)>,
         stats: &mut BnStats<B>,
     ) -> Vec<(Tensor<B, 2>, Option<Tensor<B, 3>>)> {
-        let [n, _] = x.dims();
-        let enc = self.encode(x, avail, cov, stats);
-        if n_draws == 0 {
+        let [n, _] = input.x.dims();
+        let enc = self.encode(input, stats);
+        let Some((n_draws, eps)) = draws else {
             let outs = self.decode(enc.mu, enc.embed, dec_cov, Some(&enc.skip), blocks, stats);
             return outs
                 .iter()
                 .zip(blocks)
                 .map(|(o, &k)| (self.likelihood(k).mean(o), None))
                 .collect();
-        }
+        };
         let l = n_draws;
         let d = self.layout.latent;
         let tile = |t: Tensor<B, 2>| -> Tensor<B, 2> {
@@ -472,7 +489,7 @@ impl<B: Backend> ScVaeIt<B> {
         };
         let mu = tile(enc.mu);
         let sd = tile((enc.logvar * 0.5).exp());
-        let z = mu + sd * eps.expect("noise for draws"); // [n*l, d]
+        let z = mu + sd * eps; // [n*l, d]
         debug_assert_eq!(z.dims(), [n * l, d]);
         let embed = tile(enc.embed);
         let cov_t = dec_cov.map(|c| tile(c.clone()));

@@ -17,8 +17,19 @@ pub enum BnMode {
 #[derive(Debug)]
 pub struct BnStats<B: Backend> {
     pub(crate) mode: BnMode,
-    /// `(running_mean id, running_var id, batch mean, batch var, momentum)`.
-    pub(crate) records: Vec<(ParamId, ParamId, Tensor<B, 1>, Tensor<B, 1>, f64)>,
+    pub(crate) records: Vec<BnRecord<B>>,
+}
+
+/// The statistics of one batch-norm call in training mode.
+#[derive(Debug)]
+pub(crate) struct BnRecord<B: Backend> {
+    pub mean_id: ParamId,
+    pub var_id: ParamId,
+    /// Batch mean, `[channels]` (detached).
+    pub mean: Tensor<B, 1>,
+    /// Batch (biased) variance, `[channels]` (detached).
+    pub var: Tensor<B, 1>,
+    pub momentum: f64,
 }
 
 impl<B: Backend> BnStats<B> {
@@ -74,13 +85,13 @@ impl<B: Backend> BatchNorm<B> {
             BnMode::Train => {
                 let mean = x.clone().mean_dim(0); // [1, C]
                 let var = (x.clone() - mean.clone()).square().mean_dim(0); // [1, C]
-                stats.records.push((
-                    self.running_mean.id,
-                    self.running_var.id,
-                    mean.clone().detach().squeeze_dim::<1>(0),
-                    var.clone().detach().squeeze_dim::<1>(0),
-                    self.momentum,
-                ));
+                stats.records.push(BnRecord {
+                    mean_id: self.running_mean.id,
+                    var_id: self.running_var.id,
+                    mean: mean.clone().detach().squeeze_dim::<1>(0),
+                    var: var.clone().detach().squeeze_dim::<1>(0),
+                    momentum: self.momentum,
+                });
                 (mean, var)
             }
             BnMode::Eval => (

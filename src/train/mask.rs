@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn single_modality_transplants_patterns() {
-        let gen = MaskGenerator::new(0.0, &[1.0], vec![0..4]);
+        let gen = MaskGenerator::new(0.0, &[1.0], std::iter::once(0..4).collect());
         let observed = vec![1., 1., 1., 0.];
         let other = vec![1., 0., 1., 1.];
         let (mut k, mut m) = (vec![0.; 4], vec![0.; 4]);

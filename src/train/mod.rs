@@ -128,7 +128,9 @@ pub(crate) struct TrainContext<'a> {
 }
 
 fn normal(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
-    (0..n).map(|_| rng.sample::<f32, _>(StandardNormal)).collect()
+    (0..n)
+        .map(|_| rng.sample::<f32, _>(StandardNormal))
+        .collect()
 }
 
 /// Builds the device inputs of one minibatch.
@@ -159,7 +161,13 @@ fn step_input<B: Backend>(
     } else {
         None
     };
-    gen.generate(&buf.observed, other, mask_rng, &mut buf.kept, &mut buf.masked);
+    gen.generate(
+        &buf.observed,
+        other,
+        mask_rng,
+        &mut buf.kept,
+        &mut buf.masked,
+    );
     let cov = (nb > 0).then(|| {
         ctx.aligned.fill_covariates(cells, &[], &mut buf.cov);
         tensor2::<B>(buf.cov.clone(), n, nb, device)
@@ -208,10 +216,9 @@ fn loss_weights(cfg: &ModelConfig, epoch: usize) -> LossWeights {
         unobs: cfg.beta_unobs,
         reverse: cfg.beta_reverse.expect("resolved"),
         kl: cfg.beta_kl,
-        gamma: cfg
-            .mmd
-            .as_ref()
-            .map_or(0.0, |m| m.gamma * m.decay.powf(epoch as f64 / m.decay_epochs)),
+        gamma: cfg.mmd.as_ref().map_or(0.0, |m| {
+            m.gamma * m.decay.powf(epoch as f64 / m.decay_epochs)
+        }),
     }
 }
 
@@ -224,9 +231,15 @@ struct BnUpdater<B: Backend> {
 impl<B: Backend> BnUpdater<B> {
     fn new(stats: BnStats<B>) -> Self {
         let mut updates: HashMap<ParamId, Vec<(Tensor<B, 1>, f64)>> = HashMap::new();
-        for (mean_id, var_id, mean, var, m) in stats.records {
-            updates.entry(mean_id).or_default().push((mean, m));
-            updates.entry(var_id).or_default().push((var, m));
+        for r in stats.records {
+            updates
+                .entry(r.mean_id)
+                .or_default()
+                .push((r.mean, r.momentum));
+            updates
+                .entry(r.var_id)
+                .or_default()
+                .push((r.var, r.momentum));
         }
         BnUpdater { updates }
     }
@@ -270,7 +283,16 @@ fn validation_loss<B: Backend>(
         if buf.x.len() != cells.len() * d {
             buf = Buffers::new(cells.len(), d, nb);
         }
-        let input = step_input::<B>(ctx, gen, cells, &mut buf, &mut mask_rng, &mut noise_rng, None, device);
+        let input = step_input::<B>(
+            ctx,
+            gen,
+            cells,
+            &mut buf,
+            &mut mask_rng,
+            &mut noise_rng,
+            None,
+            device,
+        );
         let mut stats = BnStats::new(BnMode::Eval);
         let out = module.loss(&input, &w, &mut stats);
         let parts = to_vec(out.parts);

@@ -18,7 +18,11 @@ pub fn synthetic(n: usize, genes: usize, proteins: usize, seed: u64) -> (Dataset
     let types = 3;
     let prof = |rng: &mut ChaCha8Rng, d: usize, scale: f64| -> Vec<Vec<f64>> {
         (0..types)
-            .map(|_| (0..d).map(|_| scale * rng.random_range(0.05..1.0f64).powi(3)).collect())
+            .map(|_| {
+                (0..d)
+                    .map(|_| scale * rng.random_range(0.05..1.0f64).powi(3))
+                    .collect()
+            })
             .collect()
     };
     let g_prof = prof(&mut rng, genes, 8.0);
