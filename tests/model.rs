@@ -297,3 +297,80 @@ fn threads_setting_keeps_results() {
         assert!((x - y).abs() < 1e-5);
     }
 }
+
+#[test]
+fn every_likelihood_blocks_panels_mmd_and_skip_connections_train() {
+    use scmosaic::{Block, Covariate, FeaturePanels, ModelConfig};
+    let (base, _) = synthetic(120, 24, 6, 9);
+    let n = 120;
+    let rna = base.modality("rna").unwrap();
+    let adt = base.modality("adt").unwrap();
+    // ZINB RNA with a smaller gene panel in half of the cells
+    let mut small = vec![true; 24];
+    small[..8].iter_mut().for_each(|v| *v = false);
+    let rna = Modality::new("rna", Likelihood::Zinb, rna.features().to_vec(), rna.data().clone())
+        .unwrap()
+        .with_feature_panels(FeaturePanels {
+            observed: vec![vec![true; 24], small],
+            cell_panel: (0..n).map(|i| (i % 2) as u32).collect(),
+        })
+        .unwrap();
+    // Gaussian protein on a log scale, measured in 2/3 of the cells
+    let dense = adt.data().to_dense();
+    let logv: Vec<f32> = dense.stored_values().iter().map(|v| v.ln_1p()).collect();
+    let adt = Modality::new("adt", Likelihood::Gaussian, adt.features().to_vec(), Matrix::dense(n, 6, logv).unwrap())
+        .unwrap()
+        .with_measured((0..n).map(|i| i % 3 != 0).collect())
+        .unwrap();
+    // Bernoulli peaks in two chromosome blocks, and Poisson counts
+    let peaks: Vec<f32> = (0..n * 10).map(|k| ((k * 7 + k / 10) % 3 == 0) as u8 as f32).collect();
+    let atac = Modality::new(
+        "atac",
+        Likelihood::Bernoulli,
+        (0..10).map(|j| format!("chr{}-{}-{}", 1 + j / 6, j * 100, j * 100 + 50)).collect(),
+        Matrix::dense(n, 10, peaks).unwrap(),
+    )
+    .unwrap()
+    .with_chromosome_blocks()
+    .unwrap();
+    assert_eq!(atac.blocks(), &[Block { name: "chr1".into(), len: 6 }, Block { name: "chr2".into(), len: 4 }]);
+    let counts: Vec<f32> = (0..n * 4).map(|k| (k % 5) as f32).collect();
+    let pois = Modality::new("hto", Likelihood::Poisson, vec!["h1".into(), "h2".into(), "h3".into(), "h4".into()], Matrix::dense(n, 4, counts).unwrap())
+        .unwrap();
+    let data = Dataset::new(vec![rna, adt, atac, pois])
+        .unwrap()
+        .with_covariate(base.covariates()[0].clone())
+        .unwrap()
+        .with_covariate(Covariate::from_labels("dataset", &(0..n).map(|i| if i < 60 { "d1" } else { "d2" }).collect::<Vec<_>>()).unwrap())
+        .unwrap();
+    let mut cfg = ModelConfig::from_json(
+        r#"{"latent_dim": 6, "hidden": [24, 16], "skip_conn": true,
+            "mmd": {"covariate": "dataset", "gamma": 1.0},
+            "train": {"epochs": 3, "batch_size": 40}}"#,
+    )
+    .unwrap();
+    cfg.inference.n_draws = 3;
+    let mut m = Model::new(&cfg, &data).unwrap();
+    let r = m.fit(&data).unwrap();
+    let last = r.history.last().unwrap();
+    assert!(last.train.total.is_finite());
+    assert!(last.train.mmd > 0.0, "MMD is computed");
+    assert_eq!(last.train.observed.len(), 4);
+    assert_eq!(m.config().beta_reverse, Some(0.0), "0 with more than two modalities");
+    for modality in ["rna", "adt", "atac", "hto"] {
+        let imp = m.impute(&data, &ImputeRequest::new(modality)).unwrap();
+        assert!(imp.mean.iter().all(|v| v.is_finite()), "{modality}");
+        if modality == "atac" {
+            assert!(imp.mean.iter().all(|&p| (0.0..=1.0).contains(&p)));
+        }
+    }
+    let bytes = m.to_bytes().unwrap();
+    let l = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(l.embed(&data).unwrap().values, m.embed(&data).unwrap().values);
+    // a one-modality model uses the pattern-transplant masking
+    let one = Dataset::new(vec![data.modality("rna").unwrap().clone()]).unwrap();
+    let mut c1 = ModelConfig::from_json(r#"{"latent_dim": 4, "hidden": [16], "train": {"epochs": 2, "batch_size": 30}}"#).unwrap();
+    c1.inference.n_draws = 2;
+    let mut m1 = Model::new(&c1, &one).unwrap();
+    assert!(m1.fit(&one).unwrap().history[1].train.total.is_finite());
+}

@@ -255,8 +255,7 @@ impl Model {
         for cells in all.chunks(1024) {
             let (mut x, mut a) = (vec![0f32; cells.len() * d], vec![0f32; cells.len() * d]);
             aligned.fill(cells, &mut x, &mut a);
-            for (i, (xr, ar)) in x.chunks(d).zip(a.chunks(d)).enumerate() {
-                let _ = i;
+            for (xr, ar) in x.chunks(d).zip(a.chunks(d)) {
                 for j in 0..d {
                     if ar[j] > 0.0 {
                         stats.add(j, xr[j]);

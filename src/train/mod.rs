@@ -98,7 +98,9 @@ pub type Progress<'a> = &'a mut dyn FnMut(&EpochLog) -> ControlFlow<()>;
 struct Buffers {
     x: Vec<f32>,
     observed: Vec<f32>,
+    /// Availability of other random cells (single-modality masking) and scratch values.
     other: Vec<f32>,
+    other_x: Vec<f32>,
     kept: Vec<f32>,
     masked: Vec<f32>,
     cov: Vec<f32>,
@@ -110,6 +112,7 @@ impl Buffers {
             x: vec![0.0; n * d],
             observed: vec![0.0; n * d],
             other: Vec::new(),
+            other_x: Vec::new(),
             kept: vec![0.0; n * d],
             masked: vec![0.0; n * d],
             cov: vec![0.0; n * nb],
@@ -155,8 +158,8 @@ fn step_input<B: Backend>(
             .map(|_| ctx.train_cells[mask_rng.random_range(0..ctx.train_cells.len())])
             .collect();
         buf.other.resize(n * d, 0.0);
-        let mut scratch = vec![0f32; n * d];
-        ctx.aligned.fill(&pick, &mut scratch, &mut buf.other);
+        buf.other_x.resize(n * d, 0.0);
+        ctx.aligned.fill(&pick, &mut buf.other_x, &mut buf.other);
         Some(buf.other.as_slice())
     } else {
         None
