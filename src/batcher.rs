@@ -12,7 +12,7 @@
 
 use crate::data::{Dataset, Matrix};
 use crate::error::{Error, Result};
-use crate::preprocess::{ModalityPreprocessing, Preprocessing};
+use crate::preprocess::{median, ModalityPreprocessing, Preprocessing};
 use crate::schema::Schema;
 
 const NONE: u32 = u32::MAX;
@@ -115,16 +115,11 @@ pub(crate) fn align<'a>(
                 ms.likelihood.as_str()
             ))?;
         }
-        let index: std::collections::HashMap<&str, u32> = ms
-            .features
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.as_str(), i as u32))
-            .collect();
+        let index = ms.feature_index();
         let col_map: Vec<u32> = dm
             .features()
             .iter()
-            .map(|f| index.get(f.as_str()).copied().unwrap_or(NONE))
+            .map(|f| index.get(f.as_str()).map_or(NONE, |&i| i as u32))
             .collect();
         let matched = col_map.iter().filter(|&&c| c != NONE).count();
         if matched == 0 {
@@ -305,6 +300,50 @@ impl Aligned<'_> {
                 off += self.cov_widths[k];
             }
         }
+    }
+
+    /// Mean share of the library per feature of model modality `m` over its
+    /// measured cells (normalised to sum to 1; uniform if there are no counts),
+    /// and the median library size.
+    pub fn library_stats(&self, m: usize) -> (Vec<f32>, f32) {
+        let Some(am) = self.mods[m].as_ref() else {
+            return (Vec::new(), 0.0);
+        };
+        let mut share = vec![0f64; am.len];
+        let mut count = vec![0u64; am.len];
+        let mut libs = Vec::new();
+        for r in 0..self.n_cells {
+            if !am.measured[r] {
+                continue;
+            }
+            let lib = am.library[r];
+            libs.push(lib);
+            if lib <= 0.0 {
+                continue;
+            }
+            let obs = &am.panel_obs[am.cell_panel.map_or(0, |c| c[r] as usize)];
+            for (c, v) in am.data.row(r) {
+                let j = am.col_map[c];
+                if j != NONE && obs[j as usize] {
+                    share[j as usize] += v as f64 / lib as f64;
+                }
+            }
+            for (n, &o) in count.iter_mut().zip(obs) {
+                *n += o as u64;
+            }
+        }
+        let mut f: Vec<f64> = share
+            .iter()
+            .zip(&count)
+            .map(|(s, &c)| if c > 0 { s / c as f64 } else { 0.0 })
+            .collect();
+        let total: f64 = f.iter().sum();
+        if total > 0.0 {
+            f.iter_mut().for_each(|v| *v /= total);
+        } else {
+            f.iter_mut().for_each(|v| *v = 1.0 / am.len as f64);
+        }
+        (f.into_iter().map(|v| v as f32).collect(), median(libs))
     }
 
     /// Library size (raw scale, over observed features) of cell `r` in model modality `m`,

@@ -18,6 +18,17 @@ pub struct ModalitySchema {
     pub blocks: Vec<Block>,
 }
 
+impl ModalitySchema {
+    /// Feature name -> position.
+    pub fn feature_index(&self) -> std::collections::HashMap<&str, usize> {
+        self.features
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.as_str(), i))
+            .collect()
+    }
+}
+
 /// A categorical covariate and its levels (one-hot order).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CovariateSchema {

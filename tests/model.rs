@@ -308,40 +308,79 @@ fn every_likelihood_blocks_panels_mmd_and_skip_connections_train() {
     // ZINB RNA with a smaller gene panel in half of the cells
     let mut small = vec![true; 24];
     small[..8].iter_mut().for_each(|v| *v = false);
-    let rna = Modality::new("rna", Likelihood::Zinb, rna.features().to_vec(), rna.data().clone())
-        .unwrap()
-        .with_feature_panels(FeaturePanels {
-            observed: vec![vec![true; 24], small],
-            cell_panel: (0..n).map(|i| (i % 2) as u32).collect(),
-        })
-        .unwrap();
+    let rna = Modality::new(
+        "rna",
+        Likelihood::Zinb,
+        rna.features().to_vec(),
+        rna.data().clone(),
+    )
+    .unwrap()
+    .with_feature_panels(FeaturePanels {
+        observed: vec![vec![true; 24], small],
+        cell_panel: (0..n).map(|i| (i % 2) as u32).collect(),
+    })
+    .unwrap();
     // Gaussian protein on a log scale, measured in 2/3 of the cells
     let dense = adt.data().to_dense();
     let logv: Vec<f32> = dense.stored_values().iter().map(|v| v.ln_1p()).collect();
-    let adt = Modality::new("adt", Likelihood::Gaussian, adt.features().to_vec(), Matrix::dense(n, 6, logv).unwrap())
-        .unwrap()
-        .with_measured((0..n).map(|i| i % 3 != 0).collect())
-        .unwrap();
+    let adt = Modality::new(
+        "adt",
+        Likelihood::Gaussian,
+        adt.features().to_vec(),
+        Matrix::dense(n, 6, logv).unwrap(),
+    )
+    .unwrap()
+    .with_measured((0..n).map(|i| i % 3 != 0).collect())
+    .unwrap();
     // Bernoulli peaks in two chromosome blocks, and Poisson counts
-    let peaks: Vec<f32> = (0..n * 10).map(|k| ((k * 7 + k / 10) % 3 == 0) as u8 as f32).collect();
+    let peaks: Vec<f32> = (0..n * 10)
+        .map(|k| ((k * 7 + k / 10) % 3 == 0) as u8 as f32)
+        .collect();
     let atac = Modality::new(
         "atac",
         Likelihood::Bernoulli,
-        (0..10).map(|j| format!("chr{}-{}-{}", 1 + j / 6, j * 100, j * 100 + 50)).collect(),
+        (0..10)
+            .map(|j| format!("chr{}-{}-{}", 1 + j / 6, j * 100, j * 100 + 50))
+            .collect(),
         Matrix::dense(n, 10, peaks).unwrap(),
     )
     .unwrap()
     .with_chromosome_blocks()
     .unwrap();
-    assert_eq!(atac.blocks(), &[Block { name: "chr1".into(), len: 6 }, Block { name: "chr2".into(), len: 4 }]);
+    assert_eq!(
+        atac.blocks(),
+        &[
+            Block {
+                name: "chr1".into(),
+                len: 6
+            },
+            Block {
+                name: "chr2".into(),
+                len: 4
+            }
+        ]
+    );
     let counts: Vec<f32> = (0..n * 4).map(|k| (k % 5) as f32).collect();
-    let pois = Modality::new("hto", Likelihood::Poisson, vec!["h1".into(), "h2".into(), "h3".into(), "h4".into()], Matrix::dense(n, 4, counts).unwrap())
-        .unwrap();
+    let pois = Modality::new(
+        "hto",
+        Likelihood::Poisson,
+        vec!["h1".into(), "h2".into(), "h3".into(), "h4".into()],
+        Matrix::dense(n, 4, counts).unwrap(),
+    )
+    .unwrap();
     let data = Dataset::new(vec![rna, adt, atac, pois])
         .unwrap()
         .with_covariate(base.covariates()[0].clone())
         .unwrap()
-        .with_covariate(Covariate::from_labels("dataset", &(0..n).map(|i| if i < 60 { "d1" } else { "d2" }).collect::<Vec<_>>()).unwrap())
+        .with_covariate(
+            Covariate::from_labels(
+                "dataset",
+                &(0..n)
+                    .map(|i| if i < 60 { "d1" } else { "d2" })
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap(),
+        )
         .unwrap();
     let mut cfg = ModelConfig::from_json(
         r#"{"latent_dim": 6, "hidden": [24, 16], "skip_conn": true,
@@ -356,7 +395,11 @@ fn every_likelihood_blocks_panels_mmd_and_skip_connections_train() {
     assert!(last.train.total.is_finite());
     assert!(last.train.mmd > 0.0, "MMD is computed");
     assert_eq!(last.train.observed.len(), 4);
-    assert_eq!(m.config().beta_reverse, Some(0.0), "0 with more than two modalities");
+    assert_eq!(
+        m.config().beta_reverse,
+        Some(0.0),
+        "0 with more than two modalities"
+    );
     for modality in ["rna", "adt", "atac", "hto"] {
         let imp = m.impute(&data, &ImputeRequest::new(modality)).unwrap();
         assert!(imp.mean.iter().all(|v| v.is_finite()), "{modality}");
@@ -366,10 +409,16 @@ fn every_likelihood_blocks_panels_mmd_and_skip_connections_train() {
     }
     let bytes = m.to_bytes().unwrap();
     let l = Model::from_bytes(&bytes).unwrap();
-    assert_eq!(l.embed(&data).unwrap().values, m.embed(&data).unwrap().values);
+    assert_eq!(
+        l.embed(&data).unwrap().values,
+        m.embed(&data).unwrap().values
+    );
     // a one-modality model uses the pattern-transplant masking
     let one = Dataset::new(vec![data.modality("rna").unwrap().clone()]).unwrap();
-    let mut c1 = ModelConfig::from_json(r#"{"latent_dim": 4, "hidden": [16], "train": {"epochs": 2, "batch_size": 30}}"#).unwrap();
+    let mut c1 = ModelConfig::from_json(
+        r#"{"latent_dim": 4, "hidden": [16], "train": {"epochs": 2, "batch_size": 30}}"#,
+    )
+    .unwrap();
     c1.inference.n_draws = 2;
     let mut m1 = Model::new(&c1, &one).unwrap();
     assert!(m1.fit(&one).unwrap().history[1].train.total.is_finite());

@@ -11,15 +11,13 @@ mod infer;
 pub use infer::{Embedding, Imputation, ImputeRequest, ImputeScale};
 
 use crate::backend::Device;
-use crate::batcher::{align, Aligned};
+use crate::batcher::align;
 use crate::config::{ModelConfig, Normalization};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::io::checkpoint::{self, CheckpointData};
 use crate::module::{Layout, OutputConstants};
-use crate::preprocess::{
-    median, output_constants, FeatureStats, ModalityPreprocessing, Preprocessing,
-};
+use crate::preprocess::{output_constants, FeatureStats, ModalityPreprocessing, Preprocessing};
 use crate::schema::Schema;
 use crate::train::{self, rng_for, EpochLog, Progress, Stream, TrainContext, TrainReport};
 use burn::module::AutodiffModule;
@@ -65,69 +63,6 @@ pub struct Model {
     epochs_trained: usize,
     threads: usize,
     pool: Option<Arc<rayon::ThreadPool>>,
-}
-
-/// Feature shares and library sizes of a modality over the measured cells.
-fn library_stats(
-    data: &Dataset,
-    aligned: &Aligned<'_>,
-    schema: &Schema,
-    m: usize,
-) -> (Vec<f32>, f32) {
-    let ms = &schema.modalities[m];
-    let Some(dm) = data.modality(&ms.name) else {
-        return (vec![], 0.0);
-    };
-    let index: std::collections::HashMap<&str, usize> = ms
-        .features
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.as_str(), i))
-        .collect();
-    let col_map: Vec<Option<usize>> = dm
-        .features()
-        .iter()
-        .map(|f| index.get(f.as_str()).copied())
-        .collect();
-    let mut share = vec![0f64; ms.features.len()];
-    let mut count = vec![0u64; ms.features.len()];
-    let mut libs = Vec::new();
-    for r in 0..data.n_cells() {
-        let Some(lib) = aligned.library(m, r) else {
-            continue;
-        };
-        libs.push(lib);
-        if lib <= 0.0 {
-            continue;
-        }
-        for (c, v) in dm.data().row(r) {
-            if let Some(j) = col_map[c] {
-                if dm.feature_observed(r, c) {
-                    share[j] += v as f64 / lib as f64;
-                }
-            }
-        }
-        for (c, cm) in col_map.iter().enumerate() {
-            if let Some(j) = cm {
-                if dm.feature_observed(r, c) {
-                    count[*j] += 1;
-                }
-            }
-        }
-    }
-    let mut f: Vec<f64> = share
-        .iter()
-        .zip(&count)
-        .map(|(s, &c)| if c > 0 { s / c as f64 } else { 0.0 })
-        .collect();
-    let total: f64 = f.iter().sum();
-    if total > 0.0 {
-        f.iter_mut().for_each(|v| *v /= total);
-    } else {
-        let u = 1.0 / f.len() as f64;
-        f.iter_mut().for_each(|v| *v = u);
-    }
-    (f.into_iter().map(|v| v as f32).collect(), median(libs))
 }
 
 fn validate_schema(schema: &Schema, cfg: &ModelConfig, pre: &Preprocessing) -> Result<()> {
@@ -238,7 +173,7 @@ impl Model {
         {
             let aligned = align(data, &schema, &pre)?;
             for m in 0..schema.modalities.len() {
-                let (f, med) = library_stats(data, &aligned, &schema, m);
+                let (f, med) = aligned.library_stats(m);
                 pre.modalities[m].median_library = med;
                 if matches!(
                     pre.modalities[m].normalization,
@@ -370,12 +305,7 @@ impl Model {
         let local: Vec<usize> = match &req.features {
             None => (0..ms.features.len()).collect(),
             Some(names) => {
-                let index: std::collections::HashMap<&str, usize> = ms
-                    .features
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| (f.as_str(), i))
-                    .collect();
+                let index = ms.feature_index();
                 names
                     .iter()
                     .map(|f| {
