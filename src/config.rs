@@ -114,12 +114,19 @@ pub struct TrainConfig {
     /// AdamW learning rate (paper scripts: 1e-3).
     #[serde(default = "d_lr")]
     pub learning_rate: f64,
+    /// Learning-rate schedule over the epochs of one `fit` call.
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
     /// Decoupled weight decay (multiplied by the learning rate, Keras semantics).
     #[serde(default = "d_wd")]
     pub weight_decay: f64,
     /// AdamW epsilon (Keras: 1e-7).
     #[serde(default = "d_adam_eps")]
     pub adam_epsilon: f64,
+    /// Clip each parameter's gradient to this L2 norm (`None`: no clipping, as
+    /// the reference). Useful with raw-count inputs of very large scale.
+    #[serde(default)]
+    pub grad_clip_norm: Option<f64>,
     /// Seed of every random stream (initialisation, shuffling, masks, sampling).
     #[serde(default)]
     pub seed: u64,
@@ -133,6 +140,38 @@ pub struct TrainConfig {
     /// Minimum relative improvement of the validation loss.
     #[serde(default = "d_min_delta")]
     pub min_delta: f64,
+}
+
+/// Learning-rate schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LrSchedule {
+    /// The same rate every epoch (the reference).
+    #[default]
+    Constant,
+    /// Cosine decay from `learning_rate` to `learning_rate * final_fraction` at the last epoch.
+    Cosine {
+        /// Final rate as a fraction of the initial one.
+        final_fraction: f64,
+    },
+}
+
+impl LrSchedule {
+    /// The rate of epoch `e` (0-based) of `n` epochs.
+    pub fn rate(&self, lr: f64, e: usize, n: usize) -> f64 {
+        match *self {
+            LrSchedule::Constant => lr,
+            LrSchedule::Cosine { final_fraction } => {
+                let t = if n > 1 {
+                    e as f64 / (n - 1) as f64
+                } else {
+                    0.0
+                };
+                let lo = lr * final_fraction;
+                lo + 0.5 * (lr - lo) * (1.0 + (std::f64::consts::PI * t).cos())
+            }
+        }
+    }
 }
 
 /// Inference settings.
@@ -386,6 +425,18 @@ impl ModelConfig {
         }
         if !non_negative(t.weight_decay) || !positive(t.adam_epsilon) {
             return bad("train.weight_decay must be >= 0 and train.adam_epsilon > 0".into());
+        }
+        if let Some(c) = t.grad_clip_norm {
+            if !positive(c) {
+                return bad(format!("train.grad_clip_norm must be > 0, got {c}"));
+            }
+        }
+        if let LrSchedule::Cosine { final_fraction } = t.lr_schedule {
+            if !(0.0..=1.0).contains(&final_fraction) {
+                return bad(format!(
+                    "train.lr_schedule.cosine.final_fraction must be in [0, 1], got {final_fraction}"
+                ));
+            }
         }
         if !(0.0..0.9).contains(&t.validation_fraction) {
             return bad(format!(

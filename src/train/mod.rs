@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::module::{LossWeights, ScVaeIt, StepInput};
 use crate::nn::{tensor2, to_vec, BnMode, BnStats};
 use burn::backend::Autodiff;
+use burn::grad_clipping::GradientClippingConfig;
 use burn::module::{AutodiffModule, Module, ModuleMapper, Param, ParamId};
 use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
 use burn::tensor::{backend::Backend, Tensor};
@@ -354,6 +355,10 @@ pub(crate) fn fit<B: Backend>(
         .with_beta_2(0.999)
         .with_epsilon(t.adam_epsilon as f32)
         .with_weight_decay(t.weight_decay as f32)
+        .with_grad_clipping(
+            t.grad_clip_norm
+                .map(|c| GradientClippingConfig::Norm(c as f32)),
+        )
         .init::<Autodiff<B>, ScVaeIt<Autodiff<B>>>();
     let mut buf = Buffers::new(bs, d, nb);
     let mut history = Vec::new();
@@ -369,6 +374,7 @@ pub(crate) fn fit<B: Backend>(
         let mut noise_rng = rng_for(t.seed, Stream::Noise, epoch as u64);
         cells.shuffle(&mut shuffle);
         let w = loss_weights(cfg, epoch);
+        let lr = t.lr_schedule.rate(t.learning_rate, e, t.epochs);
         let mut acc: Option<Tensor<Autodiff<B>, 1>> = None;
         for s in 0..steps_per_epoch {
             let batch = &cells[s * bs..(s + 1) * bs];
@@ -389,7 +395,7 @@ pub(crate) fn fit<B: Backend>(
                 None => out.parts.clone(),
             });
             let grads = GradientsParams::from_grads(out.total.backward(), &module);
-            module = optim.step(t.learning_rate, module, grads);
+            module = optim.step(lr, module, grads);
             module = module.map(&mut BnUpdater::new(stats));
         }
         let sums: Vec<f64> = acc
