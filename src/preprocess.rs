@@ -60,19 +60,6 @@ impl ModalityPreprocessing {
             Normalization::Binarize => (v > 0.0) as u8 as f32,
         }
     }
-
-    /// Maps a model-scale value back to raw-count scale for a cell whose
-    /// library (over the modality) is `library` (log-normalized modalities;
-    /// other transforms return the value unchanged).
-    #[inline]
-    pub fn to_counts(&self, v: f32, library: f32) -> f32 {
-        match self.normalization {
-            Normalization::LogNormalize { target_sum } => {
-                v.exp_m1().max(0.0) * library / target_sum
-            }
-            _ => v,
-        }
-    }
 }
 
 /// Per-feature running statistics of transformed training values.
@@ -205,7 +192,6 @@ mod tests {
         };
         let s = p.cell_scale(200.0, 1.0);
         assert!((p.transform(2.0, s) - (1.0f32 + 100.0).ln()).abs() < 1e-6);
-        assert!((p.to_counts(p.transform(2.0, s), 200.0) - 2.0).abs() < 1e-4);
         // a cell with half of the library's share observed is scaled as if complete
         let s_half = p.cell_scale(100.0, 0.5);
         assert_eq!(s, s_half);

@@ -36,9 +36,11 @@ pub enum ImputeScale {
     /// Bernoulli, the input scale otherwise.
     #[default]
     Normalized,
-    /// Raw-count scale for log-normalized modalities: `expm1(mean) * library / target_sum`,
-    /// the library being the cell's own for that modality when measured, else the
-    /// median training library. Other modalities as `Normalized`.
+    /// Raw-count scale for log-normalized modalities: each draw's decoder mean is
+    /// mapped to `expm1(v) * library / target_sum` and then averaged (the posterior
+    /// mean of the count-scale value), the library being the cell's own for that
+    /// modality when measured, else the median training library. Other modalities
+    /// as `Normalized`.
     Counts,
 }
 
@@ -117,6 +119,9 @@ pub(crate) struct ImputePlan {
     /// Per model covariate: level to decode under.
     pub dec_override: Vec<Option<u32>>,
     pub seed: u64,
+    /// Map each draw to raw-count scale before averaging: `expm1(v) * library / target_sum`
+    /// with one library per cell (log-normalized modalities, counts scale).
+    pub counts: Option<(f32, Vec<f32>)>,
 }
 
 fn cov_tensor<B: Backend>(
@@ -163,7 +168,8 @@ pub(crate) fn embed<B: Backend>(
     out
 }
 
-/// Decoder means `[n, n_out]` and, if requested, draws `[n, n_draws, n_out]`.
+/// Decoder means `[n, n_out]` (averaged over draws on the output scale) and,
+/// if requested, the draws `[n, n_draws, n_out]`.
 pub(crate) fn impute<B: Backend>(
     module: &ScVaeIt<B>,
     aligned: &Aligned<'_>,
@@ -218,21 +224,30 @@ pub(crate) fn impute<B: Backend>(
         };
         let outs = module.impute(&input, dec_cov.as_ref(), &block_ids, noise, &mut stats);
         let base = cells[0];
-        for ((k, cols), (bm, bd)) in plan.blocks.iter().zip(outs) {
+        let scale = plan.counts.as_ref().map(|(target, libs)| {
+            let f: Vec<f32> = cells.iter().map(|&r| libs[r] / target).collect();
+            Tensor::<B, 1>::from_floats(f.as_slice(), device).reshape([m, 1, 1])
+        });
+        for ((k, cols), out) in plan.blocks.iter().zip(outs) {
             let dk = module.layout.blocks[*k].len;
-            let bm = to_vec(bm);
+            let out = match &scale {
+                Some(f) => (out.exp() - 1.0).clamp_min(0.0) * f.clone(), // [m, L, d_k]
+                None => out,
+            };
+            let lk = out.dims()[1];
+            let bm = to_vec(out.clone().mean_dim(1)); // [m, 1, d_k]
             for i in 0..m {
                 for &(c, o) in cols {
                     mean[(base + i) * plan.n_out + o] = bm[i * dk + c];
                 }
             }
-            if let (Some(all_draws), Some(bd)) = (draws.as_mut(), bd) {
-                let bd = to_vec(bd); // [m, l, dk]
+            if let Some(all_draws) = draws.as_mut() {
+                let bd = to_vec(out); // [m, L, d_k]
                 for i in 0..m {
-                    for s in 0..l {
+                    for s in 0..lk {
                         for &(c, o) in cols {
                             all_draws[((base + i) * l + s) * plan.n_out + o] =
-                                bd[(i * l + s) * dk + c];
+                                bd[(i * lk + s) * dk + c];
                         }
                     }
                 }

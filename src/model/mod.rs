@@ -359,6 +359,21 @@ impl Model {
                 "n_draws {n_draws} is too large (max 10000)"
             )));
         }
+        let mp = &self.pre.modalities[mi];
+        let counts = match (req.scale, mp.normalization) {
+            (ImputeScale::Counts, Normalization::LogNormalize { target_sum }) => {
+                let libs = (0..aligned.n_cells)
+                    .map(|r| {
+                        aligned
+                            .library(mi, r)
+                            .filter(|&l| l > 0.0)
+                            .unwrap_or(mp.median_library)
+                    })
+                    .collect();
+                Some((target_sum, libs))
+            }
+            _ => None,
+        };
         let plan = infer::ImputePlan {
             blocks,
             n_out: local.len(),
@@ -367,32 +382,18 @@ impl Model {
             hide: req.hide_target.then(|| range.clone()),
             dec_override,
             seed: req.seed.unwrap_or(self.config.train.seed),
+            counts,
         };
         let batch = self.config.inference.batch_size;
         let bn = self.inference_bn();
-        let (mut mean, mut draws) = on_engine!(&self.engine, m, dev => {
+        let (mean, draws) = on_engine!(&self.engine, m, dev => {
             let inner = m.valid();
-            crate::backend::with_threads(self.pool.as_deref(), || infer::impute(&inner, &aligned, &plan, batch, bn, &dev))
+            crate::backend::with_threads(self.pool.as_deref(), || {
+                infer::impute(&inner, &aligned, &plan, batch, bn, &dev)
+            })
         });
         let n = aligned.n_cells;
         let f = local.len();
-        if req.scale == ImputeScale::Counts {
-            let mp = &self.pre.modalities[mi];
-            for r in 0..n {
-                let lib = aligned
-                    .library(mi, r)
-                    .filter(|&l| l > 0.0)
-                    .unwrap_or(mp.median_library);
-                for v in &mut mean[r * f..(r + 1) * f] {
-                    *v = mp.to_counts(*v, lib);
-                }
-                if let Some(dr) = draws.as_mut() {
-                    for v in &mut dr[r * n_draws * f..(r + 1) * n_draws * f] {
-                        *v = mp.to_counts(*v, lib);
-                    }
-                }
-            }
-        }
         let variance = (req.variance && n_draws > 1).then(|| {
             let dr = draws.as_ref().expect("draws kept");
             let mut var = vec![0f32; n * f];

@@ -456,10 +456,9 @@ impl<B: Backend> ScVaeIt<B> {
         }
     }
 
-    /// Decoder means for the requested blocks, averaged over posterior
-    /// samples (`draws = Some((L, eps))`, `eps`: `[n * L, d]` standard normal)
-    /// or at the posterior mean (`draws = None`). Returns per block the mean
-    /// `[n, d_k]` and, with draws, the per-draw means `[n, L, d_k]`.
+    /// Decoder means of the requested blocks for posterior samples
+    /// (`draws = Some((L, eps))`, `eps`: `[n * L, d]` standard normal) or at the
+    /// posterior mean (`draws = None`, `L` = 1). Returns per block `[n, L, d_k]`.
     ///
     /// # Shapes
     /// - `input`: as [`ScVaeIt::encode`]; `dec_cov`: `[n, nb]` (covariates to decode under)
@@ -470,7 +469,7 @@ impl<B: Backend> ScVaeIt<B> {
         blocks: &[usize],
         draws: Option<(usize, Tensor<B, 2>)>,
         stats: &mut BnStats<B>,
-    ) -> Vec<(Tensor<B, 2>, Option<Tensor<B, 3>>)> {
+    ) -> Vec<Tensor<B, 3>> {
         let [n, _] = input.x.dims();
         let enc = self.encode(input, stats);
         let Some((n_draws, eps)) = draws else {
@@ -478,7 +477,7 @@ impl<B: Backend> ScVaeIt<B> {
             return outs
                 .iter()
                 .zip(blocks)
-                .map(|(o, &k)| (self.likelihood(k).mean(o), None))
+                .map(|(o, &k)| self.likelihood(k).mean(o).unsqueeze_dim::<3>(1)) // [n, 1, d_k]
                 .collect();
         };
         let l = n_draws;
@@ -504,9 +503,7 @@ impl<B: Backend> ScVaeIt<B> {
             .zip(blocks)
             .map(|(o, &k)| {
                 let dk = self.layout.blocks[k].len;
-                let draws = self.likelihood(k).mean(o).reshape([n, l, dk]); // [n, l, d_k]
-                let mean = draws.clone().mean_dim(1).reshape([n, dk]);
-                (mean, Some(draws))
+                self.likelihood(k).mean(o).reshape([n, l, dk]) // [n, l, d_k]
             })
             .collect()
     }
