@@ -4,11 +4,12 @@
 //! ```text
 //! cargo run --release --example reap_impute -- [--train DIR] [--test DIR] [--epochs N]
 //!     [--batch-size N] [--latent N] [--seed S] [--threads N] [--draws N] [--device D]
-//!     [--config FILE.json] [--json FILE] [--save MODEL] [--load MODEL]
+//!     [--preset default|reference] [--config FILE.json] [--json FILE] [--save MODEL] [--load MODEL]
 //!     [--inference-bn running|batch] [--quiet]
 //! ```
 //! Defaults: the bundled `data/reap_pbmc2`, the standardized run (100 epochs,
-//! batch 256, latent 32, seed 0) with the authors' bimodal PBMC architecture.
+//! batch 256, latent 32, seed 0) with scmosaic's default model settings;
+//! `--preset reference` uses the settings the reference scVAEIT was run with.
 
 use scmosaic::eval::reap;
 use scmosaic::{Model, ModelConfig};
@@ -27,6 +28,7 @@ struct Args {
     draws: Option<usize>,
     device: String,
     config: Option<PathBuf>,
+    preset: String,
     json: Option<PathBuf>,
     save: Option<PathBuf>,
     load: Option<PathBuf>,
@@ -46,6 +48,7 @@ fn parse() -> Result<Args, String> {
         draws: None,
         device: "cpu".into(),
         config: None,
+        preset: "default".into(),
         json: None,
         save: None,
         load: None,
@@ -67,6 +70,7 @@ fn parse() -> Result<Args, String> {
             "--draws" => a.draws = Some(num(val()?)?),
             "--device" => a.device = val()?,
             "--config" => a.config = Some(val()?.into()),
+            "--preset" => a.preset = val()?,
             "--json" => a.json = Some(val()?.into()),
             "--save" => a.save = Some(val()?.into()),
             "--load" => a.load = Some(val()?.into()),
@@ -77,7 +81,8 @@ fn parse() -> Result<Args, String> {
                     "{}",
                     include_str!("reap_impute.rs")
                         .lines()
-                        .take(9)
+                        .take_while(|l| l.starts_with("//!"))
+                        .map(|l| l.trim_start_matches("//!"))
                         .collect::<Vec<_>>()
                         .join("\n")
                 );
@@ -98,7 +103,15 @@ fn config(a: &Args) -> Result<ModelConfig, scmosaic::Error> {
                 source: e,
             }
         })?)?,
-        None => reap::standard_config(),
+        None => match a.preset.as_str() {
+            "default" => reap::standard_config(),
+            "reference" => reap::reference_config(),
+            other => {
+                return Err(scmosaic::Error::InvalidConfig(format!(
+                    "unknown --preset '{other}' (default or reference)"
+                )))
+            }
+        },
     };
     cfg.latent_dim = a.latent;
     cfg.train.epochs = a.epochs;
@@ -190,6 +203,7 @@ fn run(a: Args) -> scmosaic::Result<()> {
     }
     let json = serde_json::json!({
         "model": "scvaeit",
+        "preset": if a.config.is_some() { "config file" } else { a.preset.as_str() },
         "epochs": model.epochs_trained(),
         "seed": a.seed,
         "batch_size": a.batch,

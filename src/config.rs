@@ -11,8 +11,9 @@
 //! 32/16 (2), `beta_kl` 1, `beta_unobs` 2/3, `beta_reverse` 0.5 with two modalities
 //! (0 otherwise), `p_feat` 0.2, uniform `p_modal`, AdamW weight decay 1e-4,
 //! batch 512, 300 epochs, and the learning rate of the paper's scripts, 1e-3 (the
-//! current package's 3e-4 leaves 100-epoch runs undertrained: on reap-impute v1
-//! protein Pearson 0.478 vs 0.490 and kNN accuracy 0.578 vs 0.715).
+//! current package's 3e-4 leaves 100-epoch runs undertrained). Two defaults are
+//! scmosaic's, chosen on reap-impute v1 (README): uniform modality weights, and a
+//! cosine learning-rate decay to 5% over the epochs of a `fit` call.
 
 use crate::data::Likelihood;
 use crate::error::{Error, Result};
@@ -63,9 +64,10 @@ pub struct ModalityConfig {
     /// Observation model; default: the dataset's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub likelihood: Option<Likelihood>,
-    /// Loss weight (`beta_modal`); default: proportional to `1/sqrt(features)`,
-    /// normalised to sum to 1 over modalities (gives ~0.13/0.87 for 2000 genes + 43
-    /// proteins, close to the paper's 0.15/0.85).
+    /// Loss weight (`beta_modal`); default: uniform (`1/M`). The paper tunes
+    /// these per dataset so the modalities' losses have similar magnitudes (RNA/ADT
+    /// 0.15/0.85; ATAC 0.01 next to RNA and ADT): set them for modalities with very
+    /// many features such as ATAC peaks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
     /// Width of each block's encoder input layer and decoder output layer;
@@ -114,8 +116,9 @@ pub struct TrainConfig {
     /// AdamW learning rate (paper scripts: 1e-3).
     #[serde(default = "d_lr")]
     pub learning_rate: f64,
-    /// Learning-rate schedule over the epochs of one `fit` call.
-    #[serde(default)]
+    /// Learning-rate schedule over the epochs of one `fit` call (default:
+    /// cosine decay to 5% of the rate; the reference uses a constant rate).
+    #[serde(default = "d_schedule")]
     pub lr_schedule: LrSchedule,
     /// Decoupled weight decay (multiplied by the learning rate, Keras semantics).
     #[serde(default = "d_wd")]
@@ -143,11 +146,10 @@ pub struct TrainConfig {
 }
 
 /// Learning-rate schedule.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LrSchedule {
     /// The same rate every epoch (the reference).
-    #[default]
     Constant,
     /// Cosine decay from `learning_rate` to `learning_rate * final_fraction` at the last epoch.
     Cosine {
@@ -270,6 +272,11 @@ fn d_batch() -> usize {
 }
 fn d_lr() -> f64 {
     1e-3
+}
+fn d_schedule() -> LrSchedule {
+    LrSchedule::Cosine {
+        final_fraction: 0.05,
+    }
 }
 fn d_wd() -> f64 {
     1e-4
@@ -490,17 +497,11 @@ impl ModelConfig {
                 )));
             }
         }
-        let inv_sqrt: Vec<f64> = schema
-            .modalities
-            .iter()
-            .map(|m| 1.0 / (m.features.len() as f64).sqrt())
-            .collect();
-        let total: f64 = inv_sqrt.iter().sum();
+        let uniform = 1.0 / schema.modalities.len() as f64;
         out.modalities = schema
             .modalities
             .iter()
-            .enumerate()
-            .map(|(i, ms)| {
+            .map(|ms| {
                 let user = self.modality(&ms.name).cloned().unwrap_or_default();
                 let multi = ms.blocks.len() > 1;
                 let big = ms.features.len() >= 1000;
@@ -508,7 +509,7 @@ impl ModelConfig {
                 ModalityConfig {
                     name: ms.name.clone(),
                     likelihood: Some(likelihood),
-                    weight: Some(user.weight.unwrap_or(inv_sqrt[i] / total)),
+                    weight: Some(user.weight.unwrap_or(uniform)),
                     block_hidden: Some(user.block_hidden.unwrap_or(if multi {
                         16
                     } else if big {
