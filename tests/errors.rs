@@ -218,12 +218,13 @@ fn corrupt_checkpoints_are_errors() {
     assert!(Model::from_bytes(b"definitely not a checkpoint").is_err());
     assert!(Model::from_bytes(&[0xff; 64]).is_err());
     // unknown major format version
-    let s = String::from_utf8_lossy(&bytes).into_owned();
-    let pos = s
-        .find("\"scmosaic.format_version\":\"1.0\"")
+    let needle = b"\"scmosaic.format_version\":\"1.0\"";
+    let pos = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
         .expect("version in header");
     let mut v2 = bytes.clone();
-    let at = pos + "\"scmosaic.format_version\":\"".len();
+    let at = pos + needle.len() - 4;
     v2[at] = b'2';
     let e = Model::from_bytes(&v2).unwrap_err();
     assert!(e.to_string().contains("format version 2.0"), "{e}");
