@@ -22,8 +22,10 @@ use std::time::Instant;
 /// The standardized run of the protocol (100 epochs, batch 256, latent 32,
 /// seed 0) with scmosaic's default model settings.
 pub fn standard_config() -> ModelConfig {
-    let mut c = ModelConfig::default();
-    c.latent_dim = 32;
+    let mut c = ModelConfig {
+        latent_dim: 32,
+        ..Default::default()
+    };
     c.train.epochs = 100;
     c.train.batch_size = 256;
     c.train.seed = 0;
