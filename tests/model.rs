@@ -423,3 +423,11 @@ fn every_likelihood_blocks_panels_mmd_and_skip_connections_train() {
     let mut m1 = Model::new(&c1, &one).unwrap();
     assert!(m1.fit(&one).unwrap().history[1].train.total.is_finite());
 }
+
+/// Handles in the C ABI and the R/Julia wrappers move models between threads.
+#[test]
+fn model_and_dataset_are_send() {
+    fn is_send<T: Send>() {}
+    is_send::<Model>();
+    is_send::<Dataset>();
+}
