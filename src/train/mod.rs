@@ -95,32 +95,6 @@ pub struct TrainReport {
 /// A progress callback: return `ControlFlow::Break(())` to cancel.
 pub type Progress<'a> = &'a mut dyn FnMut(&EpochLog) -> ControlFlow<()>;
 
-/// Host buffers of one minibatch, reused across steps.
-struct Buffers {
-    x: Vec<f32>,
-    observed: Vec<f32>,
-    /// Availability of other random cells (single-modality masking) and scratch values.
-    other: Vec<f32>,
-    other_x: Vec<f32>,
-    kept: Vec<f32>,
-    masked: Vec<f32>,
-    cov: Vec<f32>,
-}
-
-impl Buffers {
-    fn new(n: usize, d: usize, nb: usize) -> Self {
-        Buffers {
-            x: vec![0.0; n * d],
-            observed: vec![0.0; n * d],
-            other: Vec::new(),
-            other_x: Vec::new(),
-            kept: vec![0.0; n * d],
-            masked: vec![0.0; n * d],
-            cov: vec![0.0; n * nb],
-        }
-    }
-}
-
 /// Everything the loop needs that does not change between steps.
 pub(crate) struct TrainContext<'a> {
     pub aligned: &'a Aligned<'a>,
@@ -137,13 +111,12 @@ fn normal(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Builds the device inputs of one minibatch.
-#[allow(clippy::too_many_arguments)]
+/// Builds the device inputs of one minibatch (host vectors are filled once
+/// and moved into the tensors, never copied).
 fn step_input<B: Backend>(
     ctx: &TrainContext<'_>,
     gen: &MaskGenerator,
     cells: &[usize],
-    buf: &mut Buffers,
     mask_rng: &mut ChaCha8Rng,
     noise_rng: &mut ChaCha8Rng,
     mmd_cov: Option<usize>,
@@ -153,28 +126,28 @@ fn step_input<B: Backend>(
     let d = ctx.aligned.n_features;
     let nb: usize = ctx.aligned.cov_widths.iter().sum();
     let latent = ctx.cfg.latent_dim;
-    ctx.aligned.fill(cells, &mut buf.x, &mut buf.observed);
-    let other = if gen.modality_ranges.len() == 1 {
+    let (mut x, mut observed) = (vec![0f32; n * d], vec![0f32; n * d]);
+    ctx.aligned.fill(cells, &mut x, &mut observed);
+    let other = (gen.modality_ranges.len() == 1).then(|| {
         let pick: Vec<usize> = (0..n)
             .map(|_| ctx.train_cells[mask_rng.random_range(0..ctx.train_cells.len())])
             .collect();
-        buf.other.resize(n * d, 0.0);
-        buf.other_x.resize(n * d, 0.0);
-        ctx.aligned.fill(&pick, &mut buf.other_x, &mut buf.other);
-        Some(buf.other.as_slice())
-    } else {
-        None
-    };
+        let (mut values, mut avail) = (vec![0f32; n * d], vec![0f32; n * d]);
+        ctx.aligned.fill(&pick, &mut values, &mut avail);
+        avail
+    });
+    let (mut kept, mut masked) = (vec![0f32; n * d], vec![0f32; n * d]);
     gen.generate(
-        &buf.observed,
-        other,
+        &observed,
+        other.as_deref(),
         mask_rng,
-        &mut buf.kept,
-        &mut buf.masked,
+        &mut kept,
+        &mut masked,
     );
     let cov = (nb > 0).then(|| {
-        ctx.aligned.fill_covariates(cells, &[], &mut buf.cov);
-        tensor2::<B>(buf.cov.clone(), n, nb, device)
+        let mut c = vec![0f32; n * nb];
+        ctx.aligned.fill_covariates(cells, &[], &mut c);
+        tensor2::<B>(c, n, nb, device)
     });
     let eps = [0, 1, 2].map(|_| tensor2::<B>(normal(noise_rng, n * latent), n, latent, device));
     let mmd = mmd_cov.map(|k| {
@@ -189,10 +162,10 @@ fn step_input<B: Backend>(
         (tensor2::<B>(onehot, n, g, device), sizes)
     });
     StepInput {
-        x: tensor2(buf.x.clone(), n, d, device),
-        observed: tensor2(buf.observed.clone(), n, d, device),
-        kept: tensor2(buf.kept.clone(), n, d, device),
-        masked: tensor2(buf.masked.clone(), n, d, device),
+        x: tensor2(x, n, d, device),
+        observed: tensor2(observed, n, d, device),
+        kept: tensor2(kept, n, d, device),
+        masked: tensor2(masked, n, d, device),
         cov,
         eps,
         mmd,
@@ -273,9 +246,6 @@ fn validation_loss<B: Backend>(
     device: &B::Device,
 ) -> Vec<f64> {
     let bs = ctx.cfg.train.batch_size.min(ctx.valid_cells.len()).max(1);
-    let d = ctx.aligned.n_features;
-    let nb: usize = ctx.aligned.cov_widths.iter().sum();
-    let mut buf = Buffers::new(bs, d, nb);
     // The same masks every epoch, so the monitored value is comparable between epochs.
     let mut mask_rng = rng_for(ctx.cfg.train.seed, Stream::ValidationMasks, 0);
     let mut noise_rng = rng_for(ctx.cfg.train.seed, Stream::ValidationNoise, 0);
@@ -284,19 +254,7 @@ fn validation_loss<B: Backend>(
     let mut sum: Option<Vec<f64>> = None;
     let mut steps = 0;
     for cells in ctx.valid_cells.chunks(bs) {
-        if buf.x.len() != cells.len() * d {
-            buf = Buffers::new(cells.len(), d, nb);
-        }
-        let input = step_input::<B>(
-            ctx,
-            gen,
-            cells,
-            &mut buf,
-            &mut mask_rng,
-            &mut noise_rng,
-            None,
-            device,
-        );
+        let input = step_input::<B>(ctx, gen, cells, &mut mask_rng, &mut noise_rng, None, device);
         let mut stats = BnStats::new(BnMode::Eval);
         let out = module.loss(&input, &w, &mut stats);
         let parts = to_vec(out.parts);
@@ -340,8 +298,6 @@ pub(crate) fn fit<B: Backend>(
         );
     }
     let steps_per_epoch = ctx.train_cells.len() / bs;
-    let d = ctx.aligned.n_features;
-    let nb: usize = ctx.aligned.cov_widths.iter().sum();
     let mmd_cov = cfg.mmd.as_ref().map(|m| {
         cfg.covariates
             .as_ref()
@@ -360,7 +316,6 @@ pub(crate) fn fit<B: Backend>(
                 .map(|c| GradientClippingConfig::Norm(c as f32)),
         )
         .init::<Autodiff<B>, ScVaeIt<Autodiff<B>>>();
-    let mut buf = Buffers::new(bs, d, nb);
     let mut history = Vec::new();
     let mut best: Option<(f64, usize, ScVaeIt<Autodiff<B>>)> = None;
     let mut stop = StopReason::Completed;
@@ -382,7 +337,6 @@ pub(crate) fn fit<B: Backend>(
                 ctx,
                 &gen,
                 batch,
-                &mut buf,
                 &mut mask_rng,
                 &mut noise_rng,
                 mmd_cov,
