@@ -33,12 +33,6 @@ pub enum Error {
     /// The operation is not valid in the model's current state.
     #[error("invalid state: {0}")]
     State(String),
-    /// Training was cancelled by the progress callback.
-    #[error("training cancelled at epoch {epoch}")]
-    Cancelled {
-        /// The last epoch that completed.
-        epoch: usize,
-    },
     /// Training diverged (a loss became NaN or infinite).
     #[error("numerical failure: {0}")]
     Numerical(String),

@@ -245,6 +245,6 @@ fn corrupt_checkpoints_are_errors() {
     // missing file
     let e = Model::load("/nonexistent/dir/model.safetensors").unwrap_err();
     assert!(matches!(e, Error::Io { .. }), "{e}");
-    // saving into a missing folder fails without creating anything
+    // saving into a missing folder is an I/O error
     assert!(m.save("/nonexistent/dir/model.safetensors").is_err());
 }

@@ -52,6 +52,24 @@ pub fn export<B: Backend, M: Module<B>>(module: &M) -> Vec<NamedTensor> {
     c.out
 }
 
+struct TrainableCounter(usize);
+
+impl<B: Backend> ModuleVisitor<B> for TrainableCounter {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        let t = param.val();
+        if t.is_require_grad() {
+            self.0 += t.shape().num_elements();
+        }
+    }
+}
+
+/// Number of scalars in parameters that require a gradient (no data copied).
+pub fn count_trainable<B: Backend, M: Module<B>>(module: &M) -> usize {
+    let mut c = TrainableCounter(0);
+    module.visit(&mut c);
+    c.0
+}
+
 struct Applier {
     path: Vec<String>,
     tensors: HashMap<String, NamedTensor>,

@@ -71,21 +71,13 @@ impl Engine {
     ) -> Result<Engine> {
         match device {
             #[cfg(feature = "flex")]
-            Device::Flex => Ok(Engine::Flex(build(
-                layout,
-                consts,
-                rng,
-                &Default::default(),
-                tensors,
-            )?)),
+            Device::Flex => {
+                build(layout, consts, rng, &Default::default(), tensors).map(Engine::Flex)
+            }
             #[cfg(feature = "ndarray")]
-            Device::NdArray => Ok(Engine::NdArray(build(
-                layout,
-                consts,
-                rng,
-                &Default::default(),
-                tensors,
-            )?)),
+            Device::NdArray => {
+                build(layout, consts, rng, &Default::default(), tensors).map(Engine::NdArray)
+            }
             #[cfg(feature = "cuda")]
             Device::Cuda(i) => {
                 let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -106,20 +98,44 @@ impl Engine {
         }
     }
 
+    /// A network on `device` holding `tensors` (from a checkpoint or another
+    /// device); the random initial values and constants are all overwritten.
+    pub fn with_weights(
+        device: Device,
+        layout: &Layout,
+        tensors: Vec<NamedTensor>,
+    ) -> Result<Engine> {
+        let d = layout.n_features;
+        let placeholder = OutputConstants {
+            center: vec![0.0; d],
+            lo: vec![0.0; d],
+            hi: vec![1.0; d],
+        };
+        let mut rng = crate::train::rng_for(0, crate::train::Stream::Init, 0);
+        Engine::new(device, layout, &placeholder, &mut rng, Some(tensors))
+    }
+
     /// All parameters on the host.
     pub fn export(&self) -> Vec<NamedTensor> {
         on_engine!(self, m, _dev => params::export(m))
     }
 
-    /// Number of trainable scalars (batch-norm statistics and constants excluded).
+    /// Number of trainable scalars (parameters that require a gradient, so
+    /// batch-norm statistics and output constants are excluded).
     pub fn n_params(&self) -> usize {
-        on_engine!(self, m, _dev => {
-            let total: usize = params::export(m).iter().filter(|t| {
-                !(t.name.ends_with("running_mean") || t.name.ends_with("running_var")
-                    || t.name == "center" || t.name == "out_lo" || t.name == "out_hi")
-            }).map(|t| t.values.len()).sum();
-            total
-        })
+        on_engine!(self, m, _dev => params::count_trainable(m))
+    }
+
+    /// The device the network lives on.
+    pub fn device(&self) -> Device {
+        match self {
+            #[cfg(feature = "flex")]
+            Engine::Flex(_) => Device::Flex,
+            #[cfg(feature = "ndarray")]
+            Engine::NdArray(_) => Device::NdArray,
+            #[cfg(feature = "cuda")]
+            Engine::Cuda(_, i) => Device::Cuda(*i),
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use crate::config::{ModelConfig, Normalization};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::io::checkpoint::{self, CheckpointData};
-use crate::module::{Layout, OutputConstants};
+use crate::module::Layout;
 use crate::preprocess::{output_constants, FeatureStats, ModalityPreprocessing, Preprocessing};
 use crate::schema::Schema;
 use crate::train::{self, rng_for, EpochLog, Progress, Stream, TrainContext, TrainReport};
@@ -59,7 +59,6 @@ pub struct Model {
     pre: Preprocessing,
     layout: Layout,
     engine: Engine,
-    device: Device,
     epochs_trained: usize,
     threads: usize,
     pool: Option<Arc<rayon::ThreadPool>>,
@@ -206,15 +205,13 @@ impl Model {
         let consts = output_constants(&schema, &likelihoods, &stats, cfg.max_disp);
         let layout = Layout::new(&cfg, &schema);
         let mut rng = rng_for(cfg.train.seed, Stream::Init, 0);
-        let device = Device::cpu();
-        let engine = Engine::new(device, &layout, &consts, &mut rng, None)?;
+        let engine = Engine::new(Device::cpu(), &layout, &consts, &mut rng, None)?;
         Ok(Model {
             config: cfg,
             schema,
             pre,
             layout,
             engine,
-            device,
             epochs_trained: 0,
             threads: 0,
             pool: None,
@@ -473,22 +470,13 @@ impl Model {
                 "the weights ({have} values) do not match the stored architecture"
             )));
         }
-        let d = layout.n_features;
-        let placeholder = OutputConstants {
-            center: vec![0.0; d],
-            lo: vec![0.0; d],
-            hi: vec![1.0; d],
-        };
-        let device = Device::cpu();
-        let mut rng = rng_for(0, Stream::Init, 0);
-        let engine = Engine::new(device, &layout, &placeholder, &mut rng, Some(ck.tensors))?;
+        let engine = Engine::with_weights(Device::cpu(), &layout, ck.tensors)?;
         Ok(Model {
             config: ck.config,
             schema: ck.schema,
             pre: ck.pre,
             layout,
             engine,
-            device,
             epochs_trained: ck.epochs_trained,
             threads: 0,
             pool: None,
@@ -498,24 +486,10 @@ impl Model {
     /// Moves the model to a device (`"cpu"`, `"cuda:0"`, ...; see [`Device`]).
     pub fn set_device(&mut self, device: &str) -> Result<()> {
         let dev = Device::parse(device)?;
-        if dev == self.device {
+        if dev == self.engine.device() {
             return Ok(());
         }
-        let d = self.layout.n_features;
-        let placeholder = OutputConstants {
-            center: vec![0.0; d],
-            lo: vec![0.0; d],
-            hi: vec![1.0; d],
-        };
-        let mut rng = rng_for(0, Stream::Init, 0);
-        self.engine = Engine::new(
-            dev,
-            &self.layout,
-            &placeholder,
-            &mut rng,
-            Some(self.engine.export()),
-        )?;
-        self.device = dev;
+        self.engine = Engine::with_weights(dev, &self.layout, self.engine.export())?;
         Ok(())
     }
 
@@ -555,7 +529,7 @@ impl Model {
     }
     /// The device the model runs on.
     pub fn device(&self) -> Device {
-        self.device
+        self.engine.device()
     }
     /// The resolved configuration.
     pub fn config(&self) -> &ModelConfig {
