@@ -50,6 +50,7 @@ pub mod data;
 pub mod distributions;
 mod error;
 pub mod eval;
+pub mod ffi;
 pub mod io;
 pub mod model;
 pub mod module;

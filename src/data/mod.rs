@@ -448,6 +448,11 @@ impl Dataset {
         self.cell_names.as_deref()
     }
 
+    /// Takes the dataset apart (modalities, covariates, cell names).
+    pub(crate) fn into_parts(self) -> (Vec<Modality>, Vec<Covariate>, Option<Vec<String>>) {
+        (self.modalities, self.covariates, self.cell_names)
+    }
+
     /// A new dataset with the given cells (in that order).
     pub fn select_cells(&self, rows: &[usize]) -> Result<Dataset> {
         if let Some(&bad) = rows.iter().find(|&&r| r >= self.n_cells) {

@@ -1,0 +1,484 @@
+//! `scm_dataset`: cells x modalities, built from caller buffers (copied).
+
+use super::error::FfiError;
+use super::{arg, emit, out_arg, release, slice_arg, str_arg, strings_arg, Locked};
+use crate::{Covariate, Dataset, Likelihood, Matrix, Modality};
+use std::ffi::c_char;
+
+/// A dataset under construction or in use: a fixed number of cells, one or
+/// more modalities, optional covariates (batch labels) and cell names.
+/// Create with `scm_dataset_new`, free with `scm_dataset_free`.
+pub struct scm_dataset {
+    pub(crate) inner: Locked<DatasetState>,
+}
+
+/// The parts of a dataset; assembled into a [`Dataset`] on first use.
+pub(crate) struct DatasetState {
+    n_cells: usize,
+    modalities: Vec<Modality>,
+    covariates: Vec<Covariate>,
+    cell_names: Option<Vec<String>>,
+    built: Option<Dataset>,
+}
+
+impl DatasetState {
+    /// Moves the parts out of an assembled dataset before a change.
+    fn unbuild(&mut self) {
+        if let Some(d) = self.built.take() {
+            let (m, c, n) = d.into_parts();
+            self.modalities = m;
+            self.covariates = c;
+            self.cell_names = n;
+        }
+    }
+
+    /// The assembled dataset (validated as each part was added).
+    pub(crate) fn dataset(&mut self) -> Result<&Dataset, FfiError> {
+        if self.built.is_none() {
+            if self.modalities.is_empty() {
+                return Err(FfiError::new(
+                    super::error::scm_status::SCM_STATUS_INVALID_DATA,
+                    "the dataset has no modality yet (add one with scm_dataset_add_dense/_csr/_csc)",
+                ));
+            }
+            let mut d = Dataset::new(std::mem::take(&mut self.modalities))?;
+            for c in std::mem::take(&mut self.covariates) {
+                d = d.with_covariate(c)?;
+            }
+            if let Some(n) = self.cell_names.take() {
+                d = d.with_cell_names(n)?;
+            }
+            self.built = Some(d);
+        }
+        Ok(self.built.as_ref().expect("just built"))
+    }
+
+    fn add(&mut self, m: Modality) -> Result<(), FfiError> {
+        self.unbuild();
+        if self.modalities.iter().any(|o| o.name() == m.name()) {
+            return Err(
+                crate::Error::InvalidData(format!("modality '{}' given twice", m.name())).into(),
+            );
+        }
+        self.modalities.push(m);
+        Ok(())
+    }
+
+    fn modality_index(&self, name: &str) -> Result<usize, FfiError> {
+        self.modalities
+            .iter()
+            .position(|m| m.name() == name)
+            .ok_or_else(|| {
+                crate::Error::NotFound(format!(
+                    "modality '{name}' (dataset modalities: {})",
+                    self.modalities
+                        .iter()
+                        .map(|m| m.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+                .into()
+            })
+    }
+
+    /// Replaces modality `i` by `f(modality)`; on error the old one is kept.
+    fn update(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(Modality) -> crate::Result<Modality>,
+    ) -> Result<(), FfiError> {
+        self.unbuild();
+        let i = self.modality_index(name)?;
+        let m = self.modalities[i].clone();
+        self.modalities[i] = f(m)?;
+        Ok(())
+    }
+}
+
+fn likelihood(s: *const c_char) -> Result<Likelihood, FfiError> {
+    let s = unsafe { str_arg(s, "likelihood") }?;
+    Likelihood::parse(s).map_err(|_| {
+        FfiError::invalid_arg(format!(
+            "unknown likelihood '{s}' (one of: nb, zinb, bernoulli, gaussian, poisson)"
+        ))
+    })
+}
+
+/// Creates an empty dataset of `n_cells` cells (> 0).
+#[no_mangle]
+pub unsafe extern "C" fn scm_dataset_new(
+    n_cells: usize,
+    out: *mut *mut scm_dataset,
+) -> super::error::scm_status {
+    super::guard(|| {
+        out_arg(out, "out")?;
+        if n_cells == 0 {
+            return Err(FfiError::invalid_arg("n_cells must be > 0"));
+        }
+        emit(
+            out,
+            scm_dataset {
+                inner: Locked::new(DatasetState {
+                    n_cells,
+                    modalities: Vec::new(),
+                    covariates: Vec::new(),
+                    cell_names: None,
+                    built: None,
+                }),
+            },
+        );
+        Ok(())
+    })
+}
+
+/// Adds a modality from a dense matrix: `values` holds `n_values = n_cells *
+/// n_features` floats, row-major cells x features (the same memory as a
+/// column-major features x cells matrix in R or Julia). `likelihood` is one of
+/// `"nb"`, `"zinb"`, `"bernoulli"`, `"gaussian"`, `"poisson"`; count
+/// likelihoods reject negative values; NaN/Inf are rejected. Feature names
+/// must be unique. The data are copied.
+#[no_mangle]
+pub unsafe extern "C" fn scm_dataset_add_dense(
+    dataset: *mut scm_dataset,
+    name: *const c_char,
+    likelihood: *const c_char,
+    feature_names: *const *const c_char,
+    n_features: usize,
+    values: *const f32,
+    n_values: usize,
+) -> super::error::scm_status {
+    super::guard(|| {
+        let ds = arg(dataset, "dataset")?;
+        let name = str_arg(name, "name")?;
+        let lik = self::likelihood(likelihood)?;
+        if n_features == 0 {
+            return Err(FfiError::invalid_arg("n_features must be > 0"));
+        }
+        let features = strings_arg(feature_names, n_features, "feature_names")?;
+        let mut st = ds.inner.lock("dataset")?;
+        let expected = st
+            .n_cells
+            .checked_mul(n_features)
+            .ok_or_else(|| FfiError::invalid_arg("n_cells * n_features overflows"))?;
+        if n_values != expected {
+            return Err(FfiError::invalid_arg(format!(
+                "modality '{name}': {n_values} values given, but {} cells x {n_features} features need {expected}",
+                st.n_cells
+            )));
+        }
+        let values = slice_arg(values, n_values, "values")?.to_vec();
+        let m = Matrix::dense(st.n_cells, n_features, values)?;
+        st.add(Modality::new(name, lik, features, m)?)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn add_sparse(
+    dataset: *mut scm_dataset,
+    name: *const c_char,
+    likelihood: *const c_char,
+    feature_names: *const *const c_char,
+    n_features: usize,
+    ptr: *const i64,
+    idx: *const i64,
+    values: *const f32,
+    nnz: usize,
+    index_base: i32,
+) -> Result<(), FfiError> {
+    let ds = arg(dataset, "dataset")?;
+    let name = str_arg(name, "name")?;
+    let lik = self::likelihood(likelihood)?;
+    if n_features == 0 {
+        return Err(FfiError::invalid_arg("n_features must be > 0"));
+    }
+    if index_base != 0 && index_base != 1 {
+        return Err(FfiError::invalid_arg(format!(
+            "index_base must be 0 or 1, got {index_base}"
+        )));
+    }
+    let base = index_base as i64;
+    let features = strings_arg(feature_names, n_features, "feature_names")?;
+    let mut st = ds.inner.lock("dataset")?;
+    let n = st.n_cells;
+    let raw_ptr = slice_arg(ptr, n + 1, "pointers")?;
+    let conv = |v: i64, what: &str, i: usize| -> Result<usize, FfiError> {
+        v.checked_sub(base)
+            .filter(|x| *x >= 0)
+            .map(|x| x as usize)
+            .ok_or_else(|| {
+                FfiError::new(
+                    super::error::scm_status::SCM_STATUS_INVALID_DATA,
+                    format!("modality '{name}': {what}[{i}] = {v} is below the index base {base}"),
+                )
+            })
+    };
+    let indptr = raw_ptr
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| conv(v, "pointers", i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (indices, vals) = if nnz == 0 {
+        (Vec::new(), Vec::new())
+    } else {
+        let raw_idx = slice_arg(idx, nnz, "indices")?;
+        let indices = raw_idx
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                let j = conv(v, "indices", i)?;
+                u32::try_from(j).map_err(|_| {
+                    FfiError::new(
+                        super::error::scm_status::SCM_STATUS_INVALID_DATA,
+                        format!("modality '{name}': feature index {j} is too large"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        (indices, slice_arg(values, nnz, "values")?.to_vec())
+    };
+    let m = Matrix::csr(n, n_features, indptr, indices, vals).map_err(|e| {
+        FfiError::from(crate::Error::InvalidData(format!("modality '{name}': {e}")))
+    })?;
+    st.add(Modality::new(name, lik, features, m)?)
+}
+
+/// Adds a modality from a sparse cells x features CSR matrix: `row_ptr` has
+/// `n_cells + 1` entries, `col_idx` and `values` have `nnz` entries; indices
+/// start at `index_base` (0 for C and R, 1 for Julia) and are strictly
+/// increasing within a row. Other rules as `scm_dataset_add_dense`. When
+/// `nnz` is 0, `col_idx` and `values` may be NULL.
+#[no_mangle]
+pub unsafe extern "C" fn scm_dataset_add_csr(
+    dataset: *mut scm_dataset,
+    name: *const c_char,
+    likelihood: *const c_char,
+    feature_names: *const *const c_char,
+    n_features: usize,
+    row_ptr: *const i64,
+    col_idx: *const i64,
+    values: *const f32,
+    nnz: usize,
+    index_base: i32,
+) -> super::error::scm_status {
+    super::guard(|| {
+        add_sparse(
+            dataset,
+            name,
+            likelihood,
+            feature_names,
+            n_features,
+            row_ptr,
+            col_idx,
+            values,
+            nnz,
+            index_base,
+        )
+    })
+}
+
+/// Adds a modality from a sparse features x cells CSC matrix, the layout of
+/// R's `dgCMatrix` and Julia's `SparseMatrixCSC`: `col_ptr` has `n_cells + 1`
+/// entries (one column per cell), `row_idx` holds feature indices. This is the
+/// same memory as the CSR form of `scm_dataset_add_csr`; the rules are the same.
+#[no_mangle]
+pub unsafe extern "C" fn scm_dataset_add_csc(
+    dataset: *mut scm_dataset,
+    name: *const c_char,
+    likelihood: *const c_char,
+    feature_names: *const *const c_char,
+    n_features: usize,
+    col_ptr: *const i64,
+    row_idx: *const i64,
+    values: *const f32,
+    nnz: usize,
+    index_base: i32,
+) -> super::error::scm_status {
+    super::guard(|| {
+        add_sparse(
+            dataset,
+            name,
+            likelihood,
+            feature_names,
+            n_features,
+            col_ptr,
+            row_idx,
+            values,
+            nnz,
+            index_base,
+        )
+    })
+}
+
+/// Marks which cells measured a modality: `measured[i] != 0` for measured
+/// cells, 0 for cells where the modality is missing (their values are
+/// ignored). `n_cells` must equal the dataset's number of cells.
+#[no_mangle]
+pub unsafe extern "C" fn scm_dataset_set_measured(
+    dataset: *mut scm_dataset,
+    modality: *const c_char,
+    measured: *const u8,
+    n_cells: usize,
+) -> super::error::scm_status {
+    super::guard(|| {
+        let ds = arg(dataset, "dataset")?;
+        let name = str_arg(modality, "modality")?;
+        let mut st = ds.inner.lock("dataset")?;
+        if n_cells != st.n_cells {
+            return Err(FfiError::invalid_arg(format!(
+                "{n_cells} measured flags for a dataset of {} cells",
+                st.n_cells
+            )));
+        }
+        let flags: Vec<bool> = slice_arg(measured, n_cells, "measured")?
+            .iter()
+            .map(|&b| b != 0)
+            .collect();
+        st.update(name, |m| m.with_measured(flags))
+    })
+}
+
+/// Splits a modality's features into blocks by chromosome, from feature names
+/// such as `chr1-10000-10500` or `chr1:10000-10500` (for ATAC peaks).
+#[no_mangle]
+pub unsafe extern "C" fn scm_dataset_set_chromosome_blocks(
+    dataset: *mut scm_dataset,
+    modality: *const c_char,
+) -> super::error::scm_status {
+    super::guard(|| {
+        let ds = arg(dataset, "dataset")?;
+        let name = str_arg(modality, "modality")?;
+        ds.inner
+            .lock("dataset")?
+            .update(name, |m| m.with_chromosome_blocks())
+    })
+}
+
+/// Adds a categorical covariate such as the batch: `codes[i]` (0-based, one per
+/// cell) indexes `levels` (`n_levels` unique names).
+#[no_mangle]
+pub unsafe extern "C" fn scm_dataset_set_covariate(
+    dataset: *mut scm_dataset,
+    name: *const c_char,
+    codes: *const i32,
+    n_cells: usize,
+    levels: *const *const c_char,
+    n_levels: usize,
+) -> super::error::scm_status {
+    super::guard(|| {
+        let ds = arg(dataset, "dataset")?;
+        let name = str_arg(name, "name")?;
+        if n_levels == 0 {
+            return Err(FfiError::invalid_arg("n_levels must be > 0"));
+        }
+        let levels = strings_arg(levels, n_levels, "levels")?;
+        let mut st = ds.inner.lock("dataset")?;
+        if n_cells != st.n_cells {
+            return Err(FfiError::invalid_arg(format!(
+                "covariate '{name}': {n_cells} codes for a dataset of {} cells",
+                st.n_cells
+            )));
+        }
+        let codes = slice_arg(codes, n_cells, "codes")?
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| {
+                if c < 0 || c as usize >= n_levels {
+                    Err(FfiError::new(
+                        super::error::scm_status::SCM_STATUS_INVALID_DATA,
+                        format!("covariate '{name}': code {c} of cell {i} is not in 0..{n_levels}"),
+                    ))
+                } else {
+                    Ok(c as u32)
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(l) = levels.iter().find(|l| l.is_empty()) {
+            return Err(crate::Error::InvalidData(format!(
+                "covariate '{name}' has an empty level name '{l}'"
+            ))
+            .into());
+        }
+        let cov = Covariate {
+            name: name.to_string(),
+            levels,
+            codes,
+        };
+        // Validate (unique levels, name not given twice) against a scratch dataset.
+        st.unbuild();
+        if st.covariates.iter().any(|c| c.name == cov.name) {
+            return Err(
+                crate::Error::InvalidData(format!("covariate '{name}' given twice")).into(),
+            );
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(d) = cov.levels.iter().find(|l| !seen.insert(l.as_str())) {
+            return Err(crate::Error::InvalidData(format!(
+                "covariate '{name}': duplicate level '{d}'"
+            ))
+            .into());
+        }
+        st.covariates.push(cov);
+        Ok(())
+    })
+}
+
+/// Attaches cell names (`n_cells` strings).
+#[no_mangle]
+pub unsafe extern "C" fn scm_dataset_set_cell_names(
+    dataset: *mut scm_dataset,
+    names: *const *const c_char,
+    n_cells: usize,
+) -> super::error::scm_status {
+    super::guard(|| {
+        let ds = arg(dataset, "dataset")?;
+        let mut st = ds.inner.lock("dataset")?;
+        if n_cells != st.n_cells {
+            return Err(FfiError::invalid_arg(format!(
+                "{n_cells} cell names for a dataset of {} cells",
+                st.n_cells
+            )));
+        }
+        let names = strings_arg(names, n_cells, "names")?;
+        st.unbuild();
+        st.cell_names = Some(names);
+        Ok(())
+    })
+}
+
+/// Writes the number of cells to `*out`.
+#[no_mangle]
+pub unsafe extern "C" fn scm_dataset_n_cells(
+    dataset: *const scm_dataset,
+    out: *mut usize,
+) -> super::error::scm_status {
+    super::guard(|| {
+        let ds = arg(dataset, "dataset")?;
+        out_arg(out, "out")?;
+        *out = ds.inner.lock("dataset")?.n_cells;
+        Ok(())
+    })
+}
+
+/// Writes the number of modalities added so far to `*out`.
+#[no_mangle]
+pub unsafe extern "C" fn scm_dataset_n_modalities(
+    dataset: *const scm_dataset,
+    out: *mut usize,
+) -> super::error::scm_status {
+    super::guard(|| {
+        let ds = arg(dataset, "dataset")?;
+        out_arg(out, "out")?;
+        let st = ds.inner.lock("dataset")?;
+        *out = match &st.built {
+            Some(d) => d.modalities().len(),
+            None => st.modalities.len(),
+        };
+        Ok(())
+    })
+}
+
+/// Frees a dataset (NULL is accepted).
+#[no_mangle]
+pub unsafe extern "C" fn scm_dataset_free(dataset: *mut scm_dataset) {
+    release(dataset)
+}
