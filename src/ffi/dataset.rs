@@ -236,8 +236,11 @@ unsafe fn add_sparse(
             .collect::<Result<Vec<_>, _>>()?;
         (indices, slice_arg(values, nnz, "values")?.to_vec())
     };
-    let m = Matrix::csr(n, n_features, indptr, indices, vals).map_err(|e| {
-        FfiError::from(crate::Error::InvalidData(format!("modality '{name}': {e}")))
+    let m = Matrix::csr(n, n_features, indptr, indices, vals).map_err(|e| match e {
+        crate::Error::InvalidData(m) => {
+            FfiError::from(crate::Error::InvalidData(format!("modality '{name}': {m}")))
+        }
+        other => FfiError::from(other),
     })?;
     st.add(Modality::new(name, lik, features, m)?)
 }
