@@ -268,3 +268,72 @@ pub(crate) unsafe fn release<T>(ptr: *mut T) {
         let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(ptr))));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::error::{scm_last_error_message, scm_status};
+    use super::*;
+
+    fn last_error() -> String {
+        unsafe { CStr::from_ptr(scm_last_error_message()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn a_panic_becomes_a_status_and_a_message() {
+        let st = guard(|| panic!("boom {}", 42));
+        assert_eq!(st, scm_status::SCM_STATUS_PANIC);
+        assert!(last_error().contains("boom 42"), "{}", last_error());
+        // The next successful call clears the message.
+        assert_eq!(guard(|| Ok(())), scm_status::SCM_STATUS_OK);
+        assert_eq!(last_error(), "");
+    }
+
+    #[test]
+    fn a_handle_whose_call_panicked_is_unusable_not_a_crash() {
+        let h = Locked::new(5u32);
+        let st = guard(|| {
+            let _held = h.lock("model")?;
+            panic!("inside the lock")
+        });
+        assert_eq!(st, scm_status::SCM_STATUS_PANIC);
+        let st = guard(|| h.lock("model").map(|_| ()));
+        assert_eq!(st, scm_status::SCM_STATUS_INVALID_STATE);
+        assert!(last_error().contains("unusable"), "{}", last_error());
+    }
+
+    #[test]
+    fn reentrant_lock_is_an_error_and_other_threads_wait() {
+        let h = std::sync::Arc::new(Locked::new(0u32));
+        {
+            let _held = h.lock("model").unwrap();
+            let e = h.lock("model").err().expect("re-entrant lock must fail");
+            assert_eq!(e.report(), scm_status::SCM_STATUS_INVALID_STATE);
+            let h2 = h.clone();
+            let t = std::thread::spawn(move || {
+                *h2.lock("model").unwrap() += 1;
+            });
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            assert!(!t.is_finished(), "another thread must wait for the lock");
+            drop(_held);
+            t.join().unwrap();
+        }
+        assert_eq!(*h.lock("model").unwrap(), 1);
+    }
+
+    #[test]
+    fn string_protocol() {
+        let mut len = 0usize;
+        let mut buf = [0 as c_char; 4];
+        unsafe {
+            write_str("abc", std::ptr::null_mut(), 0, &mut len).unwrap();
+            assert_eq!(len, 4);
+            let e = write_str("abcd", buf.as_mut_ptr(), buf.len(), &mut len).unwrap_err();
+            assert_eq!(e.report(), scm_status::SCM_STATUS_BUFFER_TOO_SMALL);
+            assert_eq!(len, 5);
+            write_str("abc", buf.as_mut_ptr(), buf.len(), &mut len).unwrap();
+            assert_eq!(CStr::from_ptr(buf.as_ptr()).to_str().unwrap(), "abc");
+        }
+    }
+}
