@@ -124,6 +124,12 @@ impl Matrix {
                     "sparse matrix row pointers decrease at cell {r}"
                 )));
             }
+            if b > indices.len() {
+                return Err(Error::data(format!(
+                    "sparse matrix row pointer {b} of cell {r} is past the {} entries",
+                    indices.len()
+                )));
+            }
             let mut prev: Option<u32> = None;
             for &j in &indices[a..b] {
                 if j as usize >= n_cols {
@@ -432,6 +438,8 @@ mod tests {
         assert!(Matrix::dense(2, 2, vec![1.0; 3]).is_err());
         assert!(Matrix::csr(2, 3, vec![0, 1], vec![0], vec![1.0]).is_err());
         assert!(Matrix::csr(1, 3, vec![0, 1], vec![5], vec![1.0]).is_err());
+        // A middle row pointer past the entries (found by fuzzing: it panicked).
+        assert!(Matrix::csr(2, 3, vec![0, 5, 1], vec![0], vec![1.0]).is_err());
         assert!(Matrix::csr(1, 3, vec![0, 2], vec![1, 1], vec![1.0, 1.0]).is_err());
         assert!(Matrix::csr(1, 3, vec![1, 1], vec![], vec![]).is_err());
     }
