@@ -1,0 +1,62 @@
+# One-call verb for Seurat objects (Seurat's RunX naming).
+
+#' Joint embedding and imputation for a Seurat object (see ?RunScVAEIT).
+RunScVAEIT <- function(object, assays = NULL, model = NULL, impute = NULL,
+                       features = NULL, layer = "counts", missing = NULL,
+                       covariates = NULL, likelihood = NULL, zero_as_missing = TRUE,
+                       config = list(), latent_dim = NULL, hidden = NULL, epochs = NULL,
+                       seed = NULL, threads = 0L, reduction.name = "scvaeit",
+                       reduction.key = "SCVAEIT_", imputed.suffix = ".imputed",
+                       impute.scale = c("normalized", "counts"), n_draws = NULL,
+                       verbose = TRUE, ...) {
+  .need("SeuratObject", "RunScVAEIT()")
+  if (!inherits(object, "Seurat")) {
+    .abort("RunScVAEIT() needs a Seurat object, got '", class(object)[1], "'")
+  }
+  .no_dots(..., fun = "RunScVAEIT")
+  impute.scale <- match.arg(impute.scale)
+  .verbose_mode(verbose)
+  if (!is.character(reduction.name) || length(reduction.name) != 1L || !nzchar(reduction.name)) {
+    .abort("'reduction.name' must be one name")
+  }
+  if (!is.character(reduction.key) || !grepl("^[A-Za-z][A-Za-z0-9]*_$", reduction.key)) {
+    .abort("'reduction.key' must be letters/digits ending in '_', e.g. \"SCVAEIT_\"")
+  }
+  if (is.null(model)) {
+    cfg <- .config(config, latent_dim, hidden, epochs, seed)
+    data <- .seurat_data(object, assays = assays, features = features, layer = layer,
+                         likelihood = likelihood, missing = missing,
+                         covariates = covariates, zero_as_missing = zero_as_missing)
+    model <- .new_model(.rs(model_new_(cfg, data$ptr, .threads(threads))))
+    train_model(model, data, verbose = verbose)
+  } else {
+    .check_model(model)
+    mods <- model_info_(model)$modalities
+    assays <- assays %||% intersect(mods, SeuratObject::Assays(object))
+    feats <- features %||% stats::setNames(
+      lapply(intersect(assays, mods), function(m) model_features_(model, m)),
+      intersect(assays, mods))
+    data <- .seurat_data(object, assays = assays, features = feats, layer = layer,
+                         likelihood = likelihood, missing = missing,
+                         covariates = covariates, zero_as_missing = zero_as_missing,
+                         strict_features = FALSE, default_variable = FALSE)
+  }
+  z <- embed_cells(model, data)
+  colnames(z) <- paste0(reduction.key, seq_len(ncol(z)))
+  object[[reduction.name]] <- SeuratObject::CreateDimReducObject(
+    embeddings = z, key = reduction.key, assay = data$modalities[1],
+    misc = list(model = model)
+  )
+  for (m in impute %||% character()) {
+    imp <- impute(model, data, modality = m, n_draws = n_draws, scale = impute.scale)
+    name <- paste0(m, imputed.suffix)
+    assay <- if (impute.scale == "counts") {
+      SeuratObject::CreateAssayObject(counts = imp)
+    } else {
+      SeuratObject::CreateAssayObject(data = imp)
+    }
+    SeuratObject::Key(assay) <- paste0(tolower(gsub("[^A-Za-z0-9]", "", name)), "_")
+    object[[name]] <- assay
+  }
+  object
+}
