@@ -1,0 +1,37 @@
+# The README's Seurat walkthrough, run exactly as written: the ```r block
+# between the markers <!-- r-vignette-begin --> and <!-- r-vignette-end --> of
+# the repository's README.md, on a small Seurat object named `pbmc`.
+
+readme_block <- function() {
+  root <- repo_root()
+  if (is.null(root)) return(NULL)
+  lines <- readLines(file.path(root, "README.md"), warn = FALSE)
+  a <- grep("<!-- r-vignette-begin -->", lines, fixed = TRUE)
+  b <- grep("<!-- r-vignette-end -->", lines, fixed = TRUE)
+  if (length(a) != 1L || length(b) != 1L || b <= a) stop("README markers not found")
+  block <- lines[(a + 1):(b - 1)]
+  open <- grep("^```r\\s*$", block)
+  close <- grep("^```\\s*$", block)
+  stopifnot(length(open) == 1L, length(close) >= 1L)
+  block[(open + 1):(close[close > open][1] - 1)]
+}
+
+test_that("the README's Seurat walkthrough runs as written", {
+  skip_without_data()
+  skip_if_not_installed("Seurat")
+  code <- readme_block()
+  expect_true(length(code) > 5)
+  env <- new.env(parent = globalenv())
+  env$pbmc <- small_seurat(300)
+  rna_only_expected <- colnames(env$pbmc)[small()$test[1:300]]
+  # Seurat's progress output goes to stdout and stderr: keep the log quiet.
+  out <- capture.output(err <- capture.output(suppressWarnings(suppressMessages(
+    eval(parse(text = code), envir = env)
+  )), type = "message"))
+  pbmc <- env$pbmc
+  expect_true(all(c("scvaeit", "umap") %in% SeuratObject::Reductions(pbmc)))
+  expect_true("ADT.imputed" %in% SeuratObject::Assays(pbmc))
+  expect_setequal(env$rna_only, rna_only_expected)
+  expect_equal(dim(env$adt_imputed), c(43L, length(rna_only_expected)))
+  expect_true(all(is.finite(as.matrix(env$adt_imputed))))
+})
