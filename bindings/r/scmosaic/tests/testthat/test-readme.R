@@ -24,7 +24,10 @@ test_that("the README's Seurat walkthrough runs as written", {
   env <- new.env(parent = globalenv())
   env$pbmc <- small_seurat(300)
   rna_only_expected <- colnames(env$pbmc)[small()$test[1:300]]
-  # Seurat's progress output goes to stdout and stderr: keep the log quiet.
+  # Plots go to a null device (no Rplots.pdf); Seurat's progress output goes
+  # to stdout and stderr: keep the log quiet.
+  grDevices::pdf(NULL)
+  on.exit(grDevices::dev.off(), add = TRUE)
   out <- capture.output(err <- capture.output(suppressWarnings(suppressMessages(
     eval(parse(text = code), envir = env)
   )), type = "message"))
