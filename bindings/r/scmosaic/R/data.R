@@ -13,7 +13,7 @@
 
 .likelihoods <- c("nb", "zinb", "bernoulli", "gaussian", "poisson")
 
-#' Build a scmosaic dataset (see ?scmosaic_data).
+# Build a scmosaic dataset (see ?scmosaic_data).
 scmosaic_data <- function(x, ...) UseMethod("scmosaic_data")
 
 scmosaic_data.scmosaic_data <- function(x, ...) {
@@ -81,9 +81,9 @@ scmosaic_data.default <- function(x, ...) {
       row <- (pos - 1L) %% nrow(m) + 1L
       col <- (pos - 1L) %/% nrow(m) + 1L
     }
-    f <- rownames(m)[row] %||% as.character(row)
-    c <- colnames(m)[col] %||% as.character(col)
-    sprintf("feature '%s', cell '%s'", f, c)
+    feature <- rownames(m)[row] %||% as.character(row)
+    cell <- colnames(m)[col] %||% as.character(col)
+    sprintf("feature '%s', cell '%s'", feature, cell)
   }
   if (anyNA(v)) {
     pos <- which(is.na(v))
@@ -204,7 +204,7 @@ scmosaic_data.default <- function(x, ...) {
   if (!is.list(covariates) || is.null(names(covariates)) || any(names(covariates) == "")) {
     .abort("'covariates' must be a data frame or a named list of per-cell labels")
   }
-  lapply(names(covariates), function(nm) {
+  labels <- lapply(names(covariates), function(nm) {
     v <- covariates[[nm]]
     if (length(v) != n) {
       .abort("covariate '", nm, "' has ", length(v), " labels for ", n, " cells")
@@ -213,7 +213,7 @@ scmosaic_data.default <- function(x, ...) {
       .abort("covariate '", nm, "' has NA labels; give them an explicit level such as \"unknown\"")
     }
     enc2utf8(as.character(v))
-  }) -> labels
+  })
   stats::setNames(labels, names(covariates))
 }
 
@@ -234,7 +234,7 @@ scmosaic_data.default <- function(x, ...) {
   m[idx, , drop = FALSE]
 }
 
-#' @param x named list of features x cells matrices (dgCMatrix or matrix).
+# @param x named list of features x cells matrices (dgCMatrix or matrix).
 scmosaic_data.list <- function(x, likelihood = NULL, missing = NULL, covariates = NULL,
                                features = NULL, zero_as_missing = TRUE, cells = NULL,
                                ...) {
@@ -344,6 +344,7 @@ scmosaic_data.list <- function(x, likelihood = NULL, missing = NULL, covariates 
         !.cells_flags(missing[[nm]], cells %||% as.character(seq_len(n)),
                       sprintf("missing$%s", nm))
     }
+    measured <- unname(measured)
     if (!any(measured)) {
       .abort(what, ": no cell has this modality (all cells are missing or all-zero)")
     }
@@ -380,6 +381,7 @@ scmosaic_data.list <- function(x, likelihood = NULL, missing = NULL, covariates 
       modalities = mods,
       n_features = vapply(specs, `[[`, integer(1), "n_features"),
       n_measured = vapply(specs, function(s) sum(s$measured), integer(1)),
+      measured = stats::setNames(lapply(specs, `[[`, "measured"), mods),
       likelihoods = unname(lik),
       covariates = names(covs)
     ),

@@ -43,7 +43,7 @@
 
 .threads <- function(threads) .is_count(threads, "threads")
 
-#' Create an untrained scVAEIT model for a dataset (see ?fit_scvaeit).
+# Create an untrained scVAEIT model for a dataset (see ?fit_scvaeit).
 scmosaic_model <- function(data, config = list(), latent_dim = NULL, hidden = NULL,
                            epochs = NULL, seed = NULL, threads = 0L, ...) {
   cfg <- .config(config, latent_dim, hidden, epochs, seed)
@@ -107,7 +107,7 @@ scmosaic_model <- function(data, config = list(), latent_dim = NULL, hidden = NU
   scmosaic_data(data, ...)
 }
 
-#' Train a model (in place) for its configured number of epochs.
+# Train a model (in place) for its configured number of epochs.
 train_model <- function(model, data, verbose = TRUE, ...) {
   .check_model(model)
   mode <- .verbose_mode(verbose)
@@ -124,7 +124,7 @@ train_model <- function(model, data, verbose = TRUE, ...) {
   invisible(model)
 }
 
-#' Create and train a scVAEIT model in one call.
+# Create and train a scVAEIT model in one call.
 fit_scvaeit <- function(data, config = list(), latent_dim = NULL, hidden = NULL,
                         epochs = NULL, seed = NULL, threads = 0L, verbose = TRUE, ...) {
   .verbose_mode(verbose)
@@ -145,7 +145,7 @@ fit_scvaeit <- function(data, config = list(), latent_dim = NULL, hidden = NULL,
   }
 }
 
-#' Latent embedding (posterior means): a cells x latent matrix.
+# Latent embedding (posterior means): a cells x latent matrix.
 embed_cells <- function(model, data, ...) {
   .check_model(model)
   data <- .data_for(model, data, ...)
@@ -157,7 +157,7 @@ embed_cells <- function(model, data, ...) {
   z
 }
 
-#' Impute (or denoise) one modality: a features x cells matrix.
+# Impute (or denoise) one modality: a features x cells matrix.
 impute <- function(model, data, modality, features = NULL, n_draws = NULL,
                    scale = c("normalized", "counts"), variance = FALSE, draws = FALSE,
                    hide = FALSE, seed = NULL, covariates = NULL, ...) {
@@ -204,7 +204,7 @@ impute <- function(model, data, modality, features = NULL, n_draws = NULL,
   res
 }
 
-#' Save a model to a .safetensors file (atomic write).
+# Save a model to a .safetensors file (atomic write).
 save_model <- function(model, path) {
   .check_model(model)
   if (!is.character(path) || length(path) != 1L || is.na(path) || !nzchar(path)) {
@@ -215,7 +215,7 @@ save_model <- function(model, path) {
   invisible(path)
 }
 
-#' Load a model saved by save_model() (or by the C, C++, Julia or Rust API).
+# Load a model saved by save_model() (or by the C, C++, Julia or Rust API).
 load_model <- function(path, threads = 0L) {
   if (!is.character(path) || length(path) != 1L || is.na(path) || !nzchar(path)) {
     .abort("'path' must be a file path")
@@ -225,7 +225,7 @@ load_model <- function(path, threads = 0L) {
   .new_model(.rs(model_load_(path, .threads(threads))))
 }
 
-#' Feature names of the model, by modality.
+# Feature names of the model, by modality.
 model_features <- function(model, modality = NULL) {
   .check_model(model)
   if (is.null(modality)) {
@@ -235,7 +235,7 @@ model_features <- function(model, modality = NULL) {
   .rs(model_features_(model, modality))
 }
 
-#' Per-epoch losses of every training call since the model was created or loaded.
+# Per-epoch losses of every training call since the model was created or loaded.
 training_history <- function(model) {
   .check_model(model)
   h <- as.data.frame(model_history_(model))

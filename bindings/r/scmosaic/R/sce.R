@@ -1,6 +1,6 @@
 # One-call verb for SingleCellExperiment objects (Bioconductor's runX naming).
 
-#' Joint embedding and imputation for a SingleCellExperiment (see ?runScVAEIT).
+# Joint embedding and imputation for a SingleCellExperiment (see ?runScVAEIT).
 runScVAEIT <- function(x, experiments = NULL, model = NULL, impute = NULL,
                        assay.type = "counts", main.name = NULL, features = NULL,
                        missing = NULL, covariates = NULL, likelihood = NULL,
@@ -40,6 +40,10 @@ runScVAEIT <- function(x, experiments = NULL, model = NULL, impute = NULL,
   }
   SingleCellExperiment::reducedDim(x, name) <- embed_cells(model, data)
   S4Vectors::metadata(x)[[name]] <- model
+  # Which cells had each modality, e.g. x$scVAEIT_has_ADT.
+  for (m in data$modalities) {
+    SummarizedExperiment::colData(x)[[paste0(name, "_has_", m)]] <- data$measured[[m]]
+  }
   # Bioconductor assay names: log-normalized values are "logcounts".
   assay_name <- if (impute.scale == "counts") "counts" else "logcounts"
   for (m in impute %||% character()) {

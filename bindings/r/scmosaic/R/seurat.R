@@ -1,6 +1,6 @@
 # One-call verb for Seurat objects (Seurat's RunX naming).
 
-#' Joint embedding and imputation for a Seurat object (see ?RunScVAEIT).
+# Joint embedding and imputation for a Seurat object (see ?RunScVAEIT).
 RunScVAEIT <- function(object, assays = NULL, model = NULL, impute = NULL,
                        features = NULL, layer = "counts", missing = NULL,
                        covariates = NULL, likelihood = NULL, zero_as_missing = TRUE,
@@ -47,6 +47,13 @@ RunScVAEIT <- function(object, assays = NULL, model = NULL, impute = NULL,
     embeddings = z, key = reduction.key, assay = data$modalities[1],
     misc = list(model = model)
   )
+  # Which cells had each modality (the input rule: present, not all zero,
+  # not listed in `missing`), e.g. pbmc$scvaeit_has_ADT.
+  for (m in data$modalities) {
+    object <- SeuratObject::AddMetaData(
+      object, stats::setNames(data$measured[[m]], data$cells),
+      col.name = paste0(reduction.name, "_has_", m))
+  }
   for (m in impute %||% character()) {
     imp <- impute(model, data, modality = m, n_draws = n_draws, scale = impute.scale)
     name <- paste0(m, imputed.suffix)

@@ -24,6 +24,7 @@ test_that("SingleCellExperiment round trip: reducedDim and imputed altExp", {
   expect_identical(rownames(z), colnames(sce))
   expect_equal(z, embed_cells(model, list(RNA = s$rna, ADT = s$adt_masked)), tolerance = 1e-6)
   expect_identical(S4Vectors::metadata(sce)$scVAEIT, model)
+  expect_identical(sce$scVAEIT_has_ADT, !s$test)
   expect_true("ADT.imputed" %in% SingleCellExperiment::altExpNames(sce))
   imp <- SummarizedExperiment::assay(SingleCellExperiment::altExp(sce, "ADT.imputed"), "logcounts")
   expect_equal(dim(imp), c(43L, ncol(sce)))

@@ -27,6 +27,8 @@ test_that("Seurat round trip: DimReduc usable by FindNeighbors/RunUMAP, imputed 
   expect_identical(Misc(obj[["scvaeit"]], "model"), model)
 
   expect_true("ADT.imputed" %in% Assays(obj))
+  expect_identical(unname(obj$scvaeit_has_ADT), !s$test)
+  expect_true(all(obj$scvaeit_has_RNA))
   # The imputed assay has no counts, so it is not taken as input by default.
   expect_equal(scmosaic_data(obj, features = list(RNA = rownames(s$rna)))$modalities,
                c("RNA", "ADT"))
@@ -65,4 +67,23 @@ test_that("RunScVAEIT trains when no model is given (counts scale, custom names)
   expect_equal(colnames(SeuratObject::Embeddings(obj, "joint")), paste0("JOINT_", 1:4))
   counts <- SeuratObject::GetAssayData(obj, assay = "ADT.imputed", slot = "counts")
   expect_equal(dim(counts), c(43L, 150L))
+})
+
+test_that("merged Seurat objects: cells of an object without ADT lack ADT", {
+  skip_without_data()
+  skip_if_not_installed("Seurat")
+  s <- small()
+  model <- trained_model()
+  with_adt <- small_seurat(100)
+  rna_only <- suppressWarnings(SeuratObject::CreateSeuratObject(
+    counts = s$rna_all_genes[, 101:160]))
+  merged <- merge(with_adt, rna_only)
+  d <- scmosaic_data(merged, assays = c("RNA", "ADT"), features = list(RNA = rownames(s$rna)))
+  expect_equal(d$n_cells, 160L)
+  expect_identical(d$measured$ADT, c(!s$test[1:100], rep(FALSE, 60)))
+  merged <- RunScVAEIT(merged, model = model, impute = "ADT", verbose = FALSE)
+  expect_equal(sum(merged$scvaeit_has_ADT), sum(!s$test[1:100]))
+  expect_equal(
+    unname(SeuratObject::Embeddings(merged, "scvaeit")[101:160, ]),
+    unname(embed_cells(model, list(RNA = s$rna[, 101:160]))), tolerance = 1e-5)
 })
