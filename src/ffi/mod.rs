@@ -176,23 +176,29 @@ pub(crate) unsafe fn opt_str_arg<'a>(
     }
 }
 
-/// A slice argument of exactly `len` elements (NULL is an error, also for `len == 0`).
-pub(crate) unsafe fn slice_arg<'a, T>(
-    ptr: *const T,
-    len: usize,
-    name: &str,
-) -> Result<&'a [T], FfiError> {
-    if ptr.is_null() {
+/// Checks a buffer argument: non-NULL, and `len` elements addressable.
+fn check_buffer(null: bool, len: usize, size: usize, name: &str) -> Result<(), FfiError> {
+    if null {
         return Err(FfiError::null(name));
     }
     if len
-        .checked_mul(std::mem::size_of::<T>())
+        .checked_mul(size)
         .is_none_or(|b| b > isize::MAX as usize)
     {
         return Err(FfiError::invalid_arg(format!(
             "{name}: length {len} is too large"
         )));
     }
+    Ok(())
+}
+
+/// A slice argument of exactly `len` elements (NULL is an error, also for `len == 0`).
+pub(crate) unsafe fn slice_arg<'a, T>(
+    ptr: *const T,
+    len: usize,
+    name: &str,
+) -> Result<&'a [T], FfiError> {
+    check_buffer(ptr.is_null(), len, std::mem::size_of::<T>(), name)?;
     Ok(std::slice::from_raw_parts(ptr, len))
 }
 
@@ -202,17 +208,7 @@ pub(crate) unsafe fn slice_out<'a, T>(
     len: usize,
     name: &str,
 ) -> Result<&'a mut [T], FfiError> {
-    if ptr.is_null() {
-        return Err(FfiError::null(name));
-    }
-    if len
-        .checked_mul(std::mem::size_of::<T>())
-        .is_none_or(|b| b > isize::MAX as usize)
-    {
-        return Err(FfiError::invalid_arg(format!(
-            "{name}: length {len} is too large"
-        )));
-    }
+    check_buffer(ptr.is_null(), len, std::mem::size_of::<T>(), name)?;
     Ok(std::slice::from_raw_parts_mut(ptr, len))
 }
 

@@ -254,17 +254,26 @@ unsafe fn with_model<R>(
     f(&mut held)
 }
 
+/// Writes `f(model)` to `*out`.
+unsafe fn model_usize(
+    model: *const scm_model,
+    out: *mut usize,
+    f: impl FnOnce(&Model) -> usize,
+) -> scm_status {
+    super::guard(|| {
+        out_arg(out, "out")?;
+        *out = with_model(model, |m| Ok(f(m)))?;
+        Ok(())
+    })
+}
+
 /// Writes the latent dimension to `*out`.
 #[no_mangle]
 pub unsafe extern "C" fn scm_model_latent_dim(
     model: *const scm_model,
     out: *mut usize,
 ) -> scm_status {
-    super::guard(|| {
-        out_arg(out, "out")?;
-        *out = with_model(model, |m| Ok(m.latent_dim()))?;
-        Ok(())
-    })
+    model_usize(model, out, |m| m.latent_dim())
 }
 
 /// Writes the number of modalities of the model to `*out`.
@@ -273,11 +282,7 @@ pub unsafe extern "C" fn scm_model_n_modalities(
     model: *const scm_model,
     out: *mut usize,
 ) -> scm_status {
-    super::guard(|| {
-        out_arg(out, "out")?;
-        *out = with_model(model, |m| Ok(m.schema().modality_names().len()))?;
-        Ok(())
-    })
+    model_usize(model, out, |m| m.schema().modality_names().len())
 }
 
 /// Writes the name of modality `index` (0-based, model order) into `buf`
@@ -351,11 +356,7 @@ pub unsafe extern "C" fn scm_model_epochs_trained(
     model: *const scm_model,
     out: *mut usize,
 ) -> scm_status {
-    super::guard(|| {
-        out_arg(out, "out")?;
-        *out = with_model(model, |m| Ok(m.epochs_trained()))?;
-        Ok(())
-    })
+    model_usize(model, out, |m| m.epochs_trained())
 }
 
 /// Writes the number of trainable parameters to `*out`.
@@ -364,11 +365,7 @@ pub unsafe extern "C" fn scm_model_n_params(
     model: *const scm_model,
     out: *mut usize,
 ) -> scm_status {
-    super::guard(|| {
-        out_arg(out, "out")?;
-        *out = with_model(model, |m| Ok(m.n_params()))?;
-        Ok(())
-    })
+    model_usize(model, out, |m| m.n_params())
 }
 
 /// Writes the model's resolved configuration (every setting, as stored in its
