@@ -79,7 +79,11 @@ impl Device {
             Device::Cuda(_) => (cfg!(feature = "cuda"), "cuda"),
         };
         if ok {
-            Ok(())
+            match self {
+                #[cfg(feature = "cuda")]
+                Device::Cuda(i) => probe_cuda(*i),
+                _ => Ok(()),
+            }
         } else {
             Err(Error::Device(format!(
                 "this build of scmosaic has no {} backend; rebuild with `--features {feature}`",
@@ -96,6 +100,75 @@ impl Device {
             Device::Cuda(i) => format!("cuda:{i}"),
         }
     }
+}
+
+/// Checks once per GPU index that the CUDA driver loads and the GPU runs a
+/// tiny kernel, so that a build with CUDA on a machine without a usable GPU
+/// gets a clear [`Error::Device`] instead of a panic deep in the backend.
+#[cfg(feature = "cuda")]
+fn probe_cuda(index: usize) -> Result<()> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static PROBED: OnceLock<Mutex<HashMap<usize, std::result::Result<(), String>>>> =
+        OnceLock::new();
+    let cache = PROBED.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    let outcome = cache
+        .entry(index)
+        .or_insert_with(|| {
+            driver_loads()?;
+            let run = std::panic::catch_unwind(|| {
+                use burn::tensor::Tensor;
+                let dev = burn::backend::cuda::CudaDevice::new(index);
+                let t = Tensor::<burn::backend::Cuda, 1>::from_floats([1.0f32, 2.0], &dev);
+                crate::nn::to_vec(t * 2.0)
+            });
+            match run {
+                Ok(v) if v == [2.0, 4.0] => Ok(()),
+                Ok(v) => Err(format!("a test kernel returned {v:?} instead of [2, 4]")),
+                Err(p) => Err(p
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "the CUDA backend failed to start".into()))
+                .map_err(|m| {
+                    if m.contains("RecvError") {
+                        "the CUDA backend's device thread failed; its message is printed above"
+                            .to_string()
+                    } else {
+                        m
+                    }
+                }),
+            }
+        })
+        .clone();
+    outcome.map_err(|why| {
+        Error::Device(format!(
+            "cuda:{index} is not usable ({why}); check that an NVIDIA GPU with that index, its \
+             driver and the CUDA runtime (NVRTC) are present, or use \"cpu\""
+        ))
+    })
+}
+
+/// Whether the NVIDIA driver library can be loaded (what cudarc looks for).
+#[cfg(feature = "cuda")]
+fn driver_loads() -> std::result::Result<(), String> {
+    let names: &[&str] = if cfg!(windows) {
+        &["nvcuda.dll"]
+    } else {
+        &["libcuda.so.1", "libcuda.so"]
+    };
+    for name in names {
+        // SAFETY: loading the NVIDIA driver library runs only its initialisers.
+        if unsafe { libloading::Library::new(name) }.is_ok() {
+            return Ok(());
+        }
+    }
+    Err(format!(
+        "the NVIDIA driver library ({}) was not found: no NVIDIA driver is installed, or it is \
+         not on the library path",
+        names.join(" / ")
+    ))
 }
 
 impl std::fmt::Display for Device {
