@@ -10,6 +10,9 @@ use rand_chacha::ChaCha8Rng;
 
 /// An scVAEIT network on one backend (always the autodiff variant; inference
 /// uses `module.valid()`).
+// One engine per model: the size difference between the CUDA and CPU variants
+// (a few KiB of handles) does not matter, and boxing would complicate `on_engine!`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub(crate) enum Engine {
     #[cfg(feature = "flex")]
