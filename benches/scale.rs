@@ -24,18 +24,6 @@ fn arg(name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
 /// Sparse counts: each cell of type t draws non-zeros with a type-specific
 /// probability per feature, values 1 + geometric around the type's mean.
 fn modality(
@@ -104,7 +92,7 @@ fn main() -> scmosaic::Result<()> {
     let data = Dataset::new(vec![rna, adt])?;
     let input_mib = (nnz * 8 + (n + 1) * 16) as f64 / (1024.0 * 1024.0);
     let gen_s = t0.elapsed().as_secs_f64();
-    let rss_data = peak_rss_mib();
+    let rss_data = scmosaic::eval::peak_rss_mib();
 
     let mut cfg = reap::standard_config();
     cfg.train.epochs = epochs;
@@ -119,7 +107,7 @@ fn main() -> scmosaic::Result<()> {
     let z = model.embed(&data)?;
     let embed_s = t.elapsed().as_secs_f64();
     assert_eq!(z.n_cells, n);
-    let peak = peak_rss_mib();
+    let peak = scmosaic::eval::peak_rss_mib();
     println!(
         "scale v1: {n} cells (2000 genes + 50 proteins, {nnz} non-zeros, input {input_mib:.0} MiB, \
          generated in {gen_s:.1} s), {} epochs on {} ({threads} threads; 0 = all cores)",

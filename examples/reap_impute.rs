@@ -120,18 +120,6 @@ fn config(a: &Args) -> Result<ModelConfig, scmosaic::Error> {
     Ok(cfg)
 }
 
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
 fn run(a: Args) -> scmosaic::Result<()> {
     let data = reap::load(&a.train, a.test.as_deref())?;
     let cfg = config(&a)?;
@@ -182,7 +170,7 @@ fn run(a: Args) -> scmosaic::Result<()> {
         model.save(p)?;
     }
     let s = reap::evaluate(&model, &data, a.draws)?;
-    let rss = peak_rss_mb();
+    let rss = scmosaic::eval::peak_rss_mib();
     let spe = train_seconds / epochs_run.max(1) as f64;
     println!("reap-impute v1 (scVAEIT, scmosaic)        this run   reference scVAEIT 1.1.1");
     let rows: [(&str, f64, &str); 11] = [

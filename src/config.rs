@@ -359,11 +359,40 @@ fn non_negative(v: f64) -> bool {
     v.is_finite() && v >= 0.0
 }
 
+/// Deep-merges `patch` into `base`: objects key by key (recursively), any
+/// other value replaces what was there.
+pub fn merge_json(base: &mut serde_json::Value, patch: serde_json::Value) {
+    use serde_json::Value;
+    match (base, patch) {
+        (Value::Object(b), Value::Object(p)) => {
+            for (k, v) in p {
+                match b.get_mut(&k) {
+                    Some(slot) if v.is_object() && slot.is_object() => merge_json(slot, v),
+                    _ => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, p) => *b = p,
+    }
+}
+
 impl ModelConfig {
     /// Parses a JSON config; unknown keys and wrong types are errors that name the key.
     pub fn from_json(json: &str) -> Result<Self> {
         let c: ModelConfig =
             serde_json::from_str(json).map_err(|e| Error::config(format!("config JSON: {e}")))?;
+        c.validate_basic()?;
+        Ok(c)
+    }
+
+    /// This config with a JSON object merged in (see [`merge_json`]), checked
+    /// like [`ModelConfig::from_json`]; `self` is unchanged either way.
+    pub fn merged(&self, patch: serde_json::Value) -> Result<ModelConfig> {
+        let mut value = serde_json::to_value(self).expect("config serializes");
+        merge_json(&mut value, patch);
+        let c: ModelConfig = serde_json::from_value(value).map_err(Error::config)?;
         c.validate_basic()?;
         Ok(c)
     }

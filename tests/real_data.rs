@@ -8,7 +8,7 @@
 mod common;
 
 use scmosaic::eval::reap;
-use scmosaic::{Model, ModelConfig};
+use scmosaic::Model;
 
 #[test]
 fn short_reap_run_beats_chance_by_far() {
@@ -16,30 +16,10 @@ fn short_reap_run_beats_chance_by_far() {
     assert_eq!(data.train.n_cells(), 2455);
     assert_eq!(data.test.n_cells(), 614);
     assert_eq!(data.proteins.len(), 43);
-    let mut cfg = ModelConfig::from_json(
-        r#"{"latent_dim": 16, "hidden": [128],
-            "modalities": [{"name": "rna", "block_hidden": 64, "embed_dim": 16, "weight": 0.1},
-                           {"name": "adt", "block_hidden": 32, "embed_dim": 8, "weight": 0.9}],
-            "train": {"lr_schedule": "constant"}}"#,
-    )
-    .unwrap();
-    cfg.train.epochs = 20;
-    cfg.train.batch_size = 256;
-    cfg.inference.n_draws = 10;
+    let cfg = common::short_reap_config();
     let mut model = Model::new(&cfg, &data.train).unwrap();
     model.fit(&data.train).unwrap();
     let s = reap::evaluate(&model, &data, None).unwrap();
     eprintln!("{s:?}");
-    assert!(
-        s.protein_pearson_mean > 0.30,
-        "protein Pearson {}",
-        s.protein_pearson_mean
-    );
-    assert!(
-        s.cell_pearson_mean > 0.70,
-        "cell Pearson {}",
-        s.cell_pearson_mean
-    );
-    assert!(s.knn_accuracy > 0.60, "kNN accuracy {}", s.knn_accuracy);
-    assert!(s.ari > 0.20, "ARI {}", s.ari);
+    common::assert_short_reap_floors(&s);
 }

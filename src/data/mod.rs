@@ -153,6 +153,12 @@ impl Modality {
     /// Marks which cells were measured for this modality (`false` = the
     /// modality is missing for that cell; its row is ignored).
     pub fn with_measured(mut self, measured: Vec<bool>) -> Result<Self> {
+        self.set_measured(measured)?;
+        Ok(self)
+    }
+
+    /// In-place [`Modality::with_measured`]; on error nothing changes.
+    pub(crate) fn set_measured(&mut self, measured: Vec<bool>) -> Result<()> {
         if measured.len() != self.data.n_rows() {
             return Err(Error::data(format!(
                 "modality '{}': measured flags for {} cells, but the matrix has {} cells",
@@ -162,12 +168,18 @@ impl Modality {
             )));
         }
         self.measured = measured;
-        Ok(self)
+        Ok(())
     }
 
     /// Splits the features into contiguous blocks (lengths must sum to the
     /// number of features; names must be unique).
     pub fn with_blocks(mut self, blocks: Vec<Block>) -> Result<Self> {
+        self.set_blocks(blocks)?;
+        Ok(self)
+    }
+
+    /// In-place [`Modality::with_blocks`]; on error nothing changes.
+    pub(crate) fn set_blocks(&mut self, blocks: Vec<Block>) -> Result<()> {
         let total: usize = blocks.iter().map(|b| b.len).sum();
         if blocks.is_empty() || total != self.features.len() || blocks.iter().any(|b| b.len == 0) {
             return Err(Error::data(format!(
@@ -181,13 +193,19 @@ impl Modality {
         let names: Vec<String> = blocks.iter().map(|b| b.name.clone()).collect();
         check_unique(&names, &format!("modality '{}' blocks", self.name))?;
         self.blocks = blocks;
-        Ok(self)
+        Ok(())
     }
 
     /// Groups features into blocks by the chromosome prefix of their names
     /// (`chr1-1000-2000`, `chr1:1000-2000`, `chr1_1000_2000`); features must
     /// already be ordered by chromosome, as for scVAEIT's per-chromosome ATAC blocks.
-    pub fn with_chromosome_blocks(self) -> Result<Self> {
+    pub fn with_chromosome_blocks(mut self) -> Result<Self> {
+        self.set_chromosome_blocks()?;
+        Ok(self)
+    }
+
+    /// In-place [`Modality::with_chromosome_blocks`]; on error nothing changes.
+    pub(crate) fn set_chromosome_blocks(&mut self) -> Result<()> {
         let mut blocks: Vec<Block> = Vec::new();
         for f in &self.features {
             let chrom = f.split([':', '-', '_']).next().unwrap_or(f).to_string();
@@ -208,7 +226,7 @@ impl Modality {
                 }
             }
         }
-        self.with_blocks(blocks)
+        self.set_blocks(blocks)
     }
 
     /// Declares feature-level missingness (see [`FeaturePanels`]).
@@ -311,6 +329,44 @@ pub struct Covariate {
 }
 
 impl Covariate {
+    /// Checks the covariate against a dataset of `n_cells` cells that already
+    /// has the covariates `others`: one code per cell, codes within the levels,
+    /// unique non-empty level names, a name not given before.
+    pub(crate) fn check(&self, n_cells: usize, others: &[Covariate]) -> Result<()> {
+        if self.codes.len() != n_cells {
+            return Err(Error::data(format!(
+                "covariate '{}' has {} labels for {n_cells} cells",
+                self.name,
+                self.codes.len()
+            )));
+        }
+        if let Some(&c) = self
+            .codes
+            .iter()
+            .find(|&&c| c as usize >= self.levels.len())
+        {
+            return Err(Error::data(format!(
+                "covariate '{}' has code {c} but only {} levels",
+                self.name,
+                self.levels.len()
+            )));
+        }
+        if self.levels.iter().any(|l| l.is_empty()) {
+            return Err(Error::data(format!(
+                "covariate '{}' has an empty level name",
+                self.name
+            )));
+        }
+        check_unique(&self.levels, &format!("covariate '{}' levels", self.name))?;
+        if others.iter().any(|c| c.name == self.name) {
+            return Err(Error::data(format!(
+                "covariate '{}' given twice",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+
     /// Builds a covariate from one label per cell; levels are sorted.
     pub fn from_labels<S: AsRef<str>>(name: impl Into<String>, labels: &[S]) -> Result<Self> {
         let name = name.into();
@@ -381,35 +437,7 @@ impl Dataset {
 
     /// Adds a categorical covariate (one code per cell).
     pub fn with_covariate(mut self, covariate: Covariate) -> Result<Self> {
-        if covariate.codes.len() != self.n_cells {
-            return Err(Error::data(format!(
-                "covariate '{}' has {} labels for {} cells",
-                covariate.name,
-                covariate.codes.len(),
-                self.n_cells
-            )));
-        }
-        if let Some(&c) = covariate
-            .codes
-            .iter()
-            .find(|&&c| c as usize >= covariate.levels.len())
-        {
-            return Err(Error::data(format!(
-                "covariate '{}' has code {c} but only {} levels",
-                covariate.name,
-                covariate.levels.len()
-            )));
-        }
-        check_unique(
-            &covariate.levels,
-            &format!("covariate '{}' levels", covariate.name),
-        )?;
-        if self.covariates.iter().any(|c| c.name == covariate.name) {
-            return Err(Error::data(format!(
-                "covariate '{}' given twice",
-                covariate.name
-            )));
-        }
+        covariate.check(self.n_cells, &self.covariates)?;
         self.covariates.push(covariate);
         Ok(self)
     }

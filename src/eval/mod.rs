@@ -4,3 +4,17 @@
 pub mod cluster;
 pub mod metrics;
 pub mod reap;
+
+/// Peak resident memory of this process in MiB (`VmHWM` from
+/// `/proc/self/status`; NaN where that file does not exist).
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}

@@ -20,35 +20,9 @@ impl scm_config {
     }
 }
 
-/// Merges `patch` into `base`: objects recursively, anything else replaced.
-fn merge(base: &mut Value, patch: Value) {
-    match (base, patch) {
-        (Value::Object(b), Value::Object(p)) => {
-            for (k, v) in p {
-                match b.get_mut(&k) {
-                    Some(slot) if v.is_object() && slot.is_object() => merge(slot, v),
-                    _ => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (b, p) => *b = p,
-    }
-}
-
 fn apply(cfg: &scm_config, patch: Value) -> Result<(), FfiError> {
     let mut held = cfg.inner.lock("config")?;
-    let mut value = serde_json::to_value(&*held)
-        .map_err(|e| FfiError::new(scm_status::SCM_STATUS_PANIC, e.to_string()))?;
-    merge(&mut value, patch);
-    let next: ModelConfig = serde_json::from_value(value).map_err(|e| {
-        FfiError::new(
-            scm_status::SCM_STATUS_INVALID_CONFIG,
-            format!("invalid configuration: {e}"),
-        )
-    })?;
-    next.validate_basic()?;
+    let next = held.merged(patch)?;
     *held = next;
     Ok(())
 }

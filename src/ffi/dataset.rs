@@ -81,17 +81,16 @@ impl DatasetState {
             })
     }
 
-    /// Replaces modality `i` by `f(modality)`; on error the old one is kept.
+    /// Applies `f` to modality `name` in place (the setters validate before
+    /// changing anything, so an error leaves the modality as it was).
     fn update(
         &mut self,
         name: &str,
-        f: impl FnOnce(Modality) -> crate::Result<Modality>,
+        f: impl FnOnce(&mut Modality) -> crate::Result<()>,
     ) -> Result<(), FfiError> {
         self.unbuild();
         let i = self.modality_index(name)?;
-        let m = self.modalities[i].clone();
-        self.modalities[i] = f(m)?;
-        Ok(())
+        Ok(f(&mut self.modalities[i])?)
     }
 }
 
@@ -172,79 +171,6 @@ pub unsafe extern "C" fn scm_dataset_add_dense(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-unsafe fn add_sparse(
-    dataset: *mut scm_dataset,
-    name: *const c_char,
-    likelihood: *const c_char,
-    feature_names: *const *const c_char,
-    n_features: usize,
-    ptr: *const i64,
-    idx: *const i64,
-    values: *const f32,
-    nnz: usize,
-    index_base: i32,
-) -> Result<(), FfiError> {
-    let ds = arg(dataset, "dataset")?;
-    let name = str_arg(name, "name")?;
-    let lik = self::likelihood(likelihood)?;
-    if n_features == 0 {
-        return Err(FfiError::invalid_arg("n_features must be > 0"));
-    }
-    if index_base != 0 && index_base != 1 {
-        return Err(FfiError::invalid_arg(format!(
-            "index_base must be 0 or 1, got {index_base}"
-        )));
-    }
-    let base = index_base as i64;
-    let features = strings_arg(feature_names, n_features, "feature_names")?;
-    let mut st = ds.inner.lock("dataset")?;
-    let n = st.n_cells;
-    let raw_ptr = slice_arg(ptr, n + 1, "pointers")?;
-    let conv = |v: i64, what: &str, i: usize| -> Result<usize, FfiError> {
-        v.checked_sub(base)
-            .filter(|x| *x >= 0)
-            .map(|x| x as usize)
-            .ok_or_else(|| {
-                FfiError::new(
-                    super::error::scm_status::SCM_STATUS_INVALID_DATA,
-                    format!("modality '{name}': {what}[{i}] = {v} is below the index base {base}"),
-                )
-            })
-    };
-    let indptr = raw_ptr
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| conv(v, "pointers", i))
-        .collect::<Result<Vec<_>, _>>()?;
-    let (indices, vals) = if nnz == 0 {
-        (Vec::new(), Vec::new())
-    } else {
-        let raw_idx = slice_arg(idx, nnz, "indices")?;
-        let indices = raw_idx
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| {
-                let j = conv(v, "indices", i)?;
-                u32::try_from(j).map_err(|_| {
-                    FfiError::new(
-                        super::error::scm_status::SCM_STATUS_INVALID_DATA,
-                        format!("modality '{name}': feature index {j} is too large"),
-                    )
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        (indices, slice_arg(values, nnz, "values")?.to_vec())
-    };
-    let m = Matrix::csr(n, n_features, indptr, indices, vals).map_err(|e| match e {
-        crate::Error::InvalidData(m) => {
-            FfiError::from(crate::Error::InvalidData(format!("modality '{name}': {m}")))
-        }
-        other => FfiError::from(other),
-    })?;
-    st.add(Modality::new(name, lik, features, m)?)
-}
-
 /// Adds a modality from a sparse cells x features CSR matrix: `row_ptr` has
 /// `n_cells + 1` entries, `col_idx` and `values` have `nnz` entries; indices
 /// start at `index_base` (0 for C and R, 1 for Julia) and are strictly
@@ -264,18 +190,66 @@ pub unsafe extern "C" fn scm_dataset_add_csr(
     index_base: i32,
 ) -> super::error::scm_status {
     super::guard(|| {
-        add_sparse(
-            dataset,
-            name,
-            likelihood,
-            feature_names,
-            n_features,
-            row_ptr,
-            col_idx,
-            values,
-            nnz,
-            index_base,
-        )
+        let ds = arg(dataset, "dataset")?;
+        let name = str_arg(name, "name")?;
+        let lik = self::likelihood(likelihood)?;
+        if n_features == 0 {
+            return Err(FfiError::invalid_arg("n_features must be > 0"));
+        }
+        if index_base != 0 && index_base != 1 {
+            return Err(FfiError::invalid_arg(format!(
+                "index_base must be 0 or 1, got {index_base}"
+            )));
+        }
+        let base = index_base as i64;
+        let features = strings_arg(feature_names, n_features, "feature_names")?;
+        let mut st = ds.inner.lock("dataset")?;
+        let n = st.n_cells;
+        let raw_ptr = slice_arg(row_ptr, n + 1, "pointers")?;
+        let conv = |v: i64, what: &str, i: usize| -> Result<usize, FfiError> {
+            v.checked_sub(base)
+                .filter(|x| *x >= 0)
+                .map(|x| x as usize)
+                .ok_or_else(|| {
+                    FfiError::new(
+                        super::error::scm_status::SCM_STATUS_INVALID_DATA,
+                        format!(
+                            "modality '{name}': {what}[{i}] = {v} is below the index base {base}"
+                        ),
+                    )
+                })
+        };
+        let indptr = raw_ptr
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| conv(v, "pointers", i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (indices, vals) = if nnz == 0 {
+            (Vec::new(), Vec::new())
+        } else {
+            let raw_idx = slice_arg(col_idx, nnz, "indices")?;
+            let indices = raw_idx
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    let j = conv(v, "indices", i)?;
+                    u32::try_from(j).map_err(|_| {
+                        FfiError::new(
+                            super::error::scm_status::SCM_STATUS_INVALID_DATA,
+                            format!("modality '{name}': feature index {j} is too large"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            (indices, slice_arg(values, nnz, "values")?.to_vec())
+        };
+        let m = Matrix::csr(n, n_features, indptr, indices, vals).map_err(|e| match e {
+            crate::Error::InvalidData(m) => {
+                FfiError::from(crate::Error::InvalidData(format!("modality '{name}': {m}")))
+            }
+            other => FfiError::from(other),
+        })?;
+        st.add(Modality::new(name, lik, features, m)?)
     })
 }
 
@@ -296,20 +270,18 @@ pub unsafe extern "C" fn scm_dataset_add_csc(
     nnz: usize,
     index_base: i32,
 ) -> super::error::scm_status {
-    super::guard(|| {
-        add_sparse(
-            dataset,
-            name,
-            likelihood,
-            feature_names,
-            n_features,
-            col_ptr,
-            row_idx,
-            values,
-            nnz,
-            index_base,
-        )
-    })
+    scm_dataset_add_csr(
+        dataset,
+        name,
+        likelihood,
+        feature_names,
+        n_features,
+        col_ptr,
+        row_idx,
+        values,
+        nnz,
+        index_base,
+    )
 }
 
 /// Marks which cells measured a modality: `measured[i] != 0` for measured
@@ -336,7 +308,7 @@ pub unsafe extern "C" fn scm_dataset_set_measured(
             .iter()
             .map(|&b| b != 0)
             .collect();
-        st.update(name, |m| m.with_measured(flags))
+        st.update(name, |m| m.set_measured(flags))
     })
 }
 
@@ -352,7 +324,7 @@ pub unsafe extern "C" fn scm_dataset_set_chromosome_blocks(
         let name = str_arg(modality, "modality")?;
         ds.inner
             .lock("dataset")?
-            .update(name, |m| m.with_chromosome_blocks())
+            .update(name, |m| m.set_chromosome_blocks())
     })
 }
 
@@ -385,41 +357,22 @@ pub unsafe extern "C" fn scm_dataset_set_covariate(
             .iter()
             .enumerate()
             .map(|(i, &c)| {
-                if c < 0 || c as usize >= n_levels {
-                    Err(FfiError::new(
+                // Negative codes cannot become u32; the range is checked with the rest.
+                u32::try_from(c).map_err(|_| {
+                    FfiError::new(
                         super::error::scm_status::SCM_STATUS_INVALID_DATA,
-                        format!("covariate '{name}': code {c} of cell {i} is not in 0..{n_levels}"),
-                    ))
-                } else {
-                    Ok(c as u32)
-                }
+                        format!("covariate '{name}': code {c} of cell {i} is negative"),
+                    )
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        if let Some(l) = levels.iter().find(|l| l.is_empty()) {
-            return Err(crate::Error::InvalidData(format!(
-                "covariate '{name}' has an empty level name '{l}'"
-            ))
-            .into());
-        }
         let cov = Covariate {
             name: name.to_string(),
             levels,
             codes,
         };
-        // Validate (unique levels, name not given twice) against a scratch dataset.
         st.unbuild();
-        if st.covariates.iter().any(|c| c.name == cov.name) {
-            return Err(
-                crate::Error::InvalidData(format!("covariate '{name}' given twice")).into(),
-            );
-        }
-        let mut seen = std::collections::HashSet::new();
-        if let Some(d) = cov.levels.iter().find(|l| !seen.insert(l.as_str())) {
-            return Err(crate::Error::InvalidData(format!(
-                "covariate '{name}': duplicate level '{d}'"
-            ))
-            .into());
-        }
+        cov.check(st.n_cells, &st.covariates)?;
         st.covariates.push(cov);
         Ok(())
     })

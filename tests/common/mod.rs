@@ -100,3 +100,36 @@ pub fn small_config(epochs: usize) -> ModelConfig {
     c.inference.n_draws = 5;
     c
 }
+
+/// The short real-data run of tests/real_data.rs (and tests/gpu.rs): a small
+/// network with ADT-heavy weights and a constant learning rate, 20 epochs.
+pub fn short_reap_config() -> ModelConfig {
+    let mut cfg = ModelConfig::from_json(
+        r#"{"latent_dim": 16, "hidden": [128],
+            "modalities": [{"name": "rna", "block_hidden": 64, "embed_dim": 16, "weight": 0.1},
+                           {"name": "adt", "block_hidden": 32, "embed_dim": 8, "weight": 0.9}],
+            "train": {"lr_schedule": "constant"}}"#,
+    )
+    .unwrap();
+    cfg.train.epochs = 20;
+    cfg.train.batch_size = 256;
+    cfg.inference.n_draws = 10;
+    cfg
+}
+
+/// The accuracy floors of the short real-data run (far above chance: protein
+/// Pearson ~0, kNN 0.36, ARI ~0).
+pub fn assert_short_reap_floors(s: &scmosaic::eval::reap::ReapScores) {
+    assert!(
+        s.protein_pearson_mean > 0.30,
+        "protein Pearson {}",
+        s.protein_pearson_mean
+    );
+    assert!(
+        s.cell_pearson_mean > 0.70,
+        "cell Pearson {}",
+        s.cell_pearson_mean
+    );
+    assert!(s.knn_accuracy > 0.60, "kNN accuracy {}", s.knn_accuracy);
+    assert!(s.ari > 0.20, "ARI {}", s.ari);
+}

@@ -70,23 +70,6 @@ fn set_threads(model: &mut Model, threads: i32) -> Result<()> {
     model.set_threads(threads as usize).or_r()
 }
 
-/// Deep merge of JSON objects (`over` wins).
-fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
-    match (base, over) {
-        (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
-            for (k, v) in o {
-                match b.get_mut(&k) {
-                    Some(slot) if slot.is_object() && v.is_object() => merge(slot, v),
-                    _ => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (b, o) => *b = o,
-    }
-}
-
 /// A configuration as JSON text: `config` is JSON text or a named list (see
 /// `R/model.R`), `overrides` a named list applied on top of it.
 /// @noRd
@@ -105,7 +88,7 @@ fn config_json_(config: Robj, overrides: Robj) -> Result<String> {
             "'config' must be a named list or JSON text of an object",
         ));
     }
-    merge(&mut base, to_json(&overrides, "")?);
+    scmosaic::config::merge_json(&mut base, to_json(&overrides, "")?);
     // Validate here so a bad key is reported before any data are converted.
     match ModelConfig::from_json(&base.to_string()) {
         Ok(cfg) => Ok(cfg.to_json()),
