@@ -51,6 +51,9 @@ pub(crate) struct AlignedModality<'a> {
     scale: Vec<f32>,
     /// Per cell library over the observed features (raw scale).
     library: Vec<f32>,
+    /// Per cell value subtracted from every observed feature after the
+    /// transform (the CLR centre; 0 for other transforms).
+    shift: Vec<f32>,
     pre: ModalityPreprocessing,
     /// First global column of the modality.
     offset: usize,
@@ -115,6 +118,16 @@ pub(crate) fn align<'a>(
                 ms.likelihood.as_str()
             ))?;
         }
+        if matches!(
+            pre.modalities[mi].normalization,
+            crate::config::Normalization::Clr | crate::config::Normalization::LogNormalize { .. }
+        ) && !dm.likelihood().needs_non_negative()
+        {
+            dm.data().check_non_negative(&format!(
+                "modality '{}' (log-transformed by the model)",
+                ms.name
+            ))?;
+        }
         let index = ms.feature_index();
         let col_map: Vec<u32> = dm
             .features()
@@ -176,20 +189,30 @@ pub(crate) fn align<'a>(
         let n = data.n_cells();
         let mut scale = vec![1f32; n];
         let mut library = vec![0f32; n];
+        let clr = mp.normalization == crate::config::Normalization::Clr;
+        let mut shift = vec![0f32; if clr { n } else { 0 }];
+        let n_obs: Vec<usize> = panel_obs
+            .iter()
+            .map(|o| o.iter().filter(|&&b| b).count())
+            .collect();
         for r in 0..n {
             if !dm.measured()[r] {
                 continue;
             }
             let g = cell_panel.map_or(0, |c| c[r] as usize);
             let obs = &panel_obs[g];
-            let lib: f64 = dm
-                .data()
-                .row(r)
-                .filter(|&(c, _)| col_map[c] != NONE && obs[col_map[c] as usize])
-                .map(|(_, v)| v as f64)
-                .sum();
+            let (mut lib, mut logs) = (0f64, 0f64);
+            for (c, v) in dm.data().row(r) {
+                if col_map[c] != NONE && obs[col_map[c] as usize] {
+                    lib += v as f64;
+                    logs += (v as f64).ln_1p();
+                }
+            }
             library[r] = lib as f32;
             scale[r] = mp.cell_scale(lib, share[g]);
+            if clr && n_obs[g] > 0 {
+                shift[r] = (logs / n_obs[g] as f64) as f32;
+            }
         }
         mods.push(Some(AlignedModality {
             data: dm.data(),
@@ -199,6 +222,7 @@ pub(crate) fn align<'a>(
             cell_panel,
             scale,
             library,
+            shift,
             pre: mp,
             offset,
             len,
@@ -272,10 +296,18 @@ impl Aligned<'_> {
                     *a = o as u8 as f32;
                 }
                 let s = m.scale[r];
+                let shift = m.shift.get(r).copied().unwrap_or(0.0);
+                if shift != 0.0 {
+                    for (x, &o) in xa.iter_mut().zip(obs) {
+                        if o {
+                            *x = -shift;
+                        }
+                    }
+                }
                 for (c, v) in m.data.row(r) {
                     let j = m.col_map[c];
                     if j != NONE && obs[j as usize] {
-                        xa[j as usize] = m.pre.transform(v, s);
+                        xa[j as usize] = m.pre.transform(v, s) - shift;
                     }
                 }
             }

@@ -2,8 +2,10 @@
 //!
 //! Mosaic integration and imputation of single-cell multimodal data (RNA,
 //! surface protein, chromatin accessibility) with the scVAEIT model
-//! (Du, Cai & Roeder, PNAS 2022), implemented on [burn](https://burn.dev) as an
-//! embeddable library.
+//! (Du, Cai & Roeder, PNAS 2022) and Multigrate (product-of-experts VAE with
+//! MMD alignment; Lotfollahi, Litinetskaya & Theis), implemented on
+//! [burn](https://burn.dev) as an embeddable library. The model family is part
+//! of the config (`{"model": "multigrate"}`); both share this API.
 //!
 //! - [`Dataset`] / [`Modality`] / [`Matrix`]: the data model (cells x modalities,
 //!   dense or sparse CSR input, per-cell and per-feature missingness, covariates),
@@ -61,12 +63,14 @@ pub mod train;
 
 pub use backend::Device;
 pub use batcher::{Alignment, ModalityAlignment};
-pub use config::{ModalityConfig, ModelConfig, ModelKind, Normalization, TrainConfig};
+pub use config::{
+    ModalityConfig, ModelConfig, ModelKind, MultigrateConfig, Normalization, TrainConfig,
+};
 pub use data::{
     read_10x_folder, Block, Covariate, Dataset, FeaturePanels, Likelihood, Matrix, Modality,
 };
 pub use error::{Error, Result};
-pub use model::{Embedding, Imputation, ImputeRequest, ImputeScale, Model};
+pub use model::{EmbedRequest, Embedding, Imputation, ImputeRequest, ImputeScale, Model};
 pub use preprocess::{ModalityPreprocessing, Preprocessing};
 pub use schema::Schema;
 pub use train::{EpochLog, LossSummary, StopReason, TrainReport};

@@ -58,6 +58,8 @@ impl ModalityPreprocessing {
             Normalization::None => v,
             Normalization::LogNormalize { .. } => (v * scale).ln_1p(),
             Normalization::Binarize => (v > 0.0) as u8 as f32,
+            // The per-cell centre is subtracted by the batcher (it needs the whole row).
+            Normalization::Clr => v.ln_1p(),
         }
     }
 }

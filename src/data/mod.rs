@@ -12,6 +12,7 @@
 //! cell and feature involved.
 
 mod matrix;
+pub mod synthetic;
 pub(crate) mod tenx;
 
 pub use matrix::{Matrix, RowIter};
@@ -29,9 +30,12 @@ pub enum Likelihood {
     Nb,
     /// Zero-inflated negative binomial.
     Zinb,
-    /// Bernoulli (binarized peaks).
+    /// Bernoulli (binarized peaks); `bce` (Multigrate's name) is accepted too.
+    #[serde(alias = "bce")]
     Bernoulli,
-    /// Gaussian (continuous values, e.g. CLR protein).
+    /// Gaussian (continuous values, e.g. CLR protein); `mse` (Multigrate's
+    /// name: unit variance, squared error) is accepted too.
+    #[serde(alias = "mse")]
     Gaussian,
     /// Poisson (counts).
     Poisson,
@@ -43,11 +47,11 @@ impl Likelihood {
         match s.to_ascii_lowercase().as_str() {
             "nb" => Ok(Likelihood::Nb),
             "zinb" => Ok(Likelihood::Zinb),
-            "bernoulli" => Ok(Likelihood::Bernoulli),
-            "gaussian" => Ok(Likelihood::Gaussian),
+            "bernoulli" | "bce" => Ok(Likelihood::Bernoulli),
+            "gaussian" | "mse" => Ok(Likelihood::Gaussian),
             "poisson" => Ok(Likelihood::Poisson),
             other => Err(Error::NotFound(format!(
-                "unknown likelihood '{other}' (expected one of nb, zinb, bernoulli, gaussian, poisson)"
+                "unknown likelihood '{other}' (expected one of nb, zinb, bernoulli (bce), gaussian (mse), poisson)"
             ))),
         }
     }

@@ -19,6 +19,33 @@ pub fn gaussian_kl<B: Backend>(
     kl.sum_dim(1).mean()
 }
 
+/// `KL(N(mu, exp(lv)) || N(0, 1))` per row, summed over dimensions (no clipping).
+///
+/// # Shapes
+/// - `mu`, `lv`: `[n, d]` -> `[n, 1]`
+pub fn kl_to_standard<B: Backend>(mu: Tensor<B, 2>, lv: Tensor<B, 2>) -> Tensor<B, 2> {
+    ((lv.clone().exp() + mu.square() - 1.0 - lv) * 0.5).sum_dim(1)
+}
+
+/// Multigrate's Jeffreys divergence between position-paired diagonal
+/// Gaussians: mean over elements of `KL(p || q)` plus mean of `KL(q || p)`.
+///
+/// # Shapes
+/// - all inputs `[n, d]` -> `[1]`
+pub fn jeffreys<B: Backend>(
+    mu_p: Tensor<B, 2>,
+    lv_p: Tensor<B, 2>,
+    mu_q: Tensor<B, 2>,
+    lv_q: Tensor<B, 2>,
+) -> Tensor<B, 1> {
+    let kl = |m0: Tensor<B, 2>, l0: Tensor<B, 2>, m1: Tensor<B, 2>, l1: Tensor<B, 2>| {
+        (((l0.clone() - l1.clone()).exp() + (m1 - m0).square() / l1.clone().exp() - 1.0 + l1 - l0)
+            * 0.5)
+            .mean()
+    };
+    kl(mu_p.clone(), lv_p.clone(), mu_q.clone(), lv_q.clone()) + kl(mu_q, lv_q, mu_p, lv_p)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,10 +9,12 @@
 mod kl;
 mod likelihood;
 mod mmd;
+mod multigrate;
 
-pub use kl::gaussian_kl;
+pub use kl::{gaussian_kl, jeffreys, kl_to_standard};
 pub use likelihood::{BlockOutput, LikelihoodParams};
-pub use mmd::{mmd_groups, MMD_SCALES};
+pub use mmd::{mmd_groups, mmd_pair, MMD_SCALES, MULTIGRATE_GAMMAS};
+pub use multigrate::{mg_log_prob, mg_mean, MgOutput};
 
 use burn::tensor::{backend::Backend, Tensor};
 

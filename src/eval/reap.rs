@@ -57,6 +57,29 @@ pub fn reference_config() -> ModelConfig {
     c
 }
 
+/// The standardized run for Multigrate with the settings the reference
+/// Multigrate was run with (`reference-results.md`): RNA raw counts with `nb`,
+/// protein CLR with `mse`, z 32, 2 x 128 layers, dropout 0.2, LayerNorm, AdamW
+/// lr 5e-4, weight decay 1e-3, 100 epochs, batch 256, no validation split.
+pub fn multigrate_config() -> ModelConfig {
+    let mut c = ModelConfig::from_json(
+        r#"{
+          "model": "multigrate",
+          "latent_dim": 32,
+          "modalities": [
+            {"name": "rna", "likelihood": "nb"},
+            {"name": "adt", "likelihood": "mse", "normalization": "clr"}
+          ],
+          "train": {"validation_fraction": 0.0}
+        }"#,
+    )
+    .expect("valid config");
+    c.train.epochs = 100;
+    c.train.batch_size = 256;
+    c.train.seed = 0;
+    c
+}
+
 /// Train and test data of the protocol.
 #[derive(Debug, Clone)]
 pub struct ReapData {

@@ -3,24 +3,85 @@
 use crate::backend::Device;
 use crate::error::{Error, Result};
 use crate::io::params::{self, NamedTensor};
-use crate::module::{Layout, OutputConstants, ScVaeIt};
+use crate::module::{Layout, MgLayout, MultiVae, OutputConstants, ScVaeIt};
 use burn::backend::Autodiff;
-use burn::tensor::backend::Backend;
+use burn::module::AutodiffModule;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use rand_chacha::ChaCha8Rng;
 
-/// An scVAEIT network on one backend (always the autodiff variant; inference
-/// uses `module.valid()`).
+/// The architecture of a model: what is needed to build its network.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Arch {
+    /// scVAEIT with its layout and data-derived output constants.
+    ScVaeIt(Layout, OutputConstants),
+    /// Multigrate.
+    MultiVae(MgLayout),
+}
+
+impl Arch {
+    /// Number of scalars the network holds (every float parameter, constants
+    /// included); `None` on overflow.
+    pub fn expected_elements(&self) -> Option<usize> {
+        match self {
+            Arch::ScVaeIt(l, _) => expected_elements(l),
+            Arch::MultiVae(l) => l.expected_elements(),
+        }
+    }
+
+    /// Latent dimension.
+    pub fn latent(&self) -> usize {
+        match self {
+            Arch::ScVaeIt(l, _) => l.latent,
+            Arch::MultiVae(l) => l.latent,
+        }
+    }
+}
+
+/// One of the model networks.
+#[derive(Debug, Clone)]
+pub(crate) enum Net<B: Backend> {
+    ScVaeIt(ScVaeIt<B>),
+    MultiVae(MultiVae<B>),
+}
+
+impl<B: AutodiffBackend> Net<B> {
+    /// The network without autodiff (inference).
+    pub fn valid(&self) -> Net<B::InnerBackend> {
+        match self {
+            Net::ScVaeIt(m) => Net::ScVaeIt(m.valid()),
+            Net::MultiVae(m) => Net::MultiVae(m.valid()),
+        }
+    }
+}
+
+impl<B: Backend> Net<B> {
+    fn export(&self) -> Vec<NamedTensor> {
+        match self {
+            Net::ScVaeIt(m) => params::export(m),
+            Net::MultiVae(m) => params::export(m),
+        }
+    }
+    fn n_params(&self) -> usize {
+        match self {
+            Net::ScVaeIt(m) => params::count_trainable(m),
+            Net::MultiVae(m) => params::count_trainable(m),
+        }
+    }
+}
+
+/// A network on one backend (always the autodiff variant; inference
+/// uses `valid()`).
 // One engine per model: the size difference between the CUDA and CPU variants
 // (a few KiB of handles) does not matter, and boxing would complicate `on_engine!`.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub(crate) enum Engine {
     #[cfg(feature = "flex")]
-    Flex(ScVaeIt<Autodiff<burn::backend::Flex>>),
+    Flex(Net<Autodiff<burn::backend::Flex>>),
     #[cfg(feature = "ndarray")]
-    NdArray(ScVaeIt<Autodiff<burn::backend::NdArray>>),
+    NdArray(Net<Autodiff<burn::backend::NdArray>>),
     #[cfg(feature = "cuda")]
-    Cuda(ScVaeIt<Autodiff<burn::backend::Cuda>>, usize),
+    Cuda(Net<Autodiff<burn::backend::Cuda>>, usize),
 }
 
 /// Runs `$body` with `$m` bound to the engine's module and `$dev` to its
@@ -49,17 +110,27 @@ macro_rules! on_engine {
 pub(crate) use on_engine;
 
 fn build<B: Backend>(
-    layout: &Layout,
-    consts: &OutputConstants,
+    arch: &Arch,
     rng: &mut ChaCha8Rng,
     device: &B::Device,
     tensors: Option<Vec<NamedTensor>>,
-) -> Result<ScVaeIt<Autodiff<B>>> {
-    let m = ScVaeIt::<Autodiff<B>>::new(layout.clone(), consts, rng, device);
-    match tensors {
-        Some(t) => params::import(m, t),
-        None => Ok(m),
-    }
+) -> Result<Net<Autodiff<B>>> {
+    Ok(match arch {
+        Arch::ScVaeIt(layout, consts) => {
+            let m = ScVaeIt::<Autodiff<B>>::new(layout.clone(), consts, rng, device);
+            Net::ScVaeIt(match tensors {
+                Some(t) => params::import(m, t)?,
+                None => m,
+            })
+        }
+        Arch::MultiVae(layout) => {
+            let m = MultiVae::<Autodiff<B>>::new(layout.clone(), rng, device);
+            Net::MultiVae(match tensors {
+                Some(t) => params::import(m, t)?,
+                None => m,
+            })
+        }
+    })
 }
 
 impl Engine {
@@ -67,25 +138,20 @@ impl Engine {
     /// `tensors`, holding those weights.
     pub fn new(
         device: Device,
-        layout: &Layout,
-        consts: &OutputConstants,
+        arch: &Arch,
         rng: &mut ChaCha8Rng,
         tensors: Option<Vec<NamedTensor>>,
     ) -> Result<Engine> {
         match device {
             #[cfg(feature = "flex")]
-            Device::Flex => {
-                build(layout, consts, rng, &Default::default(), tensors).map(Engine::Flex)
-            }
+            Device::Flex => build(arch, rng, &Default::default(), tensors).map(Engine::Flex),
             #[cfg(feature = "ndarray")]
-            Device::NdArray => {
-                build(layout, consts, rng, &Default::default(), tensors).map(Engine::NdArray)
-            }
+            Device::NdArray => build(arch, rng, &Default::default(), tensors).map(Engine::NdArray),
             #[cfg(feature = "cuda")]
             Device::Cuda(i) => {
                 let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let dev = burn::backend::cuda::CudaDevice::new(i);
-                    build::<burn::backend::Cuda>(layout, consts, rng, &dev, tensors)
+                    build::<burn::backend::Cuda>(arch, rng, &dev, tensors)
                 }));
                 match made {
                     Ok(m) => Ok(Engine::Cuda(m?, i)),
@@ -103,30 +169,20 @@ impl Engine {
 
     /// A network on `device` holding `tensors` (from a checkpoint or another
     /// device); the random initial values and constants are all overwritten.
-    pub fn with_weights(
-        device: Device,
-        layout: &Layout,
-        tensors: Vec<NamedTensor>,
-    ) -> Result<Engine> {
-        let d = layout.n_features;
-        let placeholder = OutputConstants {
-            center: vec![0.0; d],
-            lo: vec![0.0; d],
-            hi: vec![1.0; d],
-        };
+    pub fn with_weights(device: Device, arch: &Arch, tensors: Vec<NamedTensor>) -> Result<Engine> {
         let mut rng = crate::train::rng_for(0, crate::train::Stream::Init, 0);
-        Engine::new(device, layout, &placeholder, &mut rng, Some(tensors))
+        Engine::new(device, arch, &mut rng, Some(tensors))
     }
 
     /// All parameters on the host.
     pub fn export(&self) -> Vec<NamedTensor> {
-        on_engine!(self, m, _dev => params::export(m))
+        on_engine!(self, m, _dev => m.export())
     }
 
     /// Number of trainable scalars (parameters that require a gradient, so
     /// batch-norm statistics and output constants are excluded).
     pub fn n_params(&self) -> usize {
-        on_engine!(self, m, _dev => params::count_trainable(m))
+        on_engine!(self, m, _dev => m.n_params())
     }
 
     /// The device the network lives on.

@@ -4,11 +4,12 @@
 //! shuffled repeats, so a cell's output depends on its minibatch companions
 //! (pitfall §7.3). scmosaic uses the running statistics learned in training,
 //! which gives one deterministic answer per cell, independent of batch size and
-//! order.
+//! order. Multigrate has no batch norm by default (LayerNorm), and runs without dropout here.
 
+use super::engine::Net;
 use crate::batcher::{Aligned, Alignment};
-use crate::module::{Inputs, ScVaeIt};
-use crate::nn::{tensor2, to_vec, BnMode, BnStats};
+use crate::module::{Inputs, Layout, MgBatch};
+use crate::nn::{tensor2, to_vec, BnMode, BnStats, Fwd};
 use crate::train::{rng_for, Stream};
 use burn::tensor::{backend::Backend, Tensor};
 use rand::Rng;
@@ -22,7 +23,9 @@ pub struct Embedding {
     pub n_cells: usize,
     /// Latent dimension.
     pub dim: usize,
-    /// Posterior means, row-major `[n_cells, dim]`.
+    /// Latent values, row-major `[n_cells, dim]`: posterior means unless a
+    /// sample was requested; for one modality's marginal latent (Multigrate),
+    /// cells without that modality are NaN.
     pub values: Vec<f32>,
     /// How the data were matched to the model.
     pub alignment: Alignment,
@@ -107,6 +110,38 @@ pub struct Imputation {
     pub alignment: Alignment,
 }
 
+/// How imputed values are mapped to the raw-count scale (per cell `libs`).
+pub(crate) enum CountsMap {
+    /// Log-normalized modalities: `expm1(v) * library / target_sum`.
+    LogNormalized { target: f32, libs: Vec<f32> },
+    /// NB/ZINB proportions (Multigrate): `v * library`.
+    Proportions { libs: Vec<f32> },
+    /// CLR values: `exp(v + c) - 1` with `c` such that the cell's values sum to
+    /// its library (needs the modality's whole feature vector, one block).
+    Clr { libs: Vec<f32> },
+}
+
+impl CountsMap {
+    /// Maps one cell's decoded vector of a block in place.
+    fn apply(&self, cell: usize, v: &mut [f32]) {
+        match self {
+            CountsMap::LogNormalized { target, libs } => {
+                let f = libs[cell] / target;
+                v.iter_mut().for_each(|x| *x = (x.exp_m1() * f).max(0.0));
+            }
+            CountsMap::Proportions { libs } => v.iter_mut().for_each(|x| *x *= libs[cell]),
+            CountsMap::Clr { libs } => {
+                // sum_j (exp(v_j + c) - 1) = L  =>  exp(c) = (L + d) / sum_j exp(v_j)
+                let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let s: f64 = v.iter().map(|&x| ((x - max) as f64).exp()).sum();
+                let k = (libs[cell] as f64 + v.len() as f64) / s;
+                v.iter_mut()
+                    .for_each(|x| *x = ((((*x - max) as f64).exp() * k) - 1.0).max(0.0) as f32);
+            }
+        }
+    }
+}
+
 /// Resolved imputation work.
 pub(crate) struct ImputePlan {
     /// Blocks to decode, with for each the (local column in block, output column) pairs.
@@ -119,51 +154,121 @@ pub(crate) struct ImputePlan {
     /// Per model covariate: level to decode under.
     pub dec_override: Vec<Option<u32>>,
     pub seed: u64,
-    /// Map each draw to raw-count scale before averaging: `expm1(v) * library / target_sum`
-    /// with one library per cell (log-normalized modalities, counts scale).
-    pub counts: Option<(f32, Vec<f32>)>,
+    /// Map each draw to raw-count scale before averaging.
+    pub counts: Option<CountsMap>,
 }
 
-fn cov_tensor<B: Backend>(
+fn cov_host(
     aligned: &Aligned<'_>,
     cells: &[usize],
     over: &[Option<u32>],
-    device: &B::Device,
-) -> Option<Tensor<B, 2>> {
+) -> Option<(Vec<f32>, usize)> {
     let nb: usize = aligned.cov_widths.iter().sum();
     (nb > 0).then(|| {
         let mut buf = vec![0f32; cells.len() * nb];
         aligned.fill_covariates(cells, over, &mut buf);
-        tensor2::<B>(buf, cells.len(), nb, device)
+        (buf, nb)
     })
 }
 
-/// Posterior means `[n, d]` of all cells.
+fn to_tensor<B: Backend>(
+    c: Option<(Vec<f32>, usize)>,
+    n: usize,
+    device: &B::Device,
+) -> Option<Tensor<B, 2>> {
+    c.map(|(v, nb)| tensor2::<B>(v, n, nb, device))
+}
+
+/// What [`embed`] returns per cell.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EmbedPlan {
+    /// Only this modality's input (scVAEIT: the others hidden; Multigrate: its marginal posterior).
+    pub only: Option<usize>,
+    /// Draw one posterior sample with this seed instead of the mean.
+    pub sample: Option<u64>,
+}
+
+/// Latent values `[n, d]` of all cells.
 pub(crate) fn embed<B: Backend>(
-    module: &ScVaeIt<B>,
+    net: &Net<B>,
+    plan_layout: &Layout,
     aligned: &Aligned<'_>,
     batch: usize,
     bn: BnMode,
+    plan: EmbedPlan,
     device: &B::Device,
 ) -> Vec<f32> {
     let n = aligned.n_cells;
     let d = aligned.n_features;
-    let latent = module.layout.latent;
+    let latent = plan_layout.latent;
     let mut out = Vec::with_capacity(n * latent);
+    let mut rng = plan.sample.map(|s| rng_for(s, Stream::Embed, 0));
     let all: Vec<usize> = (0..n).collect();
     for cells in all.chunks(batch.max(1)) {
         let m = cells.len();
         let (mut x, mut avail) = (vec![0f32; m * d], vec![0f32; m * d]);
         aligned.fill(cells, &mut x, &mut avail);
-        let cov = cov_tensor::<B>(aligned, cells, &[], device);
+        let cov = cov_host(aligned, cells, &[]);
         let mut stats = BnStats::new(bn);
-        let input = Inputs {
-            x: tensor2(x, m, d, device),
-            avail: tensor2(avail, m, d, device),
-            cov,
+        let mut missing = vec![false; m];
+        let (mu, lv) = match net {
+            Net::ScVaeIt(module) => {
+                if let Some(k) = plan.only {
+                    let r = plan_layout.modality_ranges[k].clone();
+                    for i in 0..m {
+                        avail[i * d..i * d + r.start].fill(0.0);
+                        avail[i * d + r.end..(i + 1) * d].fill(0.0);
+                    }
+                }
+                let input = Inputs {
+                    x: tensor2(x, m, d, device),
+                    avail: tensor2(avail, m, d, device),
+                    cov: to_tensor(cov, m, device),
+                };
+                let enc = module.encode(&input, &mut stats);
+                (enc.mu, enc.logvar)
+            }
+            Net::MultiVae(module) => {
+                let b = MgBatch::from_host(x, avail, cov, m, &module.layout, device);
+                let mut fwd = Fwd {
+                    stats: &mut stats,
+                    dropout: None,
+                };
+                let enc = module.encode(&b, &mut fwd);
+                match plan.only {
+                    None => (enc.mu, enc.logvar),
+                    Some(k) => {
+                        let n_mod = module.layout.modalities.len();
+                        for (i, miss) in missing.iter_mut().enumerate() {
+                            *miss = !b.present_host[i * n_mod + k];
+                        }
+                        match enc.marginals[k].clone() {
+                            Some(p) => p,
+                            None => (
+                                Tensor::zeros([m, latent], device),
+                                Tensor::zeros([m, latent], device),
+                            ),
+                        }
+                    }
+                }
+            }
         };
-        let enc = module.encode(&input, &mut stats);
-        out.extend(to_vec(enc.mu));
+        let z = match rng.as_mut() {
+            None => mu,
+            Some(r) => {
+                let e: Vec<f32> = (0..m * latent)
+                    .map(|_| r.sample::<f32, _>(StandardNormal))
+                    .collect();
+                mu + (lv * 0.5).exp() * tensor2::<B>(e, m, latent, device)
+            }
+        };
+        let mut v = to_vec(z);
+        for (i, &miss) in missing.iter().enumerate() {
+            if miss {
+                v[i * latent..(i + 1) * latent].fill(f32::NAN);
+            }
+        }
+        out.extend(v);
     }
     out
 }
@@ -171,7 +276,8 @@ pub(crate) fn embed<B: Backend>(
 /// Decoder means `[n, n_out]` (averaged over draws on the output scale) and,
 /// if requested, the draws `[n, n_draws, n_out]`.
 pub(crate) fn impute<B: Backend>(
-    module: &ScVaeIt<B>,
+    net: &Net<B>,
+    plan_layout: &Layout,
     aligned: &Aligned<'_>,
     plan: &ImputePlan,
     batch: usize,
@@ -180,14 +286,14 @@ pub(crate) fn impute<B: Backend>(
 ) -> (Vec<f32>, Option<Vec<f32>>) {
     let n = aligned.n_cells;
     let d = aligned.n_features;
-    let latent = module.layout.latent;
+    let latent = plan_layout.latent;
     let l = plan.n_draws;
     let decoded: usize = plan
         .blocks
         .iter()
-        .map(|(k, _)| module.layout.blocks[*k].len)
+        .map(|(k, _)| plan_layout.blocks[*k].len)
         .sum::<usize>()
-        .max(module.layout.hidden[0]);
+        .max(plan_layout.hidden[0]);
     // Keep the largest decoder intermediate around 4M values.
     let chunk = (4_000_000 / (l.max(1) * decoded)).clamp(1, batch.max(1));
     let mut mean = vec![0f32; n * plan.n_out];
@@ -204,12 +310,13 @@ pub(crate) fn impute<B: Backend>(
                 avail[i * d + r.start..i * d + r.end].fill(0.0);
             }
         }
-        let cov = cov_tensor::<B>(aligned, cells, &[], device);
+        let cov = cov_host(aligned, cells, &[]);
         let dec_cov = if plan.dec_override.iter().any(|o| o.is_some()) {
-            cov_tensor::<B>(aligned, cells, &plan.dec_override, device)
+            cov_host(aligned, cells, &plan.dec_override)
         } else {
             cov.clone()
         };
+        let dec_cov = to_tensor::<B>(dec_cov, m, device);
         let noise = (l > 0).then(|| {
             let v: Vec<f32> = (0..m * l * latent)
                 .map(|_| rng.sample::<f32, _>(StandardNormal))
@@ -217,37 +324,51 @@ pub(crate) fn impute<B: Backend>(
             (l, tensor2::<B>(v, m * l, latent, device))
         });
         let mut stats = BnStats::new(bn);
-        let input = Inputs {
-            x: tensor2(x, m, d, device),
-            avail: tensor2(avail, m, d, device),
-            cov,
+        let outs = match net {
+            Net::ScVaeIt(module) => {
+                let input = Inputs {
+                    x: tensor2(x, m, d, device),
+                    avail: tensor2(avail, m, d, device),
+                    cov: to_tensor(cov, m, device),
+                };
+                module.impute(&input, dec_cov.as_ref(), &block_ids, noise, &mut stats)
+            }
+            Net::MultiVae(module) => {
+                let b = MgBatch::from_host(x, avail, cov, m, &module.layout, device);
+                let mut fwd = Fwd {
+                    stats: &mut stats,
+                    dropout: None,
+                };
+                module.impute(&b, dec_cov.as_ref(), &block_ids, noise, &mut fwd)
+            }
         };
-        let outs = module.impute(&input, dec_cov.as_ref(), &block_ids, noise, &mut stats);
         let base = cells[0];
-        let scale = plan.counts.as_ref().map(|(target, libs)| {
-            let f: Vec<f32> = cells.iter().map(|&r| libs[r] / target).collect();
-            Tensor::<B, 1>::from_floats(f.as_slice(), device).reshape([m, 1, 1])
-        });
         for ((k, cols), out) in plan.blocks.iter().zip(outs) {
-            let dk = module.layout.blocks[*k].len;
-            let out = match &scale {
-                Some(f) => (out.exp() - 1.0).clamp_min(0.0) * f.clone(), // [m, L, d_k]
-                None => out,
-            };
+            let dk = plan_layout.blocks[*k].len;
             let lk = out.dims()[1];
-            let bm = to_vec(out.clone().mean_dim(1)); // [m, 1, d_k]
+            let mut host = to_vec(out); // [m, L, d_k]
+            if let Some(map) = &plan.counts {
+                for i in 0..m {
+                    for s in 0..lk {
+                        map.apply(
+                            base + i,
+                            &mut host[(i * lk + s) * dk..(i * lk + s + 1) * dk],
+                        );
+                    }
+                }
+            }
             for i in 0..m {
                 for &(c, o) in cols {
-                    mean[(base + i) * plan.n_out + o] = bm[i * dk + c];
+                    let sum: f32 = (0..lk).map(|s| host[(i * lk + s) * dk + c]).sum();
+                    mean[(base + i) * plan.n_out + o] = sum / lk as f32;
                 }
             }
             if let Some(all_draws) = draws.as_mut() {
-                let bd = to_vec(out); // [m, L, d_k]
                 for i in 0..m {
                     for s in 0..lk {
                         for &(c, o) in cols {
                             all_draws[((base + i) * l + s) * plan.n_out + o] =
-                                bd[(i * lk + s) * dk + c];
+                                host[(i * lk + s) * dk + c];
                         }
                     }
                 }

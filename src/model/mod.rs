@@ -10,25 +10,39 @@ mod infer;
 
 pub use infer::{Embedding, Imputation, ImputeRequest, ImputeScale};
 
+/// What [`Model::embed_with`] returns.
+#[derive(Debug, Clone, Default)]
+pub struct EmbedRequest {
+    /// Latent of this modality alone (`None`: the joint latent from every
+    /// measured modality). scVAEIT encodes the cell with the other modalities
+    /// hidden; Multigrate returns that modality's own posterior (its expert),
+    /// NaN for cells that lack the modality.
+    pub modality: Option<String>,
+    /// One posterior sample per cell instead of the mean (`None`: the
+    /// config's choice, `multigrate.latent`, the mean for scVAEIT).
+    pub sample: Option<bool>,
+    /// Seed of the sample (`None`: the training seed).
+    pub seed: Option<u64>,
+}
+
 use crate::backend::Device;
 use crate::batcher::align;
-use crate::config::{ModelConfig, Normalization};
+use crate::config::{LatentMode, ModelConfig, ModelKind, Normalization};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::io::checkpoint::{self, CheckpointData};
-use crate::module::Layout;
+use crate::module::{Layout, MgLayout, OutputConstants};
 use crate::preprocess::{output_constants, FeatureStats, ModalityPreprocessing, Preprocessing};
 use crate::schema::Schema;
 use crate::train::{self, rng_for, EpochLog, Progress, Stream, TrainContext, TrainReport};
-use burn::module::AutodiffModule;
-use engine::{on_engine, Engine};
+use engine::{on_engine, Arch, Engine, Net};
 use rand::seq::SliceRandom;
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::{mpsc, Arc, Mutex};
 
-/// A trained or untrained scVAEIT model.
+/// A trained or untrained model (scVAEIT or Multigrate, by `config.model`).
 ///
 /// ```
 /// use scmosaic::{Dataset, Likelihood, Matrix, Modality, Model, ModelConfig, ImputeRequest};
@@ -57,7 +71,9 @@ pub struct Model {
     config: ModelConfig,
     schema: Schema,
     pre: Preprocessing,
+    /// Where each modality/block sits in the feature axis (imputation plans).
     layout: Layout,
+    arch: Arch,
     engine: Engine,
     epochs_trained: usize,
     threads: usize,
@@ -79,10 +95,10 @@ fn validate_schema(schema: &Schema, cfg: &ModelConfig, pre: &Preprocessing) -> R
         if ms.name != mc.name || !names.insert(ms.name.as_str()) {
             return bad(format!("modality '{}' inconsistent or repeated", ms.name));
         }
+        let scvaeit = cfg.model == ModelKind::Scvaeit;
         if mc.likelihood.is_none()
             || mc.weight.is_none()
-            || mc.block_hidden.is_none()
-            || mc.embed_dim.is_none()
+            || (scvaeit && (mc.block_hidden.is_none() || mc.embed_dim.is_none()))
             || mc.normalization.is_none()
         {
             return bad(format!("modality '{}': config not resolved", ms.name));
@@ -110,10 +126,36 @@ fn validate_schema(schema: &Schema, cfg: &ModelConfig, pre: &Preprocessing) -> R
             ));
         }
     }
-    if cfg.beta_reverse.is_none()
-        || cfg.p_modal.as_ref().map(|p| p.len()) != Some(schema.modalities.len())
-    {
-        return bad("config not resolved (beta_reverse / p_modal)".into());
+    match cfg.model {
+        ModelKind::Scvaeit => {
+            if cfg.beta_reverse.is_none()
+                || cfg.p_modal.as_ref().map(|p| p.len()) != Some(schema.modalities.len())
+            {
+                return bad("config not resolved (beta_reverse / p_modal)".into());
+            }
+        }
+        ModelKind::Multigrate => {
+            let Some(mg) = &cfg.multigrate else {
+                return bad("config not resolved (multigrate section)".into());
+            };
+            if mg.integ_weight.is_none() || mg.kl_warmup_epochs.is_none() {
+                return bad("config not resolved (multigrate weights)".into());
+            }
+            if let Some(g) = &mg.integrate_on {
+                if !schema.covariates.iter().any(|c| &c.name == g) {
+                    return bad(format!(
+                        "integrate_on '{g}' is not a covariate of the model"
+                    ));
+                }
+            }
+            if cfg
+                .modalities
+                .iter()
+                .any(|m| m.likelihood == Some(crate::data::Likelihood::Poisson))
+            {
+                return bad("Multigrate has no poisson loss".into());
+            }
+        }
     }
     let covs: Vec<&String> = schema.covariates.iter().map(|c| &c.name).collect();
     if cfg
@@ -182,35 +224,22 @@ impl Model {
                 }
             }
         }
-        let aligned = align(data, &schema, &pre)?;
-        let d = aligned.n_features;
-        let mut stats = FeatureStats::new(d);
-        let all: Vec<usize> = (0..data.n_cells()).collect();
-        for cells in all.chunks(1024) {
-            let (mut x, mut a) = (vec![0f32; cells.len() * d], vec![0f32; cells.len() * d]);
-            aligned.fill(cells, &mut x, &mut a);
-            for (xr, ar) in x.chunks(d).zip(a.chunks(d)) {
-                for j in 0..d {
-                    if ar[j] > 0.0 {
-                        stats.add(j, xr[j]);
-                    }
-                }
-            }
-        }
-        let likelihoods: Vec<_> = cfg
-            .modalities
-            .iter()
-            .map(|m| m.likelihood.expect("resolved"))
-            .collect();
-        let consts = output_constants(&schema, &likelihoods, &stats, cfg.max_disp);
         let layout = Layout::new(&cfg, &schema);
+        let arch = match cfg.model {
+            ModelKind::Scvaeit => {
+                let consts = scvaeit_constants(data, &schema, &pre, &cfg)?;
+                Arch::ScVaeIt(layout.clone(), consts)
+            }
+            ModelKind::Multigrate => Arch::MultiVae(MgLayout::new(&cfg, &schema)),
+        };
         let mut rng = rng_for(cfg.train.seed, Stream::Init, 0);
-        let engine = Engine::new(Device::cpu(), &layout, &consts, &mut rng, None)?;
+        let engine = Engine::new(Device::cpu(), &arch, &mut rng, None)?;
         Ok(Model {
             config: cfg,
             schema,
             pre,
             layout,
+            arch,
             engine,
             epochs_trained: 0,
             threads: 0,
@@ -257,11 +286,23 @@ impl Model {
             start_epoch: self.epochs_trained,
         };
         let pool = self.pool.clone();
-        let result = on_engine!(&mut self.engine, m, dev => {
-            let module = m.clone();
-            let (new, res) = run_training(pool.as_deref(), module, &ctx, &dev, progress);
-            *m = new;
-            res
+        let result = on_engine!(&mut self.engine, net, dev => {
+            match net {
+                Net::ScVaeIt(m) => {
+                    let (new, res) = run_training(pool.as_deref(), m.clone(), progress, |m, cb| {
+                        train::fit(m, &ctx, &dev, cb)
+                    });
+                    *m = new;
+                    res
+                }
+                Net::MultiVae(m) => {
+                    let (new, res) = run_training(pool.as_deref(), m.clone(), progress, |m, cb| {
+                        train::fit_multigrate(m, &ctx, &dev, cb)
+                    });
+                    *m = new;
+                    res
+                }
+            }
         });
         if let Ok(r) = &result {
             self.epochs_trained += r.epochs_run;
@@ -270,14 +311,38 @@ impl Model {
     }
 
     /// Latent means (`[n_cells, latent_dim]`) of the cells of `data`, computed
-    /// from whatever each cell has measured.
+    /// from whatever each cell has measured (Multigrate with
+    /// `multigrate.latent = "sample"`: one seeded posterior sample).
     pub fn embed(&self, data: &Dataset) -> Result<Embedding> {
+        self.embed_with(data, &EmbedRequest::default())
+    }
+
+    /// Latent values with options: one modality's latent, or posterior samples.
+    pub fn embed_with(&self, data: &Dataset, req: &EmbedRequest) -> Result<Embedding> {
         let aligned = align(data, &self.schema, &self.pre)?;
+        let only = match &req.modality {
+            None => None,
+            Some(name) => Some(self.modality_index(name)?),
+        };
+        let default_sample = self
+            .config
+            .multigrate
+            .as_ref()
+            .is_some_and(|m| m.latent == LatentMode::Sample);
+        let plan = infer::EmbedPlan {
+            only,
+            sample: req
+                .sample
+                .unwrap_or(default_sample)
+                .then(|| req.seed.unwrap_or(self.config.train.seed)),
+        };
         let batch = self.config.inference.batch_size;
         let bn = self.inference_bn();
         let values = on_engine!(&self.engine, m, dev => {
             let inner = m.valid();
-            crate::backend::with_threads(self.pool.as_deref(), || infer::embed(&inner, &aligned, batch, bn, &dev))
+            crate::backend::with_threads(self.pool.as_deref(), || {
+                infer::embed(&inner, &self.layout, &aligned, batch, bn, plan, &dev)
+            })
         });
         Ok(Embedding {
             n_cells: aligned.n_cells,
@@ -287,17 +352,20 @@ impl Model {
         })
     }
 
+    fn modality_index(&self, name: &str) -> Result<usize> {
+        self.schema.modality_index(name).ok_or_else(|| {
+            Error::NotFound(format!(
+                "modality '{name}' (model modalities: {})",
+                self.schema.modality_names().join(", ")
+            ))
+        })
+    }
+
     /// Imputes (or denoises) features of one modality for every cell of
     /// `data`: the decoder mean averaged over posterior draws (spec §5).
     pub fn impute(&self, data: &Dataset, req: &ImputeRequest) -> Result<Imputation> {
         let aligned = align(data, &self.schema, &self.pre)?;
-        let mi = self.schema.modality_index(&req.modality).ok_or_else(|| {
-            Error::NotFound(format!(
-                "modality '{}' (model modalities: {})",
-                req.modality,
-                self.schema.modality_names().join(", ")
-            ))
-        })?;
+        let mi = self.modality_index(&req.modality)?;
         let ms = &self.schema.modalities[mi];
         let local: Vec<usize> = match &req.features {
             None => (0..ms.features.len()).collect(),
@@ -357,19 +425,44 @@ impl Model {
             )));
         }
         let mp = &self.pre.modalities[mi];
-        let counts = match (req.scale, mp.normalization) {
-            (ImputeScale::Counts, Normalization::LogNormalize { target_sum }) => {
-                let libs = (0..aligned.n_cells)
-                    .map(|r| {
-                        aligned
-                            .library(mi, r)
-                            .filter(|&l| l > 0.0)
-                            .unwrap_or(mp.median_library)
+        let counts = if req.scale == ImputeScale::Counts {
+            let libs: Vec<f32> = (0..aligned.n_cells)
+                .map(|r| {
+                    aligned
+                        .library(mi, r)
+                        .filter(|&l| l > 0.0)
+                        .unwrap_or(mp.median_library)
+                })
+                .collect();
+            let lik = self.config.modalities[mi].likelihood.expect("resolved");
+            match mp.normalization {
+                Normalization::LogNormalize { target_sum } => {
+                    Some(infer::CountsMap::LogNormalized {
+                        target: target_sum,
+                        libs,
                     })
-                    .collect();
-                Some((target_sum, libs))
+                }
+                Normalization::Clr => {
+                    if self.layout.modality_blocks[mi].len() != 1 {
+                        return Err(Error::config(format!(
+                            "counts scale for the clr modality '{}' needs a single feature block",
+                            ms.name
+                        )));
+                    }
+                    Some(infer::CountsMap::Clr { libs })
+                }
+                _ if self.config.model == ModelKind::Multigrate
+                    && matches!(
+                        lik,
+                        crate::data::Likelihood::Nb | crate::data::Likelihood::Zinb
+                    ) =>
+                {
+                    Some(infer::CountsMap::Proportions { libs })
+                }
+                _ => None,
             }
-            _ => None,
+        } else {
+            None
         };
         let plan = infer::ImputePlan {
             blocks,
@@ -386,7 +479,7 @@ impl Model {
         let (mean, draws) = on_engine!(&self.engine, m, dev => {
             let inner = m.valid();
             crate::backend::with_threads(self.pool.as_deref(), || {
-                infer::impute(&inner, &aligned, &plan, batch, bn, &dev)
+                infer::impute(&inner, &self.layout, &aligned, &plan, batch, bn, &dev)
             })
         });
         let n = aligned.n_cells;
@@ -464,18 +557,31 @@ impl Model {
         let ck = checkpoint::from_bytes(bytes)?;
         validate_schema(&ck.schema, &ck.config, &ck.pre)?;
         let layout = Layout::new(&ck.config, &ck.schema);
+        let arch = match ck.config.model {
+            ModelKind::Scvaeit => {
+                let d = layout.n_features;
+                let placeholder = OutputConstants {
+                    center: vec![0.0; d],
+                    lo: vec![0.0; d],
+                    hi: vec![1.0; d],
+                };
+                Arch::ScVaeIt(layout.clone(), placeholder)
+            }
+            ModelKind::Multigrate => Arch::MultiVae(MgLayout::new(&ck.config, &ck.schema)),
+        };
         let have: usize = ck.tensors.iter().map(|t| t.values.len()).sum();
-        if engine::expected_elements(&layout) != Some(have) {
+        if arch.expected_elements() != Some(have) {
             return Err(Error::checkpoint(format!(
                 "the weights ({have} values) do not match the stored architecture"
             )));
         }
-        let engine = Engine::with_weights(Device::cpu(), &layout, ck.tensors)?;
+        let engine = Engine::with_weights(Device::cpu(), &arch, ck.tensors)?;
         Ok(Model {
             config: ck.config,
             schema: ck.schema,
             pre: ck.pre,
             layout,
+            arch,
             engine,
             epochs_trained: ck.epochs_trained,
             threads: 0,
@@ -489,7 +595,7 @@ impl Model {
         if dev == self.engine.device() {
             return Ok(());
         }
-        self.engine = Engine::with_weights(dev, &self.layout, self.engine.export())?;
+        self.engine = Engine::with_weights(dev, &self.arch, self.engine.export())?;
         Ok(())
     }
 
@@ -545,7 +651,11 @@ impl Model {
     }
     /// Latent dimension.
     pub fn latent_dim(&self) -> usize {
-        self.layout.latent
+        self.arch.latent()
+    }
+    /// The model family.
+    pub fn kind(&self) -> ModelKind {
+        self.config.model
     }
     /// Number of trainable parameters.
     pub fn n_params(&self) -> usize {
@@ -564,37 +674,32 @@ impl Model {
     }
 }
 
-type Trained<B> = (
-    crate::module::ScVaeIt<burn::backend::Autodiff<B>>,
-    Result<TrainReport>,
-);
+type Trained<M> = (M, Result<TrainReport>);
 
-/// Runs the training loop on the thread pool while the progress callback
-/// runs on the calling thread (R and Julia callbacks must stay on their thread).
-fn run_training<B: burn::tensor::backend::Backend>(
+/// Runs the training loop `fit` on the thread pool while the progress
+/// callback runs on the calling thread (R and Julia callbacks must stay on their thread).
+fn run_training<M: Send>(
     pool: Option<&rayon::ThreadPool>,
-    module: crate::module::ScVaeIt<burn::backend::Autodiff<B>>,
-    ctx: &TrainContext<'_>,
-    device: &B::Device,
+    module: M,
     progress: Progress<'_>,
-) -> Trained<B> {
-    let out: Mutex<Option<Trained<B>>> = Mutex::new(None);
+    fit: impl FnOnce(M, Progress<'_>) -> Trained<M> + Send,
+) -> Trained<M> {
+    let out: Mutex<Option<Trained<M>>> = Mutex::new(None);
     match pool {
-        Some(p) => p.in_place_scope(|s| serve(s, module, ctx, device, &out, progress)),
-        None => rayon::in_place_scope(|s| serve(s, module, ctx, device, &out, progress)),
+        Some(p) => p.in_place_scope(|s| serve(s, module, &out, progress, fit)),
+        None => rayon::in_place_scope(|s| serve(s, module, &out, progress, fit)),
     }
     out.into_inner()
         .expect("not poisoned")
         .expect("training job finished")
 }
 
-fn serve<'s, B: burn::tensor::backend::Backend>(
+fn serve<'s, M: Send + 's>(
     s: &rayon::Scope<'s>,
-    module: crate::module::ScVaeIt<burn::backend::Autodiff<B>>,
-    ctx: &'s TrainContext<'_>,
-    device: &'s B::Device,
-    out: &'s Mutex<Option<Trained<B>>>,
+    module: M,
+    out: &'s Mutex<Option<Trained<M>>>,
     progress: Progress<'_>,
+    fit: impl FnOnce(M, Progress<'_>) -> Trained<M> + Send + 's,
 ) {
     let (tx_log, rx_log) = mpsc::channel::<EpochLog>();
     let (tx_ctl, rx_ctl) = mpsc::channel::<bool>();
@@ -608,11 +713,42 @@ fn serve<'s, B: burn::tensor::backend::Backend>(
                 _ => ControlFlow::Break(()),
             }
         };
-        let r = train::fit(module, ctx, device, &mut cb);
+        let r = fit(module, &mut cb);
         *out.lock().expect("not poisoned") = Some(r);
     });
     for log in rx_log.iter() {
         let go = progress(&log).is_continue();
         let _ = tx_ctl.send(go);
     }
+}
+
+/// scVAEIT's output constants (centres and bounds per feature) from the
+/// transformed training data.
+fn scvaeit_constants(
+    data: &Dataset,
+    schema: &Schema,
+    pre: &Preprocessing,
+    cfg: &ModelConfig,
+) -> Result<OutputConstants> {
+    let aligned = align(data, schema, pre)?;
+    let d = aligned.n_features;
+    let mut stats = FeatureStats::new(d);
+    let all: Vec<usize> = (0..data.n_cells()).collect();
+    for cells in all.chunks(1024) {
+        let (mut x, mut a) = (vec![0f32; cells.len() * d], vec![0f32; cells.len() * d]);
+        aligned.fill(cells, &mut x, &mut a);
+        for (xr, ar) in x.chunks(d).zip(a.chunks(d)) {
+            for j in 0..d {
+                if ar[j] > 0.0 {
+                    stats.add(j, xr[j]);
+                }
+            }
+        }
+    }
+    let likelihoods: Vec<_> = cfg
+        .modalities
+        .iter()
+        .map(|m| m.likelihood.expect("resolved"))
+        .collect();
+    Ok(output_constants(schema, &likelihoods, &stats, cfg.max_disp))
 }

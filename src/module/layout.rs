@@ -66,18 +66,37 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// Layout for a resolved config and its schema.
+    /// Layout for a resolved config and its schema. For Multigrate (which has
+    /// its own [`MgLayout`](super::MgLayout)) this describes only where each
+    /// modality's features sit, one block per modality.
     pub fn new(cfg: &ModelConfig, schema: &Schema) -> Layout {
         let mut blocks = Vec::new();
         let mut modality_ranges = Vec::new();
         let mut modality_blocks = Vec::new();
         let (mut col, mut emb) = (0usize, 0usize);
+        let multigrate = cfg.model == crate::config::ModelKind::Multigrate;
         for (mi, ms) in schema.modalities.iter().enumerate() {
             let mc = cfg
                 .modality(&ms.name)
                 .expect("resolved config lists every modality");
             let first_block = blocks.len();
             let start = col;
+            if multigrate {
+                // One output block per modality (Multigrate has no feature blocks).
+                blocks.push(BlockLayout {
+                    modality: mi,
+                    start: col,
+                    len: ms.features.len(),
+                    hidden: 0,
+                    embed_start: 0,
+                    embed_len: 0,
+                    likelihood: mc.likelihood.expect("resolved"),
+                });
+                col += ms.features.len();
+                modality_ranges.push(start..col);
+                modality_blocks.push(first_block..blocks.len());
+                continue;
+            }
             for b in &ms.blocks {
                 let e = mc.embed_dim.expect("resolved");
                 blocks.push(BlockLayout {

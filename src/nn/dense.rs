@@ -1,4 +1,4 @@
-use super::{glorot_uniform, tensor1, tensor2};
+use super::{glorot_uniform, tensor1, tensor2, torch_uniform};
 use burn::module::{Module, Param};
 use burn::tensor::{backend::Backend, Tensor};
 use rand_chacha::ChaCha8Rng;
@@ -25,6 +25,16 @@ impl<B: Backend> Dense<B> {
         Dense {
             weight: Param::from_tensor(tensor2(w, d_in, d_out, device)),
             bias: bias.then(|| Param::from_tensor(tensor1(vec![0.0; d_out], device))),
+        }
+    }
+
+    /// PyTorch's default initialisation (weights and bias uniform in `±1/sqrt(d_in)`).
+    pub fn torch_init(d_in: usize, d_out: usize, rng: &mut ChaCha8Rng, device: &B::Device) -> Self {
+        let w = torch_uniform(d_in, d_in * d_out, rng);
+        let b = torch_uniform(d_in, d_out, rng);
+        Dense {
+            weight: Param::from_tensor(tensor2(w, d_in, d_out, device)),
+            bias: Some(Param::from_tensor(tensor1(b, device))),
         }
     }
 
@@ -76,6 +86,31 @@ impl<B: Backend> SplitDense<B> {
         SplitDense {
             parts,
             bias: bias.then(|| Param::from_tensor(tensor1(vec![0.0; d_out], device))),
+        }
+    }
+
+    /// PyTorch's default initialisation over the total fan-in, with bias.
+    pub fn torch_init(
+        d_ins: &[usize],
+        d_out: usize,
+        rng: &mut ChaCha8Rng,
+        device: &B::Device,
+    ) -> Self {
+        let fan_in: usize = d_ins.iter().sum();
+        let w = torch_uniform(fan_in, fan_in * d_out, rng);
+        let b = torch_uniform(fan_in, d_out, rng);
+        let mut parts = Vec::new();
+        let mut row = 0;
+        for &d in d_ins {
+            if d > 0 {
+                let block = w[row * d_out..(row + d) * d_out].to_vec();
+                parts.push(Param::from_tensor(tensor2(block, d, d_out, device)));
+            }
+            row += d;
+        }
+        SplitDense {
+            parts,
+            bias: Some(Param::from_tensor(tensor1(b, device))),
         }
     }
 

@@ -5,9 +5,11 @@
 
 mod batchnorm;
 mod dense;
+mod fc;
 
 pub use batchnorm::{BatchNorm, BnMode, BnStats};
 pub use dense::{Dense, SplitDense};
+pub use fc::{dropout, layer_norm, FcSpec, FcStack, Fwd};
 
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 use rand::Rng;
@@ -18,6 +20,19 @@ pub(crate) fn glorot_uniform(fan_in: usize, fan_out: usize, rng: &mut ChaCha8Rng
     let limit = (6.0 / (fan_in + fan_out).max(1) as f64).sqrt() as f32;
     (0..fan_in * fan_out)
         .map(|_| rng.random_range(-limit..limit))
+        .collect()
+}
+
+/// PyTorch's default `nn.Linear` initialisation: uniform in `±1/sqrt(fan_in)`.
+pub(crate) fn torch_uniform(fan_in: usize, n: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    let bound = 1.0 / (fan_in.max(1) as f64).sqrt() as f32;
+    (0..n).map(|_| rng.random_range(-bound..bound)).collect()
+}
+
+/// Standard normal values (PyTorch's `nn.Embedding` / `torch.randn` initialisation).
+pub(crate) fn randn(n: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    (0..n)
+        .map(|_| rng.sample::<f32, _>(rand_distr::StandardNormal))
         .collect()
 }
 

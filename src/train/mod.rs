@@ -8,12 +8,14 @@
 //! the same seed gives the same model on CPU.
 
 pub(crate) mod mask;
+mod multigrate;
 mod rng;
 
+pub(crate) use multigrate::fit_multigrate;
 pub(crate) use rng::{rng_for, Stream};
 
 use crate::batcher::Aligned;
-use crate::config::ModelConfig;
+use crate::config::{ModelConfig, TrainConfig};
 use crate::error::{Error, Result};
 use crate::module::{LossWeights, ScVaeIt, StepInput};
 use crate::nn::{tensor2, to_vec, BnMode, BnStats};
@@ -36,13 +38,16 @@ use std::time::Instant;
 pub struct LossSummary {
     /// The minimised objective.
     pub total: f64,
-    /// Negative log-likelihood of the observed-reconstruction pass, per modality.
+    /// Per modality: negative log-likelihood of the observed-reconstruction
+    /// pass (scVAEIT) or the reconstruction loss (Multigrate).
     pub observed: Vec<f64>,
-    /// Negative log-likelihood of the masked-prediction term, per modality.
+    /// Negative log-likelihood of the masked-prediction term, per modality
+    /// (scVAEIT; empty for Multigrate).
     pub masked: Vec<f64>,
-    /// KL between the masked-input and full-input posteriors.
+    /// KL between the masked-input and full-input posteriors (scVAEIT) or of
+    /// the joint posterior to the prior (Multigrate), unweighted.
     pub kl: f64,
-    /// MMD penalty (unweighted).
+    /// Alignment penalty (scVAEIT MMD; Multigrate MMD/Jeffreys), unweighted.
     pub mmd: f64,
 }
 
@@ -201,12 +206,12 @@ fn loss_weights(cfg: &ModelConfig, epoch: usize) -> LossWeights {
 
 /// Applies the batch-norm statistics recorded during a step to the running
 /// averages, in recording order (the reference updates after every pass).
-struct BnUpdater<B: Backend> {
+pub(crate) struct BnUpdater<B: Backend> {
     updates: HashMap<ParamId, Vec<(Tensor<B, 1>, f64)>>,
 }
 
 impl<B: Backend> BnUpdater<B> {
-    fn new(stats: BnStats<B>) -> Self {
+    pub(crate) fn new(stats: BnStats<B>) -> Self {
         let mut updates: HashMap<ParamId, Vec<(Tensor<B, 1>, f64)>> = HashMap::new();
         for r in stats.records {
             updates
@@ -270,43 +275,11 @@ fn validation_loss<B: Backend>(
         .collect()
 }
 
-/// Trains `module` for `cfg.train.epochs` epochs. Always returns a usable
-/// module (on cancellation or failure: the weights of the last good epoch).
-pub(crate) fn fit<B: Backend>(
-    mut module: ScVaeIt<Autodiff<B>>,
-    ctx: &TrainContext<'_>,
-    device: &B::Device,
-    progress: Progress<'_>,
-) -> (ScVaeIt<Autodiff<B>>, Result<TrainReport>) {
-    let cfg = ctx.cfg;
-    let t = &cfg.train;
-    let start = Instant::now();
-    let n_mod = cfg.modalities.len();
-    let gen = MaskGenerator::new(
-        cfg.p_feat,
-        cfg.p_modal.as_ref().expect("resolved"),
-        ctx.aligned.mod_ranges.clone(),
-    );
-    let bs = t.batch_size.min(ctx.train_cells.len());
-    if bs < 2 {
-        return (
-            module,
-            Err(Error::data(format!(
-                "training needs at least 2 cells, got {}",
-                ctx.train_cells.len()
-            ))),
-        );
-    }
-    let steps_per_epoch = ctx.train_cells.len() / bs;
-    let mmd_cov = cfg.mmd.as_ref().map(|m| {
-        cfg.covariates
-            .as_ref()
-            .expect("resolved")
-            .iter()
-            .position(|c| *c == m.covariate)
-            .expect("validated")
-    });
-    let mut optim = AdamWConfig::new()
+/// The AdamW optimizer of the config (decoupled weight decay, optional clipping).
+pub(crate) fn adamw<B: burn::tensor::backend::AutodiffBackend, M: AutodiffModule<B>>(
+    t: &TrainConfig,
+) -> impl Optimizer<M, B> {
+    AdamWConfig::new()
         .with_beta_1(0.9)
         .with_beta_2(0.999)
         .with_epsilon(t.adam_epsilon as f32)
@@ -315,78 +288,69 @@ pub(crate) fn fit<B: Backend>(
             t.grad_clip_norm
                 .map(|c| GradientClippingConfig::Norm(c as f32)),
         )
-        .init::<Autodiff<B>, ScVaeIt<Autodiff<B>>>();
+        .init::<B, M>()
+}
+
+/// What one epoch of a model's training returns to [`drive`].
+pub(crate) struct EpochResult<M> {
+    pub module: M,
+    pub train: LossSummary,
+    pub validation: Option<LossSummary>,
+}
+
+/// The epoch loop shared by the models: runs `run_epoch(module, epoch, e)`
+/// (`epoch` counts earlier `fit` calls, `e` this call's epochs), rejects
+/// non-finite losses (keeping the previous epoch's weights), tracks the
+/// validation value `monitor` for early stopping and restores the best
+/// weights, reports progress and honours cancellation. Always returns a
+/// usable module.
+pub(crate) fn drive<M: Clone>(
+    mut module: M,
+    t: &TrainConfig,
+    start_epoch: usize,
+    (n_train, n_valid): (usize, usize),
+    mut run_epoch: impl FnMut(M, usize, usize) -> EpochResult<M>,
+    monitor: impl Fn(&LossSummary) -> f64,
+    progress: Progress<'_>,
+) -> (M, Result<TrainReport>) {
+    let start = Instant::now();
     let mut history = Vec::new();
-    let mut best: Option<(f64, usize, ScVaeIt<Autodiff<B>>)> = None;
+    let mut best: Option<(f64, usize, M)> = None;
     let mut stop = StopReason::Completed;
-    let mut cells = ctx.train_cells.clone();
     for e in 0..t.epochs {
-        let epoch = ctx.start_epoch + e;
+        let epoch = start_epoch + e;
         let t0 = Instant::now();
         let epoch_start = module.clone();
-        let mut shuffle = rng_for(t.seed, Stream::Shuffle, epoch as u64);
-        let mut mask_rng = rng_for(t.seed, Stream::Masks, epoch as u64);
-        let mut noise_rng = rng_for(t.seed, Stream::Noise, epoch as u64);
-        cells.shuffle(&mut shuffle);
-        let w = loss_weights(cfg, epoch);
-        let lr = t.lr_schedule.rate(t.learning_rate, e, t.epochs);
-        let mut acc: Option<Tensor<Autodiff<B>, 1>> = None;
-        for s in 0..steps_per_epoch {
-            let batch = &cells[s * bs..(s + 1) * bs];
-            let input = step_input::<Autodiff<B>>(
-                ctx,
-                &gen,
-                batch,
-                &mut mask_rng,
-                &mut noise_rng,
-                mmd_cov,
-                device,
-            );
-            let mut stats = BnStats::new(BnMode::Train);
-            let out = module.loss(&input, &w, &mut stats);
-            acc = Some(match acc {
-                Some(a) => a + out.parts.clone(),
-                None => out.parts.clone(),
-            });
-            let grads = GradientsParams::from_grads(out.total.backward(), &module);
-            module = optim.step(lr, module, grads);
-            module = module.map(&mut BnUpdater::new(stats));
-        }
-        let sums: Vec<f64> = acc
-            .map(|a| to_vec(a).into_iter().map(|v| v as f64).collect())
-            .unwrap_or_else(|| vec![0.0; 2 * n_mod + 3]);
-        let train = summarize(&sums, steps_per_epoch, n_mod);
-        if !train.total.is_finite() {
+        let r = run_epoch(module, epoch, e);
+        module = r.module;
+        if !r.train.total.is_finite() {
             return (
                 epoch_start,
                 Err(Error::Numerical(format!(
                     "the training loss became {} in epoch {}; the model keeps the weights of the \
                      previous epoch (try a lower learning rate or check the input scale)",
-                    train.total,
+                    r.train.total,
                     epoch + 1
                 ))),
             );
         }
-        let validation = (!ctx.valid_cells.is_empty()).then(|| {
-            let v = validation_loss::<B>(&module.valid(), ctx, &gen, device);
-            summarize(&v, 1, n_mod)
-        });
         let log = EpochLog {
             epoch: epoch + 1,
-            n_epochs: ctx.start_epoch + t.epochs,
-            train,
-            validation: validation.clone(),
+            n_epochs: start_epoch + t.epochs,
+            train: r.train,
+            validation: r.validation.clone(),
             seconds: t0.elapsed().as_secs_f64(),
         };
         history.push(log.clone());
         let mut early = false;
-        if let Some(v) = &validation {
+        if let Some(v) = &r.validation {
+            let value = monitor(v);
             let improved = match &best {
                 None => true,
-                Some((b, _, _)) => (b - v.total) / b.abs().max(1e-12) > t.min_delta,
+                Some((b, _, _)) => (b - value) / b.abs().max(1e-12) > t.min_delta,
             };
             if improved {
-                best = Some((v.total, epoch + 1, module.clone()));
+                best = Some((value, epoch + 1, module.clone()));
             } else if epoch + 1 - best.as_ref().map_or(0, |b| b.1) > t.patience {
                 early = true;
             }
@@ -413,8 +377,104 @@ pub(crate) fn fit<B: Backend>(
         history,
         seconds: start.elapsed().as_secs_f64(),
         best_epoch,
-        n_train: ctx.train_cells.len(),
-        n_validation: ctx.valid_cells.len(),
+        n_train,
+        n_validation: n_valid,
     };
     (module, Ok(report))
+}
+
+/// Adds a step's logged parts to the epoch's running sum.
+pub(crate) fn accumulate<B: Backend>(acc: &mut Option<Tensor<B, 1>>, parts: Tensor<B, 1>) {
+    *acc = Some(match acc.take() {
+        Some(a) => a + parts,
+        None => parts,
+    });
+}
+
+/// Trains `module` for `cfg.train.epochs` epochs. Always returns a usable
+/// module (on cancellation or failure: the weights of the last good epoch).
+pub(crate) fn fit<B: Backend>(
+    module: ScVaeIt<Autodiff<B>>,
+    ctx: &TrainContext<'_>,
+    device: &B::Device,
+    progress: Progress<'_>,
+) -> (ScVaeIt<Autodiff<B>>, Result<TrainReport>) {
+    let cfg = ctx.cfg;
+    let t = &cfg.train;
+    let n_mod = cfg.modalities.len();
+    let gen = MaskGenerator::new(
+        cfg.p_feat,
+        cfg.p_modal.as_ref().expect("resolved"),
+        ctx.aligned.mod_ranges.clone(),
+    );
+    let bs = t.batch_size.min(ctx.train_cells.len());
+    if bs < 2 {
+        return (
+            module,
+            Err(Error::data(format!(
+                "training needs at least 2 cells, got {}",
+                ctx.train_cells.len()
+            ))),
+        );
+    }
+    let steps_per_epoch = ctx.train_cells.len() / bs;
+    let mmd_cov = cfg.mmd.as_ref().map(|m| {
+        cfg.covariates
+            .as_ref()
+            .expect("resolved")
+            .iter()
+            .position(|c| *c == m.covariate)
+            .expect("validated")
+    });
+    let mut optim = adamw::<Autodiff<B>, ScVaeIt<Autodiff<B>>>(t);
+    let mut cells = ctx.train_cells.clone();
+    let run_epoch = |mut module: ScVaeIt<Autodiff<B>>, epoch: usize, e: usize| {
+        let mut shuffle = rng_for(t.seed, Stream::Shuffle, epoch as u64);
+        let mut mask_rng = rng_for(t.seed, Stream::Masks, epoch as u64);
+        let mut noise_rng = rng_for(t.seed, Stream::Noise, epoch as u64);
+        cells.shuffle(&mut shuffle);
+        let w = loss_weights(cfg, epoch);
+        let lr = t.lr_schedule.rate(t.learning_rate, e, t.epochs);
+        let mut acc: Option<Tensor<Autodiff<B>, 1>> = None;
+        for s in 0..steps_per_epoch {
+            let batch = &cells[s * bs..(s + 1) * bs];
+            let input = step_input::<Autodiff<B>>(
+                ctx,
+                &gen,
+                batch,
+                &mut mask_rng,
+                &mut noise_rng,
+                mmd_cov,
+                device,
+            );
+            let mut stats = BnStats::new(BnMode::Train);
+            let out = module.loss(&input, &w, &mut stats);
+            accumulate(&mut acc, out.parts.clone());
+            let grads = GradientsParams::from_grads(out.total.backward(), &module);
+            module = optim.step(lr, module, grads);
+            module = module.map(&mut BnUpdater::new(stats));
+        }
+        let sums: Vec<f64> = acc
+            .map(|a| to_vec(a).into_iter().map(|v| v as f64).collect())
+            .unwrap_or_else(|| vec![0.0; 2 * n_mod + 3]);
+        let train = summarize(&sums, steps_per_epoch, n_mod);
+        let validation = (!ctx.valid_cells.is_empty()).then(|| {
+            let v = validation_loss::<B>(&module.valid(), ctx, &gen, device);
+            summarize(&v, 1, n_mod)
+        });
+        EpochResult {
+            module,
+            train,
+            validation,
+        }
+    };
+    drive(
+        module,
+        t,
+        ctx.start_epoch,
+        (ctx.train_cells.len(), ctx.valid_cells.len()),
+        run_epoch,
+        |v| v.total,
+        progress,
+    )
 }

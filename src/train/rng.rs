@@ -15,6 +15,8 @@ pub(crate) enum Stream {
     Impute = 6,
     ValidationMasks = 7,
     ValidationNoise = 8,
+    Dropout = 9,
+    Embed = 10,
 }
 
 /// A ChaCha8 stream for `(seed, stream, index)`; `index` separates epochs.

@@ -14,6 +14,21 @@
 //! current package's 3e-4 leaves 100-epoch runs undertrained). Two defaults are
 //! scmosaic's, chosen on reap-impute v1 (README): uniform modality weights, and a
 //! cosine learning-rate decay to 5% over the epochs of a `fit` call.
+//!
+//! With `"model": "multigrate"` the shared fields take Multigrate's defaults
+//! ([`kind_defaults`]: latent 16, hidden `[128]`, AdamW lr 5e-4, weight decay
+//! 1e-3, epsilon 1e-8, batch 256, 200 epochs, constant rate, 10% validation
+//! with early stopping) and the `multigrate` section holds the rest
+//! ([`MultigrateConfig`]). The scVAEIT-only fields (`beta_*`, `p_feat`,
+//! `p_modal`, `skip_conn`, `max_disp`, `mmd`, `leaky_slope`, per-modality
+//! `block_hidden`/`embed_dim`) are ignored by Multigrate.
+
+mod multigrate;
+
+pub use multigrate::{
+    Activation, AlignmentLoss, AlignmentType, Kernel, LatentMode, LayerNormKind, Mix,
+    MultigrateConfig,
+};
 
 use crate::data::Likelihood;
 use crate::error::{Error, Result};
@@ -27,6 +42,8 @@ pub enum ModelKind {
     /// scVAEIT (Du, Cai, Roeder, PNAS 2022): masked VAE for mosaic integration and imputation.
     #[default]
     Scvaeit,
+    /// Multigrate: product-of-experts VAE with optional MMD alignment.
+    Multigrate,
 }
 
 impl ModelKind {
@@ -34,6 +51,7 @@ impl ModelKind {
     pub fn as_str(&self) -> &'static str {
         match self {
             ModelKind::Scvaeit => "scvaeit",
+            ModelKind::Multigrate => "multigrate",
         }
     }
 }
@@ -52,6 +70,9 @@ pub enum Normalization {
     },
     /// `x > 0 -> 1`, else 0 (ATAC peaks).
     Binarize,
+    /// Centred log-ratio per cell: `log1p(x) - mean(log1p(x))` over the
+    /// modality's observed features (protein counts, as muon's `prot.pp.clr`).
+    Clr,
 }
 
 /// Per-modality settings. Unset fields are derived from the data by
@@ -262,6 +283,46 @@ pub struct ModelConfig {
     /// Inference settings.
     #[serde(default)]
     pub inference: InferenceConfig,
+    /// Multigrate settings (`model = "multigrate"` only; filled by `resolve`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multigrate: Option<MultigrateConfig>,
+}
+
+/// The defaults of the shared fields that differ by model kind, as a JSON
+/// object the user's config is merged over (empty for scVAEIT).
+pub fn kind_defaults(kind: ModelKind) -> serde_json::Value {
+    match kind {
+        ModelKind::Scvaeit => serde_json::json!({}),
+        ModelKind::Multigrate => serde_json::json!({
+            "latent_dim": 16,
+            "hidden": [128],
+            "train": {
+                "epochs": 200,
+                "batch_size": 256,
+                "learning_rate": 5e-4,
+                "lr_schedule": "constant",
+                "weight_decay": 1e-3,
+                "adam_epsilon": 1e-8,
+                "validation_fraction": 0.1,
+                "patience": 10,
+                "min_delta": 0.0
+            },
+            "inference": {"n_draws": 0},
+            "multigrate": {}
+        }),
+    }
+}
+
+/// The model kind named by a JSON config (`"model"`), scVAEIT when absent.
+fn json_kind(v: &serde_json::Value) -> Result<ModelKind> {
+    match v.get("model") {
+        None => Ok(ModelKind::Scvaeit),
+        Some(k) => serde_json::from_value(k.clone()).map_err(|e| {
+            Error::config(format!(
+                "config JSON: model: {e} (expected \"scvaeit\" or \"multigrate\")"
+            ))
+        }),
+    }
 }
 
 fn d_epochs() -> usize {
@@ -379,18 +440,38 @@ pub fn merge_json(base: &mut serde_json::Value, patch: serde_json::Value) {
 }
 
 impl ModelConfig {
-    /// Parses a JSON config; unknown keys and wrong types are errors that name the key.
+    /// Parses a JSON config; unknown keys and wrong types are errors that name
+    /// the key. Unset fields take the defaults of the named model kind.
     pub fn from_json(json: &str) -> Result<Self> {
-        let c: ModelConfig =
+        let user: serde_json::Value =
             serde_json::from_str(json).map_err(|e| Error::config(format!("config JSON: {e}")))?;
+        if !user.is_object() {
+            return Err(Error::config("config JSON must be an object"));
+        }
+        let mut value = kind_defaults(json_kind(&user)?);
+        merge_json(&mut value, user);
+        let c: ModelConfig = serde_json::from_value(value)
+            .map_err(|e| Error::config(format!("config JSON: {e}")))?;
         c.validate_basic()?;
         Ok(c)
     }
 
+    /// The default config of a model kind.
+    pub fn for_kind(kind: ModelKind) -> ModelConfig {
+        let mut value = kind_defaults(kind);
+        merge_json(&mut value, serde_json::json!({ "model": kind }));
+        serde_json::from_value(value).expect("kind defaults are valid")
+    }
+
     /// This config with a JSON object merged in (see [`merge_json`]), checked
-    /// like [`ModelConfig::from_json`]; `self` is unchanged either way.
+    /// like [`ModelConfig::from_json`]; `self` is unchanged either way. A patch
+    /// that changes the model kind starts from that kind's defaults (set the
+    /// kind first, then the other fields).
     pub fn merged(&self, patch: serde_json::Value) -> Result<ModelConfig> {
         let mut value = serde_json::to_value(self).expect("config serializes");
+        if patch.get("model").is_some() && json_kind(&patch)? != self.model {
+            value = kind_defaults(json_kind(&patch)?);
+        }
         merge_json(&mut value, patch);
         let c: ModelConfig = serde_json::from_value(value).map_err(Error::config)?;
         c.validate_basic()?;
@@ -488,6 +569,37 @@ impl ModelConfig {
                 return bad("mmd: gamma must be >= 0, decay and decay_epochs > 0".into());
             }
         }
+        if let Some(mg) = &self.multigrate {
+            if self.model != ModelKind::Multigrate {
+                return bad(format!(
+                    "the `multigrate` section is for model \"multigrate\" (this config is \"{}\")",
+                    self.model.as_str()
+                ));
+            }
+            if mg.cond_dim == 0 {
+                return bad("multigrate.cond_dim must be at least 1".into());
+            }
+            if !(mg.dropout.is_finite() && (0.0..1.0).contains(&mg.dropout)) {
+                return bad(format!(
+                    "multigrate.dropout must be in [0, 1), got {}",
+                    mg.dropout
+                ));
+            }
+            for (name, v) in [
+                ("recon_weight", Some(mg.recon_weight)),
+                ("kl_weight", Some(mg.kl_weight)),
+                ("integ_weight", mg.integ_weight),
+            ] {
+                if let Some(v) = v {
+                    if !non_negative(v) {
+                        return bad(format!("multigrate.{name} must be >= 0, got {v}"));
+                    }
+                }
+            }
+            if mg.kl_warmup_epochs == Some(0) {
+                return bad("multigrate.kl_warmup_epochs must be at least 1".into());
+            }
+        }
         for m in &self.modalities {
             if let Some(w) = m.weight {
                 if !non_negative(w) {
@@ -512,22 +624,9 @@ impl ModelConfig {
         Ok(())
     }
 
-    /// Fills every unset field from the dataset schema and checks consistency.
-    /// The result lists every modality of `schema`, in schema order.
-    pub fn resolve(&self, schema: &Schema) -> Result<ModelConfig> {
-        self.validate_basic()?;
-        let mut out = self.clone();
-        for m in &self.modalities {
-            if schema.modality(&m.name).is_none() {
-                return Err(Error::NotFound(format!(
-                    "config names modality '{}', which the data do not have (data: {})",
-                    m.name,
-                    schema.modality_names().join(", ")
-                )));
-            }
-        }
+    fn resolve_scvaeit_modalities(&self, schema: &Schema) -> Vec<ModalityConfig> {
         let uniform = 1.0 / schema.modalities.len() as f64;
-        out.modalities = schema
+        schema
             .modalities
             .iter()
             .map(|ms| {
@@ -562,29 +661,94 @@ impl ModelConfig {
                     })),
                 }
             })
-            .collect();
-        let n_mod = schema.modalities.len();
-        out.beta_reverse = Some(
-            self.beta_reverse
-                .unwrap_or(if n_mod == 2 { 0.5 } else { 0.0 }),
-        );
-        let p = self
-            .p_modal
-            .clone()
-            .unwrap_or_else(|| vec![1.0 / n_mod as f64; n_mod]);
-        if p.len() != n_mod {
-            return Err(Error::config(format!(
-                "p_modal has {} entries for {n_mod} modalities",
-                p.len()
-            )));
+            .collect()
+    }
+
+    /// Multigrate: weight 1 per modality (`loss_coefs["m"]`); NB/ZINB model
+    /// raw counts (their input is the raw counts too, as in the reference);
+    /// Bernoulli binarizes; Gaussian ("mse") takes the values as given unless a
+    /// normalization (e.g. `clr` for protein counts) is set.
+    fn resolve_multigrate_modalities(&self, schema: &Schema) -> Result<Vec<ModalityConfig>> {
+        schema
+            .modalities
+            .iter()
+            .map(|ms| {
+                let user = self.modality(&ms.name).cloned().unwrap_or_default();
+                let likelihood = user.likelihood.unwrap_or(ms.likelihood);
+                let normalization = user.normalization.unwrap_or(match likelihood {
+                    Likelihood::Bernoulli => Normalization::Binarize,
+                    _ => Normalization::None,
+                });
+                match likelihood {
+                    Likelihood::Poisson => {
+                        return Err(Error::config(format!(
+                            "modality '{}': Multigrate has no poisson loss (use nb, zinb, gaussian/mse or bernoulli/bce)",
+                            ms.name
+                        )))
+                    }
+                    Likelihood::Nb | Likelihood::Zinb if normalization != Normalization::None => {
+                        return Err(Error::config(format!(
+                            "modality '{}': Multigrate's {} loss models raw counts, so its normalization must be \"none\"",
+                            ms.name,
+                            likelihood.as_str()
+                        )))
+                    }
+                    _ => {}
+                }
+                Ok(ModalityConfig {
+                    name: ms.name.clone(),
+                    likelihood: Some(likelihood),
+                    weight: Some(user.weight.unwrap_or(1.0)),
+                    block_hidden: None,
+                    embed_dim: None,
+                    normalization: Some(normalization),
+                })
+            })
+            .collect()
+    }
+
+    /// Fills every unset field from the dataset schema and checks consistency.
+    /// The result lists every modality of `schema`, in schema order.
+    pub fn resolve(&self, schema: &Schema) -> Result<ModelConfig> {
+        self.validate_basic()?;
+        let mut out = self.clone();
+        for m in &self.modalities {
+            if schema.modality(&m.name).is_none() {
+                return Err(Error::NotFound(format!(
+                    "config names modality '{}', which the data do not have (data: {})",
+                    m.name,
+                    schema.modality_names().join(", ")
+                )));
+            }
         }
-        let sum: f64 = p.iter().sum();
-        if p.iter().any(|&v| !non_negative(v)) || sum <= 0.0 {
-            return Err(Error::config(format!(
-                "p_modal must be non-negative with a positive sum, got {p:?}"
-            )));
+        if self.model == ModelKind::Multigrate {
+            out.modalities = self.resolve_multigrate_modalities(schema)?;
+        } else {
+            out.modalities = self.resolve_scvaeit_modalities(schema);
+            let n_mod = schema.modalities.len();
+            out.beta_reverse =
+                Some(
+                    self.beta_reverse
+                        .unwrap_or(if n_mod == 2 { 0.5 } else { 0.0 }),
+                );
+            let p = self
+                .p_modal
+                .clone()
+                .unwrap_or_else(|| vec![1.0 / n_mod as f64; n_mod]);
+            if p.len() != n_mod {
+                return Err(Error::config(format!(
+                    "p_modal has {} entries for {n_mod} modalities",
+                    p.len()
+                )));
+            }
+            let sum: f64 = p.iter().sum();
+            if p.iter().any(|&v| !non_negative(v)) || sum <= 0.0 {
+                return Err(Error::config(format!(
+                    "p_modal must be non-negative with a positive sum, got {p:?}"
+                )));
+            }
+            out.p_modal = Some(p.iter().map(|v| v / sum).collect());
         }
-        out.p_modal = Some(p.iter().map(|v| v / sum).collect());
         let cov_names: Vec<String> = schema.covariates.iter().map(|c| c.name.clone()).collect();
         match &self.covariates {
             None => out.covariates = Some(cov_names.clone()),
@@ -602,6 +766,26 @@ impl ModelConfig {
                     }
                 }
             }
+        }
+        if self.model == ModelKind::Multigrate {
+            let mut mg = self.multigrate.clone().unwrap_or_default();
+            if let Some(g) = &mg.integrate_on {
+                if !out.covariates.as_ref().expect("set").contains(g) {
+                    return Err(Error::NotFound(format!(
+                        "multigrate.integrate_on '{g}' is not one of the model's covariates"
+                    )));
+                }
+            }
+            mg.integ_weight =
+                Some(
+                    mg.integ_weight
+                        .unwrap_or(if mg.alignment.is_some() { 1.0 } else { 0.0 }),
+                );
+            mg.kl_warmup_epochs = Some(
+                mg.kl_warmup_epochs
+                    .unwrap_or((self.train.epochs / 3).max(1)),
+            );
+            out.multigrate = Some(mg);
         }
         if let Some(m) = &self.mmd {
             if !out.covariates.as_ref().expect("set").contains(&m.covariate) {
