@@ -345,6 +345,55 @@ fn sample<B: Backend>(mu: Tensor<B, 2>, lv: Tensor<B, 2>, eps: Tensor<B, 2>) -> 
     mu + (lv * 0.5).exp() * eps
 }
 
+/// Combines the experts of the present modalities (`present`: `[n, M]`, 1 =
+/// present; `marginals[m]`: mean and log-variance `[n, Z]`, None = no cell
+/// has it) into the joint posterior's mean and log-variance `[n, Z]`.
+///
+/// Product: `prec = 1 + sum_m p_m exp(-lv_m)`, `mu = sum_m p_m mu_m exp(-lv_m) / prec`,
+/// `lv = -ln prec` (the N(0, 1) prior expert included, so a cell without any
+/// modality gets the prior). Mixture: weights `w_m = p_m / sum p`, `mu = sum w mu_m`,
+/// `var = sum w^2 var_m`; the prior for a cell without any modality.
+pub fn combine_experts<B: Backend>(
+    mix: Mix,
+    marginals: &[Option<(Tensor<B, 2>, Tensor<B, 2>)>],
+    present: &Tensor<B, 2>,
+    z: usize,
+) -> (Tensor<B, 2>, Tensor<B, 2>) {
+    let [n, _] = present.dims();
+    let device = present.device();
+    match mix {
+        Mix::Product => {
+            let mut prec = Tensor::<B, 2>::ones([n, z], &device);
+            let mut num = Tensor::<B, 2>::zeros([n, z], &device);
+            for (k, mg) in marginals.iter().enumerate() {
+                if let Some((mu_k, lv_k)) = mg {
+                    let p = present.clone().slice([0..n, k..k + 1]); // [n, 1]
+                    let w = lv_k.clone().neg().exp() * p; // [n, Z]
+                    num = num + mu_k.clone() * w.clone();
+                    prec = prec + w;
+                }
+            }
+            (num / prec.clone(), prec.log().neg())
+        }
+        Mix::Mixture => {
+            let count = present.clone().sum_dim(1); // [n, 1]
+            let any = count.clone().greater_elem(0.0).float(); // [n, 1]
+            let inv = count.clamp_min(1.0).recip(); // [n, 1]
+            let mut mu = Tensor::<B, 2>::zeros([n, z], &device);
+            // Cells without any modality get the prior's variance 1.
+            let mut var = (any.neg() + 1.0).repeat_dim(1, z);
+            for (k, mg) in marginals.iter().enumerate() {
+                if let Some((mu_k, lv_k)) = mg {
+                    let w = present.clone().slice([0..n, k..k + 1]) * inv.clone();
+                    mu = mu + mu_k.clone() * w.clone();
+                    var = var + lv_k.clone().exp() * w.square();
+                }
+            }
+            (mu, var.log())
+        }
+    }
+}
+
 impl<B: Backend> MultiVae<B> {
     /// A freshly initialised network (PyTorch default initialisation from `rng`).
     pub fn new(layout: MgLayout, rng: &mut ChaCha8Rng, device: &B::Device) -> Self {
@@ -445,39 +494,7 @@ impl<B: Backend> MultiVae<B> {
                 self.logvars[k].forward(h),
             )));
         }
-        let device = batch.x.device();
-        let z = l.latent;
-        let (mu, logvar) = match l.mix {
-            Mix::Product => {
-                let mut prec = Tensor::<B, 2>::ones([n, z], &device);
-                let mut num = Tensor::<B, 2>::zeros([n, z], &device);
-                for (k, mg) in marginals.iter().enumerate() {
-                    if let Some((mu_k, lv_k)) = mg {
-                        let p = batch.present.clone().slice([0..n, k..k + 1]); // [n, 1]
-                        let w = lv_k.clone().neg().exp() * p; // [n, Z]
-                        num = num + mu_k.clone() * w.clone();
-                        prec = prec + w;
-                    }
-                }
-                (num / prec.clone(), prec.log().neg())
-            }
-            Mix::Mixture => {
-                let count = batch.present.clone().sum_dim(1); // [n, 1]
-                let any = count.clone().greater_elem(0.0).float(); // [n, 1]
-                let inv = (count.clamp_min(1.0)).recip(); // [n, 1]
-                let mut mu = Tensor::<B, 2>::zeros([n, z], &device);
-                // Cells without any modality get the prior's variance 1.
-                let mut var = (any.clone().neg() + 1.0).repeat_dim(1, z);
-                for (k, mg) in marginals.iter().enumerate() {
-                    if let Some((mu_k, lv_k)) = mg {
-                        let w = batch.present.clone().slice([0..n, k..k + 1]) * inv.clone();
-                        mu = mu + mu_k.clone() * w.clone();
-                        var = var + lv_k.clone().exp() * w.square();
-                    }
-                }
-                (mu, var.log())
-            }
-        };
+        let (mu, logvar) = combine_experts(l.mix, &marginals, &batch.present, l.latent);
         MgEncoded {
             marginals,
             mu,
@@ -737,5 +754,86 @@ impl<B: Backend> MultiVae<B> {
                 mg_mean(self.layout.modalities[k].likelihood, o).reshape([n, l, d])
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::CpuBackend as TB;
+    use crate::nn::to_vec;
+
+    fn t(v: &[f32], n: usize, d: usize) -> Tensor<TB, 2> {
+        tensor2::<TB>(v.to_vec(), n, d, &Default::default())
+    }
+
+    /// Closed-form product of Gaussians (prior N(0, 1) included).
+    fn product(experts: &[(f64, f64)]) -> (f64, f64) {
+        let mut prec = 1.0;
+        let mut num = 0.0;
+        for &(m, v) in experts {
+            prec += 1.0 / v;
+            num += m / v;
+        }
+        (num / prec, 1.0 / prec)
+    }
+
+    #[test]
+    fn product_of_experts_matches_closed_form() {
+        // 4 cells x 1 latent dim, 2 modalities: both, only 0, only 1, none.
+        let (mu0, v0) = ([1.0f32, -2.0, 0.5, 3.0], [0.5f32, 2.0, 1.5, 0.1]);
+        let (mu1, v1) = ([-1.0f32, 4.0, 2.0, -3.0], [0.25f32, 1.0, 0.2, 0.3]);
+        let ln = |v: &[f32]| v.iter().map(|x| x.ln()).collect::<Vec<f32>>();
+        let marg = vec![
+            Some((t(&mu0, 4, 1), t(&ln(&v0), 4, 1))),
+            Some((t(&mu1, 4, 1), t(&ln(&v1), 4, 1))),
+        ];
+        let present = t(&[1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0], 4, 2);
+        let (mu, lv) = combine_experts(Mix::Product, &marg, &present, 1);
+        let (mu, lv) = (to_vec(mu), to_vec(lv));
+        let p = |c: usize| -> Vec<(f64, f64)> {
+            let mut e = Vec::new();
+            if c <= 1 {
+                e.push((mu0[c] as f64, v0[c] as f64));
+            }
+            if c == 0 || c == 2 {
+                e.push((mu1[c] as f64, v1[c] as f64));
+            }
+            e
+        };
+        for c in 0..4 {
+            let (m, v) = product(&p(c));
+            assert!(
+                (mu[c] as f64 - m).abs() < 1e-5,
+                "cell {c}: mu {} vs {m}",
+                mu[c]
+            );
+            assert!(
+                (lv[c] as f64 - v.ln()).abs() < 1e-5,
+                "cell {c}: lv {} vs {}",
+                lv[c],
+                v.ln()
+            );
+        }
+        // the cell without any modality gets exactly the prior
+        assert_eq!((mu[3], lv[3]), (0.0, 0.0));
+        // a modality absent from the whole batch (None) is the same as masked out
+        let only0 = vec![Some((t(&mu0, 4, 1), t(&ln(&v0), 4, 1))), None];
+        let (m2, _) = combine_experts(
+            Mix::Product,
+            &only0,
+            &t(&[1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0], 4, 2),
+            1,
+        );
+        let m2 = to_vec(m2);
+        assert!((m2[0] as f64 - product(&[(1.0, 0.5)]).0).abs() < 1e-6);
+        // mixture: weighted average law; no modality -> prior (not NaN)
+        let (mm, mv) = combine_experts(Mix::Mixture, &marg, &present, 1);
+        let (mm, mv) = (to_vec(mm), to_vec(mv));
+        let want_mu = 0.5 * (mu0[0] + mu1[0]);
+        let want_var = 0.25 * (v0[0] + v1[0]);
+        assert!((mm[0] - want_mu).abs() < 1e-6 && (mv[0] - want_var.ln()).abs() < 1e-5);
+        assert!((mm[1] - mu0[1]).abs() < 1e-6 && (mv[1] - v0[1].ln()).abs() < 1e-5);
+        assert_eq!((mm[3], mv[3]), (0.0, 0.0));
     }
 }

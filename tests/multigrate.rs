@@ -1,0 +1,205 @@
+//! Multigrate through the public API: training, embedding, imputation,
+//! checkpoints, determinism, masking of missing modalities, alignment
+//! options and configuration errors.
+
+mod common;
+
+use common::synthetic;
+use scmosaic::{
+    Covariate, Dataset, EmbedRequest, ImputeRequest, ImputeScale, Matrix, Modality, Model,
+    ModelConfig,
+};
+
+/// RNA (NB counts) + protein (CLR, MSE); cells `i % 4 == 3` lack protein.
+fn data(n: usize, seed: u64) -> (Dataset, Vec<usize>) {
+    let (d, labels) = synthetic(n, 60, 12, seed);
+    let missing: Vec<usize> = (0..n).filter(|i| i % 4 == 3).collect();
+    (d.mask_modality("adt", &missing).unwrap(), labels)
+}
+
+fn config(extra: &str) -> ModelConfig {
+    let mut c = ModelConfig::from_json(&format!(
+        r#"{{"model": "multigrate", "latent_dim": 8, "hidden": [32],
+            "modalities": [{{"name": "rna", "likelihood": "nb"}},
+                           {{"name": "adt", "likelihood": "mse", "normalization": "clr"}}],
+            "train": {{"epochs": 4, "batch_size": 64, "validation_fraction": 0.0}}
+            {extra}}}"#
+    ))
+    .unwrap();
+    c.train.seed = 3;
+    c
+}
+
+#[test]
+fn trains_embeds_imputes_and_round_trips() {
+    let (d, _) = data(240, 1);
+    let mut m = Model::new(&config(""), &d).unwrap();
+    assert_eq!(m.kind().as_str(), "multigrate");
+    let r = m.fit(&d).unwrap();
+    assert_eq!(r.epochs_run, 4);
+    let first = r.history[0].train.total;
+    let last = r.history[3].train.total;
+    assert!(last < first, "loss did not decrease: {first} -> {last}");
+    assert!(r.history[3].train.masked.is_empty());
+    let z = m.embed(&d).unwrap();
+    assert_eq!((z.n_cells, z.dim), (240, 8));
+    assert!(z.values.iter().all(|v| v.is_finite()));
+    let mut req = ImputeRequest::new("adt");
+    req.scale = ImputeScale::Counts;
+    let adt = m.impute(&d, &req).unwrap();
+    assert_eq!(adt.mean.len(), 240 * 12);
+    assert!(adt.mean.iter().all(|v| v.is_finite() && *v >= 0.0));
+    // counts scale of CLR: each cell sums to its library (measured) or the median
+    let rna = m.impute(&d, &ImputeRequest::new("rna")).unwrap();
+    for row in rna.mean.chunks(60) {
+        let s: f32 = row.iter().sum();
+        assert!((s - 1.0).abs() < 1e-3, "NB proportions sum to {s}");
+    }
+    let bytes = m.to_bytes().unwrap();
+    let again = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(again.embed(&d).unwrap().values, z.values);
+    assert_eq!(again.impute(&d, &req).unwrap().mean, adt.mean);
+    assert_eq!(again.config(), m.config());
+    // per-modality latent: NaN where the modality is missing
+    let mut er = EmbedRequest::default();
+    er.modality = Some("adt".into());
+    let za = m.embed_with(&d, &er).unwrap();
+    for (i, row) in za.values.chunks(8).enumerate() {
+        assert_eq!(row.iter().all(|v| v.is_nan()), i % 4 == 3, "cell {i}");
+    }
+    // sampled latent: seeded, differs from the mean
+    er = EmbedRequest {
+        sample: Some(true),
+        ..Default::default()
+    };
+    let s1 = m.embed_with(&d, &er).unwrap();
+    assert_eq!(s1.values, m.embed_with(&d, &er).unwrap().values);
+    assert_ne!(s1.values, z.values);
+}
+
+#[test]
+fn same_seed_same_model() {
+    let (d, _) = data(160, 2);
+    let cfg = config(r#", "multigrate": {"dropout": 0.2}"#);
+    let run = |c: &ModelConfig| {
+        let mut m = Model::new(c, &d).unwrap();
+        m.fit(&d).unwrap();
+        m.embed(&d).unwrap().values
+    };
+    let a = run(&cfg);
+    assert_eq!(a, run(&cfg));
+    let mut other = cfg.clone();
+    other.train.seed = 4;
+    assert_ne!(a, run(&other));
+}
+
+#[test]
+fn missing_modalities_do_not_enter_the_loss() {
+    // Same data, except the protein values of the cells that lack protein
+    // (never to be read) are replaced by different numbers.
+    let (d, _) = data(160, 3);
+    let adt = d.modality("adt").unwrap();
+    let measured = adt.measured().to_vec();
+    let dense = adt.data().to_dense();
+    let values: Vec<f32> = match &dense {
+        Matrix::Dense { values, .. } => values.clone(),
+        _ => unreachable!(),
+    };
+    let p = adt.features().len();
+    let garbage: Vec<f32> = values
+        .iter()
+        .enumerate()
+        .map(|(k, &v)| if measured[k / p] { v } else { v * 7.0 + 3.0 })
+        .collect();
+    let adt2 = Modality::new(
+        "adt",
+        adt.likelihood(),
+        adt.features().to_vec(),
+        Matrix::dense(160, p, garbage).unwrap(),
+    )
+    .unwrap()
+    .with_measured(measured)
+    .unwrap();
+    let d2 = Dataset::new(vec![d.modality("rna").unwrap().clone(), adt2])
+        .unwrap()
+        .with_covariate(d.covariates()[0].clone())
+        .unwrap();
+    let cfg = config("");
+    let fit = |data: &Dataset| {
+        let mut m = Model::new(&cfg, data).unwrap();
+        m.fit(data).unwrap();
+        m.embed(&d).unwrap().values
+    };
+    assert_eq!(fit(&d), fit(&d2));
+}
+
+#[test]
+fn alignment_options_train() {
+    let (d, _) = data(200, 4);
+    for extra in [
+        r#", "multigrate": {"integrate_on": "batch", "alignment": "mmd"}"#,
+        r#", "multigrate": {"integrate_on": "batch", "alignment": "mmd", "alignment_type": "both", "kernel": "moments"}"#,
+        r#", "multigrate": {"integrate_on": "batch", "alignment": "jeffreys", "alignment_type": "marginal"}"#,
+        r#", "multigrate": {"mix": "mixture", "normalization": "batch", "activation": "tanh", "condition_encoders": false}"#,
+        r#", "modalities": [{"name": "rna", "likelihood": "zinb"}, {"name": "adt", "likelihood": "nb"}]"#,
+    ] {
+        let mut cfg = config(extra);
+        cfg.train.epochs = 2;
+        let mut m = Model::new(&cfg, &d).unwrap();
+        let r = m.fit(&d).unwrap();
+        let log = &r.history[1].train;
+        assert!(log.total.is_finite(), "{extra}: {log:?}");
+        if extra.contains("alignment\"") {
+            assert!(log.mmd > 0.0, "{extra}: alignment penalty {}", log.mmd);
+        }
+        let z = m.embed(&d).unwrap();
+        assert!(z.values.iter().all(|v| v.is_finite()), "{extra}");
+        let imp = m.impute(&d, &ImputeRequest::new("adt")).unwrap();
+        assert!(imp.mean.iter().all(|v| v.is_finite()), "{extra}");
+    }
+}
+
+#[test]
+fn bad_configs_are_clear_errors() {
+    let (d, _) = data(40, 5);
+    let e = ModelConfig::from_json(
+        r#"{"model": "multigrate", "modalities": [{"name": "rna", "likelihood": "negbin"}]}"#,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("negbin"), "{e}");
+    let e = ModelConfig::from_json(r#"{"model": "multigrat"}"#).unwrap_err();
+    assert!(e.to_string().contains("multigrate"), "{e}");
+    let e = ModelConfig::from_json(r#"{"multigrate": {"dropout": 0.1}}"#).unwrap_err();
+    assert!(e.to_string().contains("multigrate"), "{e}");
+    let e = ModelConfig::from_json(r#"{"model": "multigrate", "multigrate": {"dropout": 1.5}}"#)
+        .unwrap_err();
+    assert!(e.to_string().contains("dropout"), "{e}");
+    let e = ModelConfig::from_json(r#"{"model": "multigrate", "multigrate": {"loss": "x"}}"#)
+        .unwrap_err();
+    assert!(e.to_string().contains("loss"), "{e}");
+    let bad = |json: &str| {
+        let c = ModelConfig::from_json(json).unwrap();
+        Model::new(&c, &d).unwrap_err().to_string()
+    };
+    let e =
+        bad(r#"{"model": "multigrate", "modalities": [{"name": "rna", "likelihood": "poisson"}]}"#);
+    assert!(e.contains("poisson"), "{e}");
+    let e = bad(
+        r#"{"model": "multigrate", "modalities": [{"name": "rna", "normalization": {"log_normalize": {"target_sum": 10000}}}]}"#,
+    );
+    assert!(e.contains("raw counts"), "{e}");
+    let e = bad(r#"{"model": "multigrate", "multigrate": {"integrate_on": "donor"}}"#);
+    assert!(e.contains("donor"), "{e}");
+    let e = bad(r#"{"model": "multigrate", "modalities": [{"name": "atac"}]}"#);
+    assert!(e.contains("atac"), "{e}");
+    assert!(Dataset::new(vec![]).is_err(), "a dataset needs modalities");
+    // defaults follow the model kind
+    let c = ModelConfig::from_json(r#"{"model": "multigrate"}"#).unwrap();
+    assert_eq!((c.latent_dim, c.hidden.clone()), (16, vec![128]));
+    assert_eq!((c.train.batch_size, c.train.learning_rate), (256, 5e-4));
+    let m = Model::new(&c, &d).unwrap();
+    let mg = m.config().multigrate.clone().unwrap();
+    assert_eq!(mg.kl_warmup_epochs, Some(66));
+    assert_eq!(mg.integ_weight, Some(0.0));
+    let _ = Covariate::from_labels("x", &["a"]).unwrap();
+}
