@@ -3,7 +3,9 @@
 
 pub mod cluster;
 pub mod metrics;
+pub mod mosaic;
 pub mod reap;
+pub mod snare;
 
 /// Peak resident memory of this process in MiB (`VmHWM` from
 /// `/proc/self/status`; NaN where that file does not exist).

@@ -1,0 +1,290 @@
+//! `mosaic-trimodal v1` on real paired data: SNARE-seq adult mouse cortex
+//! (`../shared/data/snare_mouse_cortex`, RNA + ATAC of the same nuclei; see
+//! its README), RNA -> ATAC imputation and the joint embedding.
+//!
+//! - Modalities: `rna` (all 1677 genes, raw counts, NB) and `atac` (all 25,734
+//!   peaks, Bernoulli; read counts binarized by the model's default
+//!   normalization; per-chromosome blocks from the `chrN:start-end` names).
+//! - A fresh model (any kind chosen through the [`ModelConfig`]) is trained on
+//!   the `split == train` cells with both modalities. The `split == test`
+//!   cells are given RNA only (the ATAC modality is absent from their dataset).
+//! - **Chromatin**: ATAC probabilities imputed for the test cells; per cell,
+//!   AUROC and average precision against the observed peaks (`> 0`), averaged
+//!   over cells; the same with each peak's frequency among the train cells as
+//!   a model-free baseline.
+//! - **Embedding** (train cells from RNA + ATAC, test cells from RNA alone):
+//!   kNN (k = 15) accuracy of test `cell_type` from train cells; ARI of
+//!   [`cluster::cluster_to_k`] (as many clusters as types, 15) over all cells;
+//!   batch mixing over the 12 SNARE-seq `library` labels: kNN (k = 15) batch
+//!   entropy and scIB batch ASW within cell types, over all cells.
+//! - `max_cells`: a seeded random subset of the cells for quick runs (the
+//!   split of each kept cell is unchanged).
+
+use super::metrics::{self, adjusted_rand_index, knn_accuracy};
+use super::mosaic::{column_map, nonzero_frequencies, per_cell_peak_scores, RunOptions, K};
+use super::{cluster, peak_rss_mib};
+use crate::config::ModelConfig;
+use crate::data::{read_10x_folder, Dataset, Likelihood, Matrix, Modality};
+use crate::error::{Error, Result};
+use crate::model::{ImputeRequest, Model};
+use crate::train::EpochLog;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::Serialize;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::time::Instant;
+
+/// Train and test data of the protocol.
+#[derive(Debug, Clone)]
+pub struct SnareData {
+    /// Train cells: `rna` and `atac`.
+    pub train: Dataset,
+    /// Test cells: `rna` only.
+    pub test: Dataset,
+    /// Observed ATAC read counts of the test cells (cells x peaks CSR).
+    pub test_atac: Matrix,
+    /// Peak names (columns of `test_atac`).
+    pub peaks: Vec<String>,
+    /// Peak frequency (fraction of cells with a read) among the train cells, per peak.
+    pub train_peak_frequency: Vec<f64>,
+    /// `cell_type` of train cells.
+    pub train_labels: Vec<String>,
+    /// `cell_type` of test cells.
+    pub test_labels: Vec<String>,
+    /// `library` of train cells.
+    pub train_library: Vec<String>,
+    /// `library` of test cells.
+    pub test_library: Vec<String>,
+}
+
+/// Scores and costs of one SNARE-seq run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SnareScores {
+    /// Protocol name (`mosaic-trimodal v1 / snare_mouse_cortex`).
+    pub protocol: String,
+    /// Model kind.
+    pub model: String,
+    /// Train cells.
+    pub n_train: usize,
+    /// Test cells.
+    pub n_test: usize,
+    /// Genes.
+    pub n_genes: usize,
+    /// Peaks.
+    pub n_peaks: usize,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Training seed.
+    pub seed: u64,
+    /// Mean over test cells of the per-cell AUROC of imputed ATAC probabilities.
+    pub atac_auroc: f64,
+    /// Mean over test cells of the per-cell average precision.
+    pub atac_ap: f64,
+    /// The AUROC with the train peak frequencies as scores.
+    pub atac_auroc_baseline: f64,
+    /// The AP with the train peak frequencies as scores.
+    pub atac_ap_baseline: f64,
+    /// kNN (k = 15) accuracy of test `cell_type` from train cells.
+    pub knn_accuracy: f64,
+    /// ARI of the clustering of all cells against `cell_type`.
+    pub ari: f64,
+    /// kNN (k = 15) entropy of the `library` labels, normalized (1 = perfect mixing).
+    pub batch_entropy: f64,
+    /// scIB batch ASW over `library` within cell types (1 = perfect mixing).
+    pub batch_asw: f64,
+    /// Wall seconds of `fit`.
+    pub train_seconds: f64,
+    /// `train_seconds` per epoch.
+    pub seconds_per_epoch: f64,
+    /// Wall seconds of imputing ATAC for the test cells.
+    pub impute_seconds: f64,
+    /// Wall seconds of embedding all cells.
+    pub embed_seconds: f64,
+    /// Peak resident memory of the process (MiB).
+    pub peak_rss_mib: f64,
+    /// Trainable parameters.
+    pub params: usize,
+    /// Kernel threads (0 = default).
+    pub threads: usize,
+    /// Device name.
+    pub device: String,
+}
+
+impl SnareScores {
+    /// One JSON object (NaN becomes `null`).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("scores serialize")
+    }
+}
+
+/// Loads the folder; `max_cells` keeps a random subset (seeded by `seed`).
+pub fn load(dir: &Path, max_cells: Option<usize>, seed: u64) -> Result<SnareData> {
+    let f = read_10x_folder(dir)?;
+    let (genes, rna) = f.modality("rna")?;
+    let (peaks, atac) = f.modality("atac")?;
+    let split = f.cell_column("split")?;
+    let types = f.cell_column("cell_type")?;
+    let library = f.cell_column("library")?;
+    let n = f.barcodes.len();
+    let mut keep: Vec<usize> = (0..n).collect();
+    if let Some(m) = max_cells.filter(|&m| m < n) {
+        keep.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+        keep.truncate(m);
+        keep.sort_unstable();
+    }
+    let train_rows: Vec<usize> = keep
+        .iter()
+        .copied()
+        .filter(|&r| split[r] == "train")
+        .collect();
+    let test_rows: Vec<usize> = keep
+        .iter()
+        .copied()
+        .filter(|&r| split[r] == "test")
+        .collect();
+    if train_rows.is_empty() || test_rows.is_empty() {
+        return Err(Error::data(format!(
+            "{}: need train and test cells (got {} and {})",
+            dir.display(),
+            train_rows.len(),
+            test_rows.len()
+        )));
+    }
+    let names =
+        |rows: &[usize]| -> Vec<String> { rows.iter().map(|&r| f.barcodes[r].clone()).collect() };
+    let col = |c: &[String], rows: &[usize]| -> Vec<String> {
+        rows.iter().map(|&r| c[r].clone()).collect()
+    };
+    let train = Dataset::new(vec![
+        Modality::new(
+            "rna",
+            Likelihood::Nb,
+            genes.to_vec(),
+            rna.select_rows(&train_rows),
+        )?,
+        Modality::new(
+            "atac",
+            Likelihood::Bernoulli,
+            peaks.to_vec(),
+            atac.select_rows(&train_rows),
+        )?
+        .with_chromosome_blocks()?,
+    ])?
+    .with_cell_names(names(&train_rows))?;
+    let test = Dataset::new(vec![Modality::new(
+        "rna",
+        Likelihood::Nb,
+        genes.to_vec(),
+        rna.select_rows(&test_rows),
+    )?])?
+    .with_cell_names(names(&test_rows))?;
+    let all_cols: Vec<usize> = (0..peaks.len()).collect();
+    Ok(SnareData {
+        train_peak_frequency: nonzero_frequencies(atac, &train_rows, &all_cols),
+        test_atac: atac.select_rows(&test_rows),
+        peaks: peaks.to_vec(),
+        train,
+        test,
+        train_labels: col(types, &train_rows),
+        test_labels: col(types, &test_rows),
+        train_library: col(library, &train_rows),
+        test_library: col(library, &test_rows),
+    })
+}
+
+/// Loads `dir`, trains a fresh model of `cfg` on the train cells and scores it.
+pub fn run(
+    cfg: &ModelConfig,
+    dir: &Path,
+    max_cells: Option<usize>,
+    opts: &RunOptions,
+    progress: &mut dyn FnMut(&EpochLog) -> ControlFlow<()>,
+) -> Result<SnareScores> {
+    let data = load(dir, max_cells, cfg.train.seed)?;
+    let mut model = Model::new(cfg, &data.train)?;
+    model.set_device(&opts.device)?;
+    model.set_threads(opts.threads)?;
+    let t0 = Instant::now();
+    let report = model.fit_with_progress(&data.train, progress)?;
+    let train_seconds = t0.elapsed().as_secs_f64();
+    let mut s = evaluate(&model, &data, opts.n_draws)?;
+    s.train_seconds = train_seconds;
+    s.seconds_per_epoch = train_seconds / report.epochs_run.max(1) as f64;
+    s.threads = opts.threads;
+    s.peak_rss_mib = peak_rss_mib();
+    Ok(s)
+}
+
+/// Scores a model trained on `data.train` (training timings left at 0).
+pub fn evaluate(model: &Model, data: &SnareData, n_draws: Option<usize>) -> Result<SnareScores> {
+    let t0 = Instant::now();
+    let mut req = ImputeRequest::new("atac");
+    req.n_draws = n_draws;
+    let atac = model.impute(&data.test, &req)?;
+    let impute_seconds = t0.elapsed().as_secs_f64();
+    let cols = column_map(&data.peaks, &atac.features)?;
+    let baseline: Vec<f64> = cols.iter().map(|&j| data.train_peak_frequency[j]).collect();
+    let test_rows: Vec<usize> = (0..data.test.n_cells()).collect();
+    let [au, ap, au0, ap0] =
+        per_cell_peak_scores(&atac.mean, &data.test_atac, &test_rows, &cols, &baseline);
+    drop(atac);
+    let t1 = Instant::now();
+    let zt = model.embed(&data.train)?;
+    let zs = model.embed(&data.test)?;
+    let embed_seconds = t1.elapsed().as_secs_f64();
+    let d = zt.dim;
+    let knn_acc = knn_accuracy(
+        &zt.values,
+        &data.train_labels,
+        &zs.values,
+        &data.test_labels,
+        d,
+        K,
+    );
+    let mut all = zt.values;
+    all.extend_from_slice(&zs.values);
+    let labels: Vec<&String> = data.train_labels.iter().chain(&data.test_labels).collect();
+    let types = metrics::label_codes(&labels);
+    let n_types = types.iter().max().map_or(0, |m| m + 1);
+    let clusters = cluster::cluster_to_k(&all, d, n_types, K, 0);
+    let ari = adjusted_rand_index(&clusters, &types);
+    let libs: Vec<&String> = data
+        .train_library
+        .iter()
+        .chain(&data.test_library)
+        .collect();
+    let batches = metrics::label_codes(&libs);
+    let batch_entropy = metrics::knn_batch_entropy(&all, d, &batches, K);
+    let batch_asw = metrics::batch_asw(&all, d, &batches, &types);
+    let rna = data
+        .train
+        .modality("rna")
+        .ok_or_else(|| Error::NotFound("modality 'rna' in the train data".into()))?;
+    Ok(SnareScores {
+        protocol: "mosaic-trimodal v1 / snare_mouse_cortex".into(),
+        model: model.config().model.as_str().into(),
+        n_train: data.train.n_cells(),
+        n_test: data.test.n_cells(),
+        n_genes: rna.features().len(),
+        n_peaks: data.peaks.len(),
+        epochs: model.epochs_trained(),
+        seed: model.config().train.seed,
+        atac_auroc: au,
+        atac_ap: ap,
+        atac_auroc_baseline: au0,
+        atac_ap_baseline: ap0,
+        knn_accuracy: knn_acc,
+        ari,
+        batch_entropy,
+        batch_asw,
+        train_seconds: 0.0,
+        seconds_per_epoch: 0.0,
+        impute_seconds,
+        embed_seconds,
+        peak_rss_mib: peak_rss_mib(),
+        params: model.n_params(),
+        threads: model.threads(),
+        device: model.device().name(),
+    })
+}
