@@ -7,6 +7,7 @@
 
 pub(crate) mod engine;
 mod infer;
+mod query;
 
 pub use infer::{Embedding, Imputation, ImputeRequest, ImputeScale};
 
@@ -75,6 +76,8 @@ pub struct Model {
     layout: Layout,
     arch: Arch,
     engine: Engine,
+    /// Set by [`Model::map_query`]: what a `fit` of the mapped model may train.
+    frozen: Option<train::Frozen>,
     epochs_trained: usize,
     threads: usize,
     pool: Option<Arc<rayon::ThreadPool>>,
@@ -241,6 +244,7 @@ impl Model {
             layout,
             arch,
             engine,
+            frozen: None,
             epochs_trained: 0,
             threads: 0,
             pool: None,
@@ -284,6 +288,7 @@ impl Model {
             train_cells: cells,
             valid_cells: valid,
             start_epoch: self.epochs_trained,
+            frozen: self.frozen.as_ref(),
         };
         let pool = self.pool.clone();
         let result = on_engine!(&mut self.engine, net, dev => {
@@ -583,6 +588,7 @@ impl Model {
             layout,
             arch,
             engine,
+            frozen: None,
             epochs_trained: ck.epochs_trained,
             threads: 0,
             pool: None,

@@ -7,10 +7,12 @@
 //! validation split) is a ChaCha8 stream derived from the config's seed, so
 //! the same seed gives the same model on CPU.
 
+mod freeze;
 pub(crate) mod mask;
 mod multigrate;
 mod rng;
 
+pub(crate) use freeze::Frozen;
 pub(crate) use multigrate::fit_multigrate;
 pub(crate) use rng::{rng_for, Stream};
 
@@ -108,6 +110,9 @@ pub(crate) struct TrainContext<'a> {
     pub valid_cells: Vec<usize>,
     /// Epochs completed before this call (for the RNG streams and MMD schedule).
     pub start_epoch: usize,
+    /// Query fine-tuning: only these parameters (rows) train, batch-norm
+    /// statistics stay fixed.
+    pub frozen: Option<&'a Frozen>,
 }
 
 fn normal(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
@@ -426,6 +431,10 @@ pub(crate) fn fit<B: Backend>(
             .position(|c| *c == m.covariate)
             .expect("validated")
     });
+    let module = match ctx.frozen {
+        Some(f) => module.map(&mut f.freezer()),
+        None => module,
+    };
     let mut optim = adamw::<Autodiff<B>, ScVaeIt<Autodiff<B>>>(t);
     let mut cells = ctx.train_cells.clone();
     let run_epoch = |mut module: ScVaeIt<Autodiff<B>>, epoch: usize, e: usize| {
@@ -452,7 +461,10 @@ pub(crate) fn fit<B: Backend>(
             accumulate(&mut acc, out.parts.clone());
             let grads = GradientsParams::from_grads(out.total.backward(), &module);
             module = optim.step(lr, module, grads);
-            module = module.map(&mut BnUpdater::new(stats));
+            match ctx.frozen {
+                Some(f) => module = module.map(&mut f.restorer()),
+                None => module = module.map(&mut BnUpdater::new(stats)),
+            }
         }
         let sums: Vec<f64> = acc
             .map(|a| to_vec(a).into_iter().map(|v| v as f64).collect())

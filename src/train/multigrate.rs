@@ -226,6 +226,10 @@ pub(crate) fn fit_multigrate<B: Backend>(
         group_cov,
     };
     let n_mod = cfg.modalities.len();
+    let module = match ctx.frozen {
+        Some(f) => module.map(&mut f.freezer()),
+        None => module,
+    };
     let mut optim = adamw::<Autodiff<B>, MultiVae<Autodiff<B>>>(t);
     let groups: Option<&[u32]> = group_cov.map(|g| ctx.aligned.cov_codes[g].as_slice());
     let run_epoch = |mut module: MultiVae<Autodiff<B>>, epoch: usize, e: usize| {
@@ -249,8 +253,12 @@ pub(crate) fn fit_multigrate<B: Backend>(
             accumulate(&mut acc, out.parts.clone());
             let grads = GradientsParams::from_grads(out.total.backward(), &module);
             module = optim.step(lr, module, grads);
-            if !stats.records.is_empty() {
-                module = module.map(&mut BnUpdater::new(stats));
+            match ctx.frozen {
+                Some(f) => module = module.map(&mut f.restorer()),
+                None if !stats.records.is_empty() => {
+                    module = module.map(&mut BnUpdater::new(stats))
+                }
+                None => {}
             }
         }
         let sums: Vec<f64> = acc
