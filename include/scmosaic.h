@@ -362,6 +362,18 @@ void scm_dataset_free(scm_dataset *dataset);
 scm_status scm_model_new(const scm_config *config, const scm_dataset *dataset, scm_model **out);
 
 /**
+ * Query-to-reference mapping (scArches-style): creates in `*out` a copy of
+ * the trained `reference` model whose covariates also know the new levels of
+ * `query`, and whose training (`scm_model_train` on the query) updates only the
+ * parameters of those new levels; the reference cells' embeddings and
+ * imputations stay exactly the same. `reference` is not modified. Works for
+ * both model kinds.
+ */
+scm_status scm_model_map_query(const scm_model *reference,
+                               const scm_dataset *query,
+                               scm_model **out);
+
+/**
  * Trains for the configured number of epochs (`train.epochs`) on every cell
  * of `dataset`, matched to the model by modality and feature names. Calling it
  * again continues training. `progress` may be NULL. `stop_reason` (may be

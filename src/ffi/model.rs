@@ -69,6 +69,30 @@ pub unsafe extern "C" fn scm_model_new(
     })
 }
 
+/// Query-to-reference mapping (scArches-style): creates in `*out` a copy of
+/// the trained `reference` model whose covariates also know the new levels of
+/// `query`, and whose training (`scm_model_train` on the query) updates only the
+/// parameters of those new levels; the reference cells' embeddings and
+/// imputations stay exactly the same. `reference` is not modified. Works for
+/// both model kinds.
+#[no_mangle]
+pub unsafe extern "C" fn scm_model_map_query(
+    reference: *const scm_model,
+    query: *const scm_dataset,
+    out: *mut *mut scm_model,
+) -> scm_status {
+    super::guard(|| {
+        let m = arg(reference, "reference")?;
+        let ds = arg(query, "query")?;
+        out_arg(out, "out")?;
+        let held = m.inner.lock("reference")?;
+        let mut st = ds.inner.lock("query")?;
+        let mapped = held.map_query(st.dataset()?)?;
+        emit(out, wrap(mapped));
+        Ok(())
+    })
+}
+
 /// Trains for the configured number of epochs (`train.epochs`) on every cell
 /// of `dataset`, matched to the model by modality and feature names. Calling it
 /// again continues training. `progress` may be NULL. `stop_reason` (may be

@@ -102,6 +102,7 @@ int main(int argc, char **argv) {
   FAILS(SCM_STATUS_NULL_ARG, scm_model_latent_dim(NULL, &n));
   FAILS(SCM_STATUS_NULL_ARG, scm_model_load(NULL, &model));
   FAILS(SCM_STATUS_NULL_ARG, scm_model_from_buffer(NULL, 10, &model));
+  FAILS(SCM_STATUS_NULL_ARG, scm_model_map_query(NULL, NULL, &model));
   EXPECT(model == NULL && cfg == NULL && ds == NULL); /* out-pointers untouched */
 
   printf("last error is cleared by a successful call\n");
@@ -229,6 +230,15 @@ int main(int argc, char **argv) {
   FAILS(SCM_STATUS_NOT_FOUND, scm_model_impute(model, rna_only, "adt", "{\"covariates\": {\"batch\": \"b\"}}", imp, N_CELLS * N_ADT, NULL, 0));
   FAILS(SCM_STATUS_INVALID_ARG, scm_model_n_features(model, "\xff", &n));
   FAILS(SCM_STATUS_NOT_FOUND, scm_model_n_features(model, "atac", &n));
+  {
+    /* Query mapping: NULL query fails; an RNA-only query maps (no new levels). */
+    scm_model *mapped = NULL;
+    FAILS(SCM_STATUS_NULL_ARG, scm_model_map_query(model, NULL, &mapped));
+    EXPECT(mapped == NULL);
+    OK(scm_model_map_query(model, rna_only, &mapped));
+    EXPECT(mapped != NULL);
+    scm_model_free(mapped);
+  }
   FAILS(SCM_STATUS_INVALID_ARG, scm_model_feature_name(model, "adt", 99, NULL, 0, &n));
   FAILS(SCM_STATUS_INVALID_ARG, scm_model_modality_name(model, 2, NULL, 0, &n));
   {

@@ -278,6 +278,11 @@ function scm_model_new(config, dataset, out)
                                   out::Ptr{Ptr{scm_model}})::scm_status
 end
 
+function scm_model_map_query(reference, query, out)
+    @ccall $(sym(:scm_model_map_query))(reference::Ptr{scm_model}, query::Ptr{scm_dataset},
+                                        out::Ptr{Ptr{scm_model}})::scm_status
+end
+
 function scm_model_train(model, dataset, progress, user_data, stop_reason)
     @ccall $(sym(:scm_model_train))(model::Ptr{scm_model}, dataset::Ptr{scm_dataset},
                                     progress::Ptr{Cvoid}, user_data::Ptr{Cvoid},

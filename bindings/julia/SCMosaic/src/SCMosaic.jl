@@ -45,7 +45,7 @@ export SCMosaicError, Config, Dataset, Model,
     set_cell_names!, set_chromosome_blocks!, ncells, nmodalities,
     train!, embed, impute, latent_dim, modalities, features, nfeatures,
     epochs_trained, nparams, save, save_model, load_model, to_bytes, from_bytes,
-    set_device!, set_threads!
+    set_device!, set_threads!, map_query
 
 # ---------------------------------------------------------------------------
 # Finding and loading the library
@@ -547,6 +547,19 @@ end
 function Model(cfg::Config, ds::Dataset)
     out = Ref{Ptr{L.scm_model}}(C_NULL)
     @check L.scm_model_new(cfg, ds, out)
+    return Model(out[])
+end
+
+"""
+    map_query(reference::Model, query::Dataset) -> Model
+
+Query-to-reference mapping: a copy of `reference` that also knows the new
+covariate levels of `query`; `train!(mapped, query)` then updates only their
+parameters, so the reference cells' embeddings do not change.
+"""
+function map_query(reference::Model, query::Dataset)
+    out = Ref{Ptr{L.scm_model}}(C_NULL)
+    @check L.scm_model_map_query(reference, query, out)
     return Model(out[])
 end
 
