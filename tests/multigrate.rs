@@ -61,8 +61,10 @@ fn trains_embeds_imputes_and_round_trips() {
     assert_eq!(again.impute(&d, &req).unwrap().mean, adt.mean);
     assert_eq!(again.config(), m.config());
     // per-modality latent: NaN where the modality is missing
-    let mut er = EmbedRequest::default();
-    er.modality = Some("adt".into());
+    let mut er = EmbedRequest {
+        modality: Some("adt".into()),
+        ..Default::default()
+    };
     let za = m.embed_with(&d, &er).unwrap();
     for (i, row) in za.values.chunks(8).enumerate() {
         assert_eq!(row.iter().all(|v| v.is_nan()), i % 4 == 3, "cell {i}");

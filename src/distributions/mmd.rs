@@ -76,8 +76,9 @@ fn mean_kernel<B: Backend>(x: Tensor<B, 2>, y: Tensor<B, 2>) -> Tensor<B, 1> {
 ///
 /// Gaussian kernel: the biased estimate `mean K(x, x) + mean K(y, y) - 2 mean K(x, y)`
 /// (diagonals included, not square-rooted). `moments`: `mean((mean_x - mean_y)^2)
-/// + mean((cov_x - cov_y)^2)` with unbiased covariances. Zero when either
-/// sample has fewer than 2 rows (the reference returns 0 for 1 row).
+/// + mean((cov_x - cov_y)^2)` with unbiased covariances.
+///
+/// Zero when either sample has fewer than 2 rows (the reference returns 0 for 1 row).
 ///
 /// # Shapes
 /// - `x`: `[n, d]`, `y`: `[m, d]` -> `[1]`

@@ -98,6 +98,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_range_loop)]
     fn nb_zinb_mse_bce_match_closed_form() {
         // h = [0, ln 3] -> softmax = [0.25, 0.75]; size factor 8 -> mu = [2, 6]
         let out = MgOutput {

@@ -38,6 +38,8 @@ impl Arch {
 }
 
 /// One of the model networks.
+// One network per model: boxing the larger variant would only add an indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub(crate) enum Net<B: Backend> {
     ScVaeIt(ScVaeIt<B>),

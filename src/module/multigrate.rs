@@ -606,6 +606,7 @@ impl<B: Backend> MultiVae<B> {
     }
 
     /// The training objective of one minibatch (spec §3).
+    #[allow(clippy::needless_range_loop)] // pairs of modalities index three parallel lists
     ///
     /// Returns `total` and the logged parts `[M + 3]`: per-modality
     /// reconstruction (mean over the batch's cells, masked), KL of the joint
