@@ -6,8 +6,7 @@ mod common;
 
 use common::synthetic;
 use scmosaic::{
-    Covariate, Dataset, EmbedRequest, ImputeRequest, ImputeScale, Matrix, Modality, Model,
-    ModelConfig,
+    Dataset, EmbedRequest, ImputeRequest, ImputeScale, Matrix, Modality, Model, ModelConfig,
 };
 
 /// RNA (NB counts) + protein (CLR, MSE); cells `i % 4 == 3` lack protein.
@@ -203,5 +202,4 @@ fn bad_configs_are_clear_errors() {
     let mg = m.config().multigrate.clone().unwrap();
     assert_eq!(mg.kl_warmup_epochs, Some(66));
     assert_eq!(mg.integ_weight, Some(0.0));
-    let _ = Covariate::from_labels("x", &["a"]).unwrap();
 }

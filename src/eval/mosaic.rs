@@ -25,9 +25,7 @@
 //!   (k = 15) batch entropy, normalized to `[0, 1]`
 //!   ([`metrics::knn_batch_entropy`]), and scIB's batch ASW ([`metrics::batch_asw`]).
 
-use super::metrics::{
-    self, adjusted_rand_index, clr, knn_accuracy, mean_median, pearson, spearman,
-};
+use super::metrics::{self, adjusted_rand_index, clr, knn_accuracy, mean_median};
 use super::{cluster, peak_rss_mib};
 use crate::config::ModelConfig;
 use crate::data::synthetic::{mosaic_trimodal, MosaicSpec, SyntheticMosaic};
@@ -224,21 +222,6 @@ pub(crate) fn per_cell_peak_scores(
     out
 }
 
-/// Per protein (columns of `[n, p]` CLR matrices), Pearson and Spearman
-/// between observed and imputed: (Pearson mean, Pearson median, Spearman mean).
-pub(crate) fn protein_correlations(obs: &[f64], hat: &[f64], p: usize) -> (f64, f64, f64) {
-    let n = obs.len() / p.max(1);
-    let col = |m: &[f64], j: usize| -> Vec<f64> { (0..n).map(|i| m[i * p + j]).collect() };
-    let per_p: Vec<f64> = (0..p)
-        .map(|j| pearson(&col(obs, j), &col(hat, j)))
-        .collect();
-    let per_s: Vec<f64> = (0..p)
-        .map(|j| spearman(&col(obs, j), &col(hat, j)))
-        .collect();
-    let (pm, pmed) = mean_median(&per_p);
-    (pm, pmed, mean_median(&per_s).0)
-}
-
 /// Trains a fresh model of `cfg` on the mosaic of `spec` and scores it
 /// (`progress` is called after every epoch, as `Model::fit_with_progress`).
 pub fn run(
@@ -248,15 +231,10 @@ pub fn run(
     progress: &mut dyn FnMut(&EpochLog) -> ControlFlow<()>,
 ) -> Result<MosaicScores> {
     let mosaic = mosaic_trimodal(spec)?;
-    let mut model = Model::new(cfg, &mosaic.data)?;
-    model.set_device(&opts.device)?;
-    model.set_threads(opts.threads)?;
-    let t0 = Instant::now();
-    let report = model.fit_with_progress(&mosaic.data, progress)?;
-    let train_seconds = t0.elapsed().as_secs_f64();
+    let (model, train_seconds, epochs) = super::train_timed(cfg, &mosaic.data, opts, progress)?;
     let mut s = evaluate(&model, &mosaic, opts.n_draws)?;
     s.train_seconds = train_seconds;
-    s.seconds_per_epoch = train_seconds / report.epochs_run.max(1) as f64;
+    s.seconds_per_epoch = train_seconds / epochs.max(1) as f64;
     s.data_seed = spec.seed;
     s.threads = opts.threads;
     s.peak_rss_mib = peak_rss_mib();
@@ -291,7 +269,7 @@ pub fn evaluate(
     let adt_cols = column_map(modality_features(mosaic, "adt")?, &adt.features)?;
     let truth = dense_select(&mosaic.truth_adt, &d2, &adt_cols);
     let pred: Vec<f64> = adt.mean.iter().map(|&v| v as f64).collect();
-    let (pm, pmed, sm) = protein_correlations(&clr(&truth, p), &clr(&pred, p), p);
+    let (pm, pmed, sm) = metrics::column_correlations(&clr(&truth, p), &clr(&pred, p), p);
     let atac_cols = column_map(modality_features(mosaic, "atac")?, &atac.features)?;
     let measured: Vec<usize> = d0.iter().chain(&d2).copied().collect();
     let freq = nonzero_frequencies(&mosaic.truth_atac, &measured, &atac_cols);

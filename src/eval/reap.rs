@@ -10,7 +10,9 @@
 //! test cells and by the ARI of a 9-cluster graph clustering against `cell_type`.
 
 use super::cluster::cluster_to_k;
-use super::metrics::{adjusted_rand_index, clr, knn_accuracy, mean_median, pearson, spearman};
+use super::metrics::{
+    adjusted_rand_index, clr, column_correlations, knn_accuracy, mean_median, pearson,
+};
 use crate::config::ModelConfig;
 use crate::data::tenx::read_lines;
 use crate::data::{read_10x_folder, Dataset, Likelihood, Modality};
@@ -253,13 +255,7 @@ pub fn evaluate(model: &Model, data: &ReapData, n_draws: Option<usize>) -> Resul
     }
     let obs = clr(&data.test_protein_counts, p);
     let hat = clr(&pred, p);
-    let col = |m: &[f64], j: usize| -> Vec<f64> { (0..n).map(|i| m[i * p + j]).collect() };
-    let per_p: Vec<f64> = (0..p)
-        .map(|j| pearson(&col(&obs, j), &col(&hat, j)))
-        .collect();
-    let per_s: Vec<f64> = (0..p)
-        .map(|j| spearman(&col(&obs, j), &col(&hat, j)))
-        .collect();
+    let (pm, pmed, sm) = column_correlations(&obs, &hat, p);
     let per_c: Vec<f64> = (0..n)
         .map(|i| pearson(&obs[i * p..(i + 1) * p], &hat[i * p..(i + 1) * p]))
         .collect();
@@ -270,8 +266,6 @@ pub fn evaluate(model: &Model, data: &ReapData, n_draws: Option<usize>) -> Resul
         .sum::<f64>()
         / obs.len() as f64)
         .sqrt();
-    let (pm, pmed) = mean_median(&per_p);
-    let (sm, _) = mean_median(&per_s);
     let (cm, _) = mean_median(&per_c);
     // embedding
     let zt = model.embed(&data.train)?;

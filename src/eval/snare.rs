@@ -202,15 +202,10 @@ pub fn run(
     progress: &mut dyn FnMut(&EpochLog) -> ControlFlow<()>,
 ) -> Result<SnareScores> {
     let data = load(dir, max_cells, cfg.train.seed)?;
-    let mut model = Model::new(cfg, &data.train)?;
-    model.set_device(&opts.device)?;
-    model.set_threads(opts.threads)?;
-    let t0 = Instant::now();
-    let report = model.fit_with_progress(&data.train, progress)?;
-    let train_seconds = t0.elapsed().as_secs_f64();
+    let (model, train_seconds, epochs) = super::train_timed(cfg, &data.train, opts, progress)?;
     let mut s = evaluate(&model, &data, opts.n_draws)?;
     s.train_seconds = train_seconds;
-    s.seconds_per_epoch = train_seconds / report.epochs_run.max(1) as f64;
+    s.seconds_per_epoch = train_seconds / epochs.max(1) as f64;
     s.threads = opts.threads;
     s.peak_rss_mib = peak_rss_mib();
     Ok(s)

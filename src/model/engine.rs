@@ -1,9 +1,11 @@
 //! The network on a concrete backend, chosen at run time.
 
 use crate::backend::Device;
+use crate::config::{ModelConfig, ModelKind};
 use crate::error::{Error, Result};
 use crate::io::params::{self, NamedTensor};
 use crate::module::{Layout, MgLayout, MultiVae, OutputConstants, ScVaeIt};
+use crate::schema::Schema;
 use burn::backend::Autodiff;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -19,6 +21,23 @@ pub(crate) enum Arch {
 }
 
 impl Arch {
+    /// The architecture of a model whose weights (scVAEIT: constants
+    /// included) come from elsewhere: a checkpoint, another device, surgery.
+    pub fn for_weights(cfg: &ModelConfig, schema: &Schema, layout: &Layout) -> Arch {
+        match cfg.model {
+            ModelKind::Scvaeit => {
+                let d = layout.n_features;
+                let placeholder = OutputConstants {
+                    center: vec![0.0; d],
+                    lo: vec![0.0; d],
+                    hi: vec![1.0; d],
+                };
+                Arch::ScVaeIt(layout.clone(), placeholder)
+            }
+            ModelKind::Multigrate => Arch::MultiVae(MgLayout::new(cfg, schema)),
+        }
+    }
+
     /// Number of scalars the network holds (every float parameter, constants
     /// included); `None` on overflow.
     pub fn expected_elements(&self) -> Option<usize> {

@@ -12,8 +12,6 @@ use crate::module::{Inputs, Layout, MgBatch};
 use crate::nn::{tensor2, to_vec, BnMode, BnStats, Fwd};
 use crate::train::{rng_for, Stream};
 use burn::tensor::{backend::Backend, Tensor};
-use rand::Rng;
-use rand_distr::StandardNormal;
 use std::ops::Range;
 
 /// Latent embedding of cells.
@@ -256,9 +254,7 @@ pub(crate) fn embed<B: Backend>(
         let z = match rng.as_mut() {
             None => mu,
             Some(r) => {
-                let e: Vec<f32> = (0..m * latent)
-                    .map(|_| r.sample::<f32, _>(StandardNormal))
-                    .collect();
+                let e = crate::nn::randn(m * latent, r);
                 mu + (lv * 0.5).exp() * tensor2::<B>(e, m, latent, device)
             }
         };
@@ -318,9 +314,7 @@ pub(crate) fn impute<B: Backend>(
         };
         let dec_cov = to_tensor::<B>(dec_cov, m, device);
         let noise = (l > 0).then(|| {
-            let v: Vec<f32> = (0..m * l * latent)
-                .map(|_| rng.sample::<f32, _>(StandardNormal))
-                .collect();
+            let v = crate::nn::randn(m * l * latent, &mut rng);
             (l, tensor2::<B>(v, m * l, latent, device))
         });
         let mut stats = BnStats::new(bn);

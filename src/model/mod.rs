@@ -562,18 +562,7 @@ impl Model {
         let ck = checkpoint::from_bytes(bytes)?;
         validate_schema(&ck.schema, &ck.config, &ck.pre)?;
         let layout = Layout::new(&ck.config, &ck.schema);
-        let arch = match ck.config.model {
-            ModelKind::Scvaeit => {
-                let d = layout.n_features;
-                let placeholder = OutputConstants {
-                    center: vec![0.0; d],
-                    lo: vec![0.0; d],
-                    hi: vec![1.0; d],
-                };
-                Arch::ScVaeIt(layout.clone(), placeholder)
-            }
-            ModelKind::Multigrate => Arch::MultiVae(MgLayout::new(&ck.config, &ck.schema)),
-        };
+        let arch = Arch::for_weights(&ck.config, &ck.schema, &layout);
         let have: usize = ck.tensors.iter().map(|t| t.values.len()).sum();
         if arch.expected_elements() != Some(have) {
             return Err(Error::checkpoint(format!(

@@ -24,7 +24,7 @@ use crate::config::ModelKind;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::io::params::NamedTensor;
-use crate::module::{Layout, MgLayout, OutputConstants};
+use crate::module::{Layout, MgLayout};
 use crate::schema::Schema;
 use crate::train::{rng_for, Frozen, Stream};
 use std::collections::HashMap;
@@ -117,9 +117,9 @@ impl Model {
         let mut tensors = self.engine.export();
         let mut trainable: HashMap<String, (Vec<f32>, Vec<f32>)> = HashMap::new();
         let layout = Layout::new(&cfg, &schema);
-        let arch = match cfg.model {
+        let mg = MgLayout::new(&cfg, &schema);
+        match cfg.model {
             ModelKind::Multigrate => {
-                let mg = MgLayout::new(&cfg, &schema);
                 for t in tensors.iter_mut() {
                     let (cov, init): (Option<usize>, &mut dyn FnMut(usize) -> Vec<f32>) =
                         if let Some(j) = t.name.strip_prefix("cat_embed.") {
@@ -137,7 +137,6 @@ impl Model {
                     trainable.insert(t.name.clone(), (keep, g.values.clone()));
                     *t = g;
                 }
-                Arch::MultiVae(mg)
             }
             ModelKind::Scvaeit => {
                 let l = &self.layout;
@@ -158,15 +157,9 @@ impl Model {
                     trainable.insert(t.name.clone(), (keep, g.values.clone()));
                     *t = g;
                 }
-                let d = layout.n_features;
-                let placeholder = OutputConstants {
-                    center: vec![0.0; d],
-                    lo: vec![0.0; d],
-                    hi: vec![1.0; d],
-                };
-                Arch::ScVaeIt(layout.clone(), placeholder)
             }
-        };
+        }
+        let arch = Arch::for_weights(&cfg, &schema, &layout);
         let engine = Engine::with_weights(Device::cpu(), &arch, tensors)?;
         let mut out = Model {
             config: cfg,

@@ -30,7 +30,6 @@ use mask::MaskGenerator;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -115,12 +114,6 @@ pub(crate) struct TrainContext<'a> {
     pub frozen: Option<&'a Frozen>,
 }
 
-fn normal(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
-    (0..n)
-        .map(|_| rng.sample::<f32, _>(StandardNormal))
-        .collect()
-}
-
 /// Builds the device inputs of one minibatch (host vectors are filled once
 /// and moved into the tensors, never copied).
 fn step_input<B: Backend>(
@@ -159,7 +152,8 @@ fn step_input<B: Backend>(
         ctx.aligned.fill_covariates(cells, &[], &mut c);
         tensor2::<B>(c, n, nb, device)
     });
-    let eps = [0, 1, 2].map(|_| tensor2::<B>(normal(noise_rng, n * latent), n, latent, device));
+    let eps =
+        [0, 1, 2].map(|_| tensor2::<B>(crate::nn::randn(n * latent, noise_rng), n, latent, device));
     let mmd = mmd_cov.map(|k| {
         let g = ctx.aligned.cov_widths[k];
         let mut onehot = vec![0f32; n * g];

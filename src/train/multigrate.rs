@@ -17,21 +17,13 @@ use super::{
 use crate::config::{AlignmentType, Kernel, MultigrateConfig};
 use crate::error::{Error, Result};
 use crate::module::{MgBatch, MgStep, MgWeights, MultiVae};
-use crate::nn::{to_vec, BnMode, BnStats, Fwd};
+use crate::nn::{randn, to_vec, BnMode, BnStats, Fwd};
 use burn::backend::Autodiff;
 use burn::module::{AutodiffModule, Module};
 use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::{backend::Backend, Tensor};
 use rand::seq::SliceRandom;
-use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
-
-fn normal(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
-    (0..n)
-        .map(|_| rng.sample::<f32, _>(StandardNormal))
-        .collect()
-}
 
 /// Minibatches of one epoch.
 ///
@@ -134,10 +126,10 @@ impl Setup<'_> {
             }
         }
         let z = layout.latent;
-        let eps = crate::nn::tensor2(normal(noise, n * z), n, z, device);
+        let eps = crate::nn::tensor2(randn(n * z, noise), n, z, device);
         let eps_marginal = if self.marginal {
             (0..n_mod)
-                .map(|_| crate::nn::tensor2(normal(noise, n * z), n, z, device))
+                .map(|_| crate::nn::tensor2(randn(n * z, noise), n, z, device))
                 .collect()
         } else {
             Vec::new()
