@@ -131,6 +131,34 @@ impl<B: Backend> LikelihoodParams<B> {
         }
     }
 
+    /// Per-cell `sum_j mask_ij log p(x_ij)` without the data-only constants.
+    /// NB on a CPU backend runs fused on the host (`fused.rs`); everything
+    /// else is [`log_prob`](Self::log_prob) times the mask.
+    ///
+    /// # Shapes
+    /// - `x`, `mask`: `[n, d_k]` -> `[n, 1]`
+    pub fn masked_log_prob(
+        &self,
+        out: &BlockOutput<B>,
+        x: Tensor<B, 2>,
+        mask: Tensor<B, 2>,
+    ) -> Tensor<B, 2> {
+        if self.kind == Likelihood::Nb && super::on_host::<B>() {
+            if let Some(disp) = out.disp.clone() {
+                return super::scvaeit_nb_masked_ll(
+                    out.h.clone(),
+                    disp,
+                    self.lo.clone(),
+                    self.hi.clone(),
+                    self.max_disp,
+                    x,
+                    mask,
+                );
+            }
+        }
+        (self.log_prob(out, x, false) * mask).sum_dim(1)
+    }
+
     /// Mean of the distribution (`[n, d_k]`), on the scale of the model's input.
     pub fn mean(&self, out: &BlockOutput<B>) -> Tensor<B, 2> {
         match self.kind {

@@ -6,15 +6,17 @@
 //! tests), accurate for the non-integer arguments that scVAEIT's NB on
 //! log-normalized values needs.
 
+mod fused;
 mod kl;
 mod likelihood;
 mod mmd;
 mod multigrate;
 
+pub use fused::{mg_nb_masked_ll, on_host, scvaeit_nb_masked_ll};
 pub use kl::{gaussian_kl, jeffreys, kl_to_standard};
 pub use likelihood::{BlockOutput, LikelihoodParams};
 pub use mmd::{mmd_groups, mmd_pair, MMD_SCALES, MULTIGRATE_GAMMAS};
-pub use multigrate::{mg_log_prob, mg_mean, MgOutput};
+pub use multigrate::{mg_log_prob, mg_masked_log_prob, mg_mean, MgOutput};
 
 use burn::tensor::{backend::Backend, Tensor};
 

@@ -65,6 +65,28 @@ pub fn mg_log_prob<B: Backend>(
     }
 }
 
+/// Per-cell `sum_j avail_ij log p(x_ij)` (`[n, 1]`). NB on a CPU backend
+/// runs fused on the host (`fused.rs`); everything else is
+/// [`mg_log_prob`] times `avail`.
+///
+/// # Shapes
+/// - `x`, `avail`: `[n, d]`, `size_factor`: `[n, 1]`, `log_theta`: `[n or 1, d]` -> `[n, 1]`
+pub fn mg_masked_log_prob<B: Backend>(
+    kind: Likelihood,
+    out: &MgOutput<B>,
+    x: Tensor<B, 2>,
+    avail: Tensor<B, 2>,
+    size_factor: Option<Tensor<B, 2>>,
+    log_theta: Option<Tensor<B, 2>>,
+) -> Tensor<B, 2> {
+    if kind == Likelihood::Nb && super::on_host::<B>() {
+        if let (Some(sf), Some(lt)) = (size_factor.clone(), log_theta.clone()) {
+            return super::mg_nb_masked_ll(out.h.clone(), lt, x, avail, sf);
+        }
+    }
+    (mg_log_prob(kind, out, x, size_factor, log_theta) * avail).sum_dim(1)
+}
+
 /// Decoder mean on the modality's own scale: mse -> the value; nb ->
 /// proportions `softmax(h)` (multiply by a library size for counts); zinb ->
 /// `(1 - pi) softmax(h)` (the reference crashes here); bce -> probabilities.

@@ -24,7 +24,9 @@
 
 use crate::config::{AlignmentLoss, AlignmentType, Mix, ModelConfig};
 use crate::data::Likelihood;
-use crate::distributions::{jeffreys, kl_to_standard, mg_log_prob, mg_mean, mmd_pair, MgOutput};
+use crate::distributions::{
+    jeffreys, kl_to_standard, mg_masked_log_prob, mg_mean, mmd_pair, MgOutput,
+};
 use crate::nn::{randn, tensor2, Dense, FcSpec, FcStack, Fwd};
 use crate::schema::Schema;
 use burn::module::{Module, Param};
@@ -636,9 +638,7 @@ impl<B: Backend> MultiVae<B> {
                 .has_theta()
                 .then(|| step.libs.clone().slice([0..n, k..k + 1]));
             let lt = self.log_theta(k, b.cov.as_ref());
-            let nll = (mg_log_prob(m.likelihood, out, x, sf, lt) * avail)
-                .sum_dim(1)
-                .neg(); // [n, 1]
+            let nll = mg_masked_log_prob(m.likelihood, out, x, avail, sf, lt).neg(); // [n, 1]
             let nll = nll * b.present.clone().slice([0..n, k..k + 1]);
             parts[k] = nll.clone().mean().reshape([1]);
             recon_cell = recon_cell + nll * w.modality[k];

@@ -372,7 +372,7 @@ impl<B: Backend> ScVaeIt<B> {
                 let r = self.layout.blocks[k].range();
                 let xk = x.clone().slice([0..n, r.clone()]);
                 let mk = output.clone().slice([0..n, r]);
-                (self.likelihood(k).log_prob(out, xk, false) * mk).sum() / n as f64
+                self.likelihood(k).masked_log_prob(out, xk, mk).sum() / n as f64
             })
             .collect();
         (enc.mu, enc.logvar, ll)

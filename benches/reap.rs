@@ -1,10 +1,11 @@
 //! Benchmark: one training epoch, imputation of the test cells and embedding
 //! of all cells on the bundled REAP-seq data with the reap-impute v1
-//! standardized configuration (2455 train cells, 10 steps of 256 per epoch;
-//! 614 test cells imputed with 50 posterior draws).
+//! standardized configuration of either model (2455 train cells, 10 steps of
+//! 256 per epoch; 614 test cells imputed, scVAEIT with 50 posterior draws as
+//! the reference, Multigrate from the decoder mean as the reference).
 //!
 //! ```text
-//! cargo bench --bench scvaeit [-- --device cpu --threads 2 --repeats 5]
+//! cargo bench --bench reap [-- --model scvaeit|multigrate --device cpu --threads 2 --repeats 5]
 //! ```
 //! Prints the median and min of each figure and one JSON line.
 
@@ -30,7 +31,16 @@ fn main() -> scmosaic::Result<()> {
     let repeats: usize = arg("--repeats").and_then(|s| s.parse().ok()).unwrap_or(5);
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/reap_pbmc2");
     let data = reap::load(&dir, None)?;
-    let mut cfg = reap::standard_config();
+    let kind = arg("--model").unwrap_or_else(|| "scvaeit".into());
+    let (mut cfg, draws, label) = match kind.as_str() {
+        "scvaeit" => (reap::standard_config(), Some(50), "scVAEIT"),
+        "multigrate" => (reap::multigrate_config(), None, "Multigrate"),
+        other => {
+            return Err(scmosaic::Error::InvalidConfig(format!(
+                "--model {other}: expected scvaeit or multigrate"
+            )))
+        }
+    };
     cfg.train.epochs = 1;
     let mut model = Model::new(&cfg, &data.train)?;
     model.set_device(&device)?;
@@ -44,7 +54,7 @@ fn main() -> scmosaic::Result<()> {
     }
     let mut req = ImputeRequest::new("adt");
     req.scale = ImputeScale::Counts;
-    req.n_draws = Some(50);
+    req.n_draws = draws;
     model.impute(&data.test, &req)?;
     let mut impute = Vec::new();
     for _ in 0..repeats {
@@ -64,7 +74,7 @@ fn main() -> scmosaic::Result<()> {
     let (m_med, m_min) = stats(embed);
     let n_all = (data.train.n_cells() + data.test.n_cells()) as f64;
     println!(
-        "scVAEIT reap-impute v1 on {} ({} threads; 0 = all cores), {repeats} repeats",
+        "{label} reap-impute v1 on {} ({} threads; 0 = all cores), {repeats} repeats",
         model.device(),
         threads
     );
@@ -72,7 +82,8 @@ fn main() -> scmosaic::Result<()> {
         "  train epoch (2455 cells)      median {e_med:.3} s   min {e_min:.3} s   ({:.0} cells/s)",
         2455.0 / e_med
     );
-    println!("  impute 614 cells x 50 draws   median {i_med:.3} s   min {i_min:.3} s");
+    let how = draws.map_or("decoder mean".to_string(), |d| format!("{d} draws"));
+    println!("  impute 614 cells ({how})   median {i_med:.3} s   min {i_min:.3} s");
     println!(
         "  embed {n_all} cells            median {m_med:.3} s   min {m_min:.3} s   ({:.0} cells/s)",
         n_all / m_med
@@ -80,7 +91,7 @@ fn main() -> scmosaic::Result<()> {
     println!(
         "{}",
         serde_json::json!({
-            "device": model.device().name(), "threads": threads,
+            "model": kind, "device": model.device().name(), "threads": threads,
             "epoch_seconds_median": e_med, "epoch_seconds_min": e_min,
             "impute_seconds_median": i_med, "impute_seconds_min": i_min,
             "embed_seconds_median": m_med, "embed_cells_per_second": n_all / m_med,
