@@ -132,7 +132,7 @@ impl<B: Backend> LikelihoodParams<B> {
     }
 
     /// Per-cell `sum_j mask_ij log p(x_ij)` without the data-only constants.
-    /// NB on a CPU backend runs fused on the host (`fused.rs`); everything
+    /// NB and Bernoulli on a CPU backend run fused on the host (`fused.rs`); everything
     /// else is [`log_prob`](Self::log_prob) times the mask.
     ///
     /// # Shapes
@@ -143,6 +143,10 @@ impl<B: Backend> LikelihoodParams<B> {
         x: Tensor<B, 2>,
         mask: Tensor<B, 2>,
     ) -> Tensor<B, 2> {
+        if self.kind == Likelihood::Bernoulli && super::on_host::<B>() {
+            let bound = Some(LOGIT_BOUND as f32);
+            return super::bernoulli_masked_ll(out.h.clone(), x, mask, bound);
+        }
         if self.kind == Likelihood::Nb && super::on_host::<B>() {
             if let Some(disp) = out.disp.clone() {
                 return super::scvaeit_nb_masked_ll(

@@ -65,7 +65,7 @@ pub fn mg_log_prob<B: Backend>(
     }
 }
 
-/// Per-cell `sum_j avail_ij log p(x_ij)` (`[n, 1]`). NB on a CPU backend
+/// Per-cell `sum_j avail_ij log p(x_ij)` (`[n, 1]`). NB and BCE on a CPU backend
 /// runs fused on the host (`fused.rs`); everything else is
 /// [`mg_log_prob`] times `avail`.
 ///
@@ -79,9 +79,15 @@ pub fn mg_masked_log_prob<B: Backend>(
     size_factor: Option<Tensor<B, 2>>,
     log_theta: Option<Tensor<B, 2>>,
 ) -> Tensor<B, 2> {
-    if kind == Likelihood::Nb && super::on_host::<B>() {
-        if let (Some(sf), Some(lt)) = (size_factor.clone(), log_theta.clone()) {
-            return super::mg_nb_masked_ll(out.h.clone(), lt, x, avail, sf);
+    if super::on_host::<B>() {
+        match (kind, size_factor.clone(), log_theta.clone()) {
+            (Likelihood::Nb, Some(sf), Some(lt)) => {
+                return super::mg_nb_masked_ll(out.h.clone(), lt, x, avail, sf)
+            }
+            (Likelihood::Bernoulli, _, _) => {
+                return super::bernoulli_masked_ll(out.h.clone(), x, avail, None)
+            }
+            _ => {}
         }
     }
     (mg_log_prob(kind, out, x, size_factor, log_theta) * avail).sum_dim(1)
