@@ -218,6 +218,44 @@ pub fn dataset(data: &[u8]) {
             );
             let mut z = vec![0f32; n_cells * 2];
             check(scm_model_embed(model, ds, z.as_mut_ptr(), z.len()), "embed");
+            // Each modality's latent, and embedding options from the input:
+            // arbitrary (mostly invalid) JSON text, then a valid sample request.
+            for (name, _) in &added {
+                check(
+                    scm_model_embed_with(
+                        model,
+                        ds,
+                        name.as_ptr(),
+                        ptr::null(),
+                        z.as_mut_ptr(),
+                        z.len(),
+                    ),
+                    "embed_with modality",
+                );
+            }
+            let text: Vec<u8> = (0..b.u8() % 24).map(|_| b.u8().max(1)).collect();
+            let opts = [
+                CString::new(text).unwrap(),
+                CString::new(format!(
+                    r#"{{"sample": {}, "seed": {}}}"#,
+                    b.u8() % 2 == 0,
+                    b.i64() as u64
+                ))
+                .unwrap(),
+            ];
+            for o in &opts {
+                check(
+                    scm_model_embed_with(
+                        model,
+                        ds,
+                        ptr::null(),
+                        o.as_ptr(),
+                        z.as_mut_ptr(),
+                        z.len(),
+                    ),
+                    "embed_with options",
+                );
+            }
             for (name, n_feat) in &added {
                 let mut out = vec![0f32; n_cells * n_feat];
                 let mut var = vec![0f32; n_cells * n_feat];

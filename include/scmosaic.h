@@ -397,6 +397,27 @@ scm_status scm_model_embed(const scm_model *model,
                            size_t out_len);
 
 /**
+ * Like `scm_model_embed` (same `out` layout and `out_len` rule: `n_cells *
+ * scm_model_latent_dim`), with options. `modality` may be NULL (the joint
+ * latent from every measured modality) or name one modality of the model:
+ * that modality's latent alone (scVAEIT encodes each cell with the other
+ * modalities hidden; Multigrate returns the modality's own posterior, its
+ * expert, with rows of NaN for cells that lack the modality). An unknown name
+ * gives `SCM_STATUS_NOT_FOUND`. `options_json` may be NULL or an object with
+ * the optional keys `"sample"` (bool: one posterior sample per cell instead
+ * of the mean; default the config's choice, `multigrate.latent`, i.e. the
+ * mean for scVAEIT) and `"seed"` (integer >= 0: seed of the sample; default
+ * the training seed, `train.seed`). The same inputs, options and seed give
+ * the same values.
+ */
+scm_status scm_model_embed_with(const scm_model *model,
+                                const scm_dataset *dataset,
+                                const char *modality,
+                                const char *options_json,
+                                float *out,
+                                size_t out_len);
+
+/**
  * Imputes (or, where measured, denoises) one modality for every cell of
  * `dataset` into `mean` (row-major cells x output features; `mean_len` must
  * be `n_cells * n_out`). The output features are all of the modality's

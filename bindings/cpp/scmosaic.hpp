@@ -503,6 +503,34 @@ struct ImputeOptions {
     }
 };
 
+/// Options of Model::embed (all optional; see scm_model_embed_with).
+struct EmbedOptions {
+    /// The latent of this modality alone (empty = the joint latent from every
+    /// measured modality). Multigrate gives NaN rows for cells that lack it.
+    std::string modality;
+    /// true: one posterior sample per cell; false: the mean; unset: the
+    /// config's choice (multigrate.latent; the mean for scVAEIT).
+    std::optional<bool> sample;
+    /// Seed of the sample; unset = the training seed.
+    std::optional<std::uint64_t> seed;
+
+    /// The sample/seed options as the JSON object scm_model_embed_with takes.
+    std::string to_json() const {
+        std::string out = "{";
+        if (sample) {
+            out += *sample ? "\"sample\":true" : "\"sample\":false";
+        }
+        if (seed) {
+            if (sample) {
+                out += ',';
+            }
+            out += "\"seed\":" + std::to_string(*seed);
+        }
+        out += '}';
+        return out;
+    }
+};
+
 /// Posterior mean and per-value variance of an imputation (row-major cells x
 /// output features).
 struct Imputation {
@@ -548,6 +576,16 @@ public:
         return from_bytes(bytes.data(), bytes.size());
     }
 
+    /// Query-to-reference mapping: a copy of this trained model whose
+    /// covariates also know the new levels of `query`; train() on the query
+    /// then updates only their parameters, so the reference cells' embeddings
+    /// and imputations stay exactly the same. This model is not modified.
+    Model map_query(const Dataset& query) const {
+        scm_model* p = nullptr;
+        check(scm_model_map_query(h_.get(), query.get(), &p));
+        return Model(p);
+    }
+
     Model(Model&&) noexcept = default;
     Model& operator=(Model&&) noexcept = default;
     Model(const Model&) = delete;
@@ -576,6 +614,18 @@ public:
     std::vector<float> embed(const Dataset& dataset) const {
         std::vector<float> out(detail::checked_mul(dataset.n_cells(), latent_dim()));
         check(scm_model_embed(h_.get(), dataset.get(), out.data(), out.size()));
+        return out;
+    }
+
+    /// Latent values with options (one modality's latent, posterior samples),
+    /// row-major cells x latent_dim().
+    std::vector<float> embed(const Dataset& dataset, const EmbedOptions& options) const {
+        std::vector<float> out(detail::checked_mul(dataset.n_cells(), latent_dim()));
+        const std::string json = options.to_json();
+        const char* modality =
+            options.modality.empty() ? nullptr : detail::c_str(options.modality, "modality name");
+        check(scm_model_embed_with(h_.get(), dataset.get(), modality, json.c_str(), out.data(),
+                                   out.size()));
         return out;
     }
 

@@ -1,7 +1,7 @@
 // A complete program using the scmosaic C++ wrapper (scmosaic.hpp):
 // a small synthetic two-modality dataset (RNA + ADT counts), training with a
-// progress callback, embedding, cross-modal imputation, save/reload and error
-// handling.
+// progress callback, embedding (joint, one modality's, posterior samples),
+// cross-modal imputation, save/reload, query mapping and error handling.
 //
 // Build (after scripts/install.sh):
 //   g++ -std=c++17 example.cpp $(pkg-config --cflags --libs scmosaic)
@@ -145,6 +145,22 @@ int run(std::size_t epochs) {
     }
     std::cout << '\n';
 
+    // The RNA latent alone, and seeded posterior samples (the same seed gives
+    // the same values).
+    scmosaic::EmbedOptions rna_latent;
+    rna_latent.modality = "rna";
+    const std::vector<float> z_rna = model.embed(train, rna_latent);
+    scmosaic::EmbedOptions sampled;
+    sampled.sample = true;
+    sampled.seed = 11;
+    const std::vector<float> s1 = model.embed(train, sampled);
+    if (z_rna.size() != z.size() || s1 != model.embed(train, sampled) || s1 == z) {
+        std::cerr << "FAIL: per-modality or sampled embedding\n";
+        return 1;
+    }
+    std::cout << "rna-only latent of cell 0: " << z_rna[0] << "; one posterior sample: " << s1[0]
+              << '\n';
+
     // Cross-modal imputation of ADT from RNA alone.
     const std::vector<float> adt = model.impute(rna_only, "adt");
     const std::vector<std::string> proteins = model.features("adt");
@@ -208,6 +224,15 @@ int run(std::size_t epochs) {
         return 1;
     }
     std::cout << "to_bytes/from_bytes (" << bytes.size() << " bytes): identical embeddings\n";
+
+    // Query mapping (here a query without new covariate levels): the mapped
+    // model embeds the reference cells exactly as the reference does.
+    scmosaic::Model mapped = model.map_query(rna_only);
+    if (mapped.embed(train) != z) {
+        std::cerr << "FAIL: the mapped model changed the reference embedding\n";
+        return 1;
+    }
+    std::cout << "map_query: reference embedding unchanged\n";
 
     // Errors become scmosaic::Error with the status and the library's message.
     try {

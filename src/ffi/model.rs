@@ -6,7 +6,7 @@ use super::error::{scm_status, FfiError};
 use super::{
     arg, emit, opt_str_arg, out_arg, release, slice_arg, slice_out, str_arg, write_str, Locked,
 };
-use crate::{ImputeRequest, ImputeScale, Model, StopReason};
+use crate::{EmbedRequest, ImputeRequest, ImputeScale, Model, StopReason};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_void};
@@ -163,6 +163,76 @@ pub unsafe extern "C" fn scm_model_embed(
         }
         let out = slice_out(out, out_len, "out")?;
         let e = held.embed(data)?;
+        out.copy_from_slice(&e.values);
+        Ok(())
+    })
+}
+
+/// Options of `scm_model_embed_with` (a JSON object).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct EmbedOptions {
+    sample: Option<bool>,
+    seed: Option<u64>,
+}
+
+/// Like `scm_model_embed` (same `out` layout and `out_len` rule: `n_cells *
+/// scm_model_latent_dim`), with options. `modality` may be NULL (the joint
+/// latent from every measured modality) or name one modality of the model:
+/// that modality's latent alone (scVAEIT encodes each cell with the other
+/// modalities hidden; Multigrate returns the modality's own posterior, its
+/// expert, with rows of NaN for cells that lack the modality). An unknown name
+/// gives `SCM_STATUS_NOT_FOUND`. `options_json` may be NULL or an object with
+/// the optional keys `"sample"` (bool: one posterior sample per cell instead
+/// of the mean; default the config's choice, `multigrate.latent`, i.e. the
+/// mean for scVAEIT) and `"seed"` (integer >= 0: seed of the sample; default
+/// the training seed, `train.seed`). The same inputs, options and seed give
+/// the same values.
+#[no_mangle]
+pub unsafe extern "C" fn scm_model_embed_with(
+    model: *const scm_model,
+    dataset: *const scm_dataset,
+    modality: *const c_char,
+    options_json: *const c_char,
+    out: *mut f32,
+    out_len: usize,
+) -> scm_status {
+    super::guard(|| {
+        let m = arg(model, "model")?;
+        let ds = arg(dataset, "dataset")?;
+        let modality = opt_str_arg(modality, "modality")?;
+        let opts: EmbedOptions = match opt_str_arg(options_json, "options_json")? {
+            None => EmbedOptions::default(),
+            Some(s) => {
+                let bad =
+                    |e: serde_json::Error| FfiError::invalid_arg(format!("embed options: {e}"));
+                let v: serde_json::Value = serde_json::from_str(s).map_err(bad)?;
+                if !v.is_object() {
+                    return Err(FfiError::invalid_arg(
+                        "embed options must be a JSON object, e.g. {\"sample\": true, \"seed\": 1}",
+                    ));
+                }
+                serde_json::from_value(v).map_err(bad)?
+            }
+        };
+        let held = m.inner.lock("model")?;
+        let mut st = ds.inner.lock("dataset")?;
+        let data = st.dataset()?;
+        let need = data.n_cells() * held.latent_dim();
+        if out_len != need {
+            return Err(FfiError::invalid_arg(format!(
+                "out_len is {out_len} but {} cells x {} latent dimensions need {need}",
+                data.n_cells(),
+                held.latent_dim()
+            )));
+        }
+        let out = slice_out(out, out_len, "out")?;
+        let req = EmbedRequest {
+            modality: modality.map(str::to_string),
+            sample: opts.sample,
+            seed: opts.seed,
+        };
+        let e = held.embed_with(data, &req)?;
         out.copy_from_slice(&e.values);
         Ok(())
     })

@@ -294,6 +294,12 @@ function scm_model_embed(model, dataset, out, out_len)
                                     out::Ptr{Cfloat}, out_len::Csize_t)::scm_status
 end
 
+function scm_model_embed_with(model, dataset, modality, options_json, out, out_len)
+    @ccall $(sym(:scm_model_embed_with))(model::Ptr{scm_model}, dataset::Ptr{scm_dataset},
+                                         modality::Cstring, options_json::Cstring,
+                                         out::Ptr{Cfloat}, out_len::Csize_t)::scm_status
+end
+
 function scm_model_impute(model, dataset, modality, options_json, mean, mean_len,
                           variance, variance_len)
     @ccall $(sym(:scm_model_impute))(model::Ptr{scm_model}, dataset::Ptr{scm_dataset},

@@ -695,13 +695,45 @@ config_json(model::Model) =
     _read_string((buf, cap, len) -> L.scm_model_config_json(model, buf, cap, len))
 
 """
-    embed(model, ds) -> Matrix{Float32}
+    embed(model, ds; modality = nothing, sample = nothing, seed = nothing) -> Matrix{Float32}
 
-The latent means of the cells of `ds`: a latent × cells matrix.
+The latent values of the cells of `ds`: a latent × cells matrix. By default
+the joint posterior means from every measured modality (Multigrate with
+`multigrate.latent = "sample"`: one seeded posterior sample).
+
+- `modality = "adt"`: that modality's latent alone (scVAEIT encodes each cell
+  with the other modalities hidden; Multigrate returns the modality's own
+  posterior, with `NaN` columns for cells that lack it). An unknown name throws
+  `SCM_STATUS_NOT_FOUND`.
+- `sample = true`: one posterior sample per cell instead of the mean
+  (`false`: the mean; `nothing`: the config's choice).
+- `seed`: seed of the sample (default the training seed); the same seed gives
+  the same values.
 """
-function embed(model::Model, ds::Dataset)
+function embed(model::Model, ds::Dataset; modality = nothing, sample = nothing,
+               seed = nothing)
     out = Matrix{Float32}(undef, latent_dim(model), ncells(ds))
-    @check L.scm_model_embed(model, ds, out, length(out))
+    if modality === nothing && sample === nothing && seed === nothing
+        @check L.scm_model_embed(model, ds, out, length(out))
+        return out
+    end
+    opts = Pair{String,Any}[]
+    if sample !== nothing
+        sample isa Bool ||
+            throw(ArgumentError("sample must be true, false or nothing, got $(repr(sample))"))
+        push!(opts, "sample" => sample)
+    end
+    if seed !== nothing
+        seed isa Integer && !(seed isa Bool) && seed >= 0 ||
+            throw(ArgumentError("seed must be an integer ≥ 0, got $(repr(seed))"))
+        push!(opts, "seed" => UInt64(seed))
+    end
+    json = _tojson(_JSONObject(opts))
+    if modality === nothing
+        @check L.scm_model_embed_with(model, ds, C_NULL, json, out, length(out))
+    else
+        @check L.scm_model_embed_with(model, ds, String(modality), json, out, length(out))
+    end
     return out
 end
 

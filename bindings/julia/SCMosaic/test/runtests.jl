@@ -204,6 +204,42 @@ end
     @test error_code(() -> set_device!(model, "tpu:9")) !== nothing
 end
 
+@testset "per-modality and sampled embeddings (Multigrate)" begin
+    d = synthetic()
+    ds = dataset(d)
+    set_measured!(ds, "adt", [i % 4 != 0 for i in 1:120])     # every 4th cell lacks protein
+    cfg = Config(json = """
+    {"model": "multigrate", "latent_dim": 8, "hidden": [32],
+     "modalities": [{"name": "rna", "likelihood": "nb"},
+                    {"name": "adt", "likelihood": "mse", "normalization": "clr"}],
+     "train": {"epochs": 2, "batch_size": 64, "validation_fraction": 0.0}}""")
+    model = Model(cfg, ds)
+    train!(model, ds)
+    z = embed(model, ds)
+    @test embed(model, ds; sample = false) == z
+    za = embed(model, ds; modality = "adt")
+    @test size(za) == (8, 120)
+    @test [all(isnan, za[:, i]) for i in 1:120] == [i % 4 == 0 for i in 1:120]
+    zr = embed(model, ds; modality = "rna")
+    @test all(isfinite, zr)
+    s1 = embed(model, ds; sample = true, seed = 5)
+    @test s1 == embed(model, ds; sample = true, seed = 5)
+    @test s1 != embed(model, ds; sample = true, seed = 6)
+    @test s1 != z
+    @test error_code(() -> embed(model, ds; modality = "protein")) == S.SCM_STATUS_NOT_FOUND
+    @test_throws ArgumentError embed(model, ds; seed = -1)
+    @test_throws ArgumentError embed(model, ds; sample = 1)
+
+    # query mapping: a new batch level; the reference cells keep their embedding
+    q = Dataset(120)
+    add_modality!(q, "rna", d.rna, d.genes)
+    set_batch!(q, fill("b2", 120))
+    mapped = map_query(model, q)
+    train!(mapped, q)
+    @test embed(mapped, ds) == z
+    @test all(isfinite, embed(mapped, q))
+end
+
 @testset "errors" begin
     d = synthetic()
     ds = Dataset(120)

@@ -259,6 +259,7 @@ scmosaic_data.list <- function(x, likelihood = NULL, missing = NULL, covariates 
   }
   if (anyDuplicated(mods)) .abort("modality '", mods[anyDuplicated(mods)], "' given twice")
   lik <- .resolve_likelihood(likelihood, mods)
+  if (is.list(features) && !length(features)) features <- NULL  # list(): no selection
   if (!is.null(features) && (!is.list(features) || is.null(names(features)))) {
     .abort("'features' must be a named list, e.g. list(RNA = VariableFeatures(object))")
   }

@@ -42,9 +42,18 @@ model_new_ <- function(config_json, data, threads) .Call(wrap__model_new_, confi
 #' @noRd
 model_train_ <- function(model, data, verbose, stop_after) .Call(wrap__model_train_, model, data, verbose, stop_after)
 
-#' Latent means, column-major cells x latent.
+#' Latent values, column-major cells x latent. `modality`: NULL (the joint
+#' latent) or one modality's name; `sample`: -1 the config's choice, 0 the
+#' posterior mean, 1 one posterior sample; `seed` < 0: the training seed.
 #' @noRd
-model_embed_ <- function(model, data) .Call(wrap__model_embed_, model, data)
+model_embed_ <- function(model, data, modality, sample, seed) .Call(wrap__model_embed_, model, data, modality, sample, seed)
+
+#' Query-to-reference mapping: a new model that also knows the new covariate
+#' levels of `query` and whose training updates only their parameters (the
+#' reference cells' embeddings and imputations stay the same). `model` is
+#' not modified; the new model starts with its training history.
+#' @noRd
+model_map_query_ <- function(model, query) .Call(wrap__model_map_query_, model, query)
 
 #' Imputed values. Row-major cells x features is column-major features x
 #' cells, the R orientation, so values are returned as they are.

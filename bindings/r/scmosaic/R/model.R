@@ -57,8 +57,17 @@ scmosaic_model <- function(data, config = list(), latent_dim = NULL, hidden = NU
   if (!verbose) 0L else if (interactive()) 1L else 2L
 }
 
+# The model's covariates found among `available` (meta.data or colData
+# columns), or NULL: Seurat and SCE inputs of a trained model read them by
+# default.
+.model_covariates <- function(model, available) {
+  covs <- intersect(names(model_info_(model)$covariates), available)
+  if (length(covs)) covs else NULL
+}
+
 # The data for an existing model: only the model's modalities and features
-# are converted.
+# are converted. Seurat and SingleCellExperiment objects also supply the
+# model's covariates from their meta.data / colData columns of the same name.
 .data_for <- function(model, data, ...) {
   if (inherits(data, "scmosaic_data")) {
     .no_dots(..., fun = "scmosaic_data")
@@ -71,6 +80,7 @@ scmosaic_model <- function(data, config = list(), latent_dim = NULL, hidden = NU
   }
   if (inherits(data, "Seurat")) {
     args <- list(...)
+    args$covariates <- args$covariates %||% .model_covariates(model, colnames(data[[]]))
     assays <- args$assays %||% intersect(mods, SeuratObject::Assays(data))
     args$assays <- NULL
     if (!length(assays)) {
@@ -84,6 +94,8 @@ scmosaic_model <- function(data, config = list(), latent_dim = NULL, hidden = NU
   }
   if (inherits(data, "SingleCellExperiment")) {
     args <- list(...)
+    args$covariates <- args$covariates %||%
+      .model_covariates(model, colnames(SummarizedExperiment::colData(data)))
     main <- .sce_main_name(data, args$main.name)
     have <- c(main, SingleCellExperiment::altExpNames(data))
     exps <- args$experiments %||% intersect(mods, have)
@@ -145,16 +157,63 @@ fit_scvaeit <- function(data, config = list(), latent_dim = NULL, hidden = NULL,
   }
 }
 
-# Latent embedding (posterior means): a cells x latent matrix.
-embed_cells <- function(model, data, ...) {
+# Checks a modality name of the model (NULL allowed when `null_ok`).
+.check_modality <- function(model, modality, null_ok = FALSE) {
+  if (null_ok && is.null(modality)) return(NULL)
+  mods <- model_info_(model)$modalities
+  if (!is.character(modality) || length(modality) != 1L || is.na(modality)) {
+    .abort("'modality' must name one modality of the model (", paste(mods, collapse = ", "),
+           ")", if (null_ok) " or be NULL")
+  }
+  if (!modality %in% mods) {
+    .abort("the model has no modality '", modality, "' (modalities: ",
+           paste(mods, collapse = ", "), ")")
+  }
+  modality
+}
+
+# Sample code for Rust: -1 the config's choice, 0 the mean, 1 a sample.
+.sample_code <- function(sample) {
+  if (is.null(sample)) return(-1L)
+  as.integer(.is_flag(sample, "sample"))
+}
+
+.seed_arg <- function(seed, what = "seed") {
+  if (is.null(seed)) -1 else as.numeric(.is_count(seed, what))
+}
+
+.kind_label <- function(kind) if (identical(kind, "multigrate")) "Multigrate" else "scVAEIT"
+
+.latent_prefix <- function(model) paste0(.kind_label(model_info_(model)$kind), "_")
+
+# Latent embedding: a cells x latent matrix (joint posterior means by
+# default; one modality's latent, or posterior samples, on request).
+embed_cells <- function(model, data, modality = NULL, sample = NULL, seed = NULL, ...) {
   .check_model(model)
+  modality <- .check_modality(model, modality, null_ok = TRUE)
+  code <- .sample_code(sample)
+  sd <- .seed_arg(seed)
   data <- .data_for(model, data, ...)
-  e <- .rs(model_embed_(model, data$ptr))
+  e <- .rs(model_embed_(model, data$ptr, modality, code, sd))
   .warn_alignment(e$alignment)
   z <- e$values
   dim(z) <- c(e$n_cells, e$dim)
-  dimnames(z) <- list(data$cells, paste0("scVAEIT_", seq_len(e$dim)))
+  prefix <- paste0(.latent_prefix(model), if (!is.null(modality)) paste0(modality, "_"))
+  dimnames(z) <- list(data$cells, paste0(prefix, seq_len(e$dim)))
   z
+}
+
+# Query-to-reference mapping (scArches-style): a new model that also knows the
+# query's new covariate levels, trained on the query with only their
+# parameters free. The reference model is not modified.
+map_query <- function(model, query, train = TRUE, verbose = TRUE, ...) {
+  .check_model(model)
+  .is_flag(train, "train")
+  .verbose_mode(verbose)
+  data <- .data_for(model, query, ...)
+  mapped <- .new_model(.rs(model_map_query_(model, data$ptr)))
+  if (train) train_model(mapped, data, verbose = verbose)
+  mapped
 }
 
 # Impute (or denoise) one modality: a features x cells matrix.
@@ -162,14 +221,7 @@ impute <- function(model, data, modality, features = NULL, n_draws = NULL,
                    scale = c("normalized", "counts"), variance = FALSE, draws = FALSE,
                    hide = FALSE, seed = NULL, covariates = NULL, ...) {
   .check_model(model)
-  if (!is.character(modality) || length(modality) != 1L || is.na(modality)) {
-    .abort("'modality' must name one modality of the model (",
-           paste(model_info_(model)$modalities, collapse = ", "), ")")
-  }
-  if (!modality %in% model_info_(model)$modalities) {
-    .abort("the model has no modality '", modality, "' (modalities: ",
-           paste(model_info_(model)$modalities, collapse = ", "), ")")
-  }
+  .check_modality(model, modality)
   scale <- match.arg(scale)
   .is_flag(variance, "variance")
   .is_flag(draws, "draws")
@@ -178,7 +230,7 @@ impute <- function(model, data, modality, features = NULL, n_draws = NULL,
     .abort("'features' must be a character vector of feature names")
   }
   nd <- if (is.null(n_draws)) -1L else .is_count(n_draws, "n_draws")
-  sd <- if (is.null(seed)) -1 else as.numeric(.is_count(seed, "seed"))
+  sd <- .seed_arg(seed)
   if (!is.null(covariates) && (!is.character(covariates) || is.null(names(covariates)))) {
     .abort("'covariates' must be a named character vector, e.g. c(batch = \"b1\")")
   }
@@ -257,7 +309,7 @@ print.scmosaic_model <- function(x, ...) {
     return(invisible(x))
   }
   info <- model_info_(x)
-  cat("<scVAEIT model (scmosaic)>\n")
+  cat(sprintf("<%s model (scmosaic)>\n", .kind_label(info$kind)))
   cat("  modalities:", paste(sprintf("%s (%s, %s features)", info$modalities,
                                      info$likelihoods, .fmt_int(info$n_features)),
                              collapse = ", "), "\n")
@@ -284,6 +336,7 @@ summary.scmosaic_model <- function(object, ...) {
   info <- model_info_(object)
   structure(
     list(
+      kind = info$kind,
       modalities = data.frame(modality = info$modalities, likelihood = info$likelihoods,
                               features = info$n_features),
       covariates = info$covariates,
@@ -301,7 +354,7 @@ summary.scmosaic_model <- function(object, ...) {
 }
 
 print.summary.scmosaic_model <- function(x, ...) {
-  cat("scVAEIT model (scmosaic)\n\nModalities:\n")
+  cat(sprintf("%s model (scmosaic)\n\nModalities:\n", .kind_label(x$kind)))
   print(x$modalities, row.names = FALSE)
   if (length(x$covariates)) {
     cat("\nCovariates:\n")

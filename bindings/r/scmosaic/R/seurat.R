@@ -5,8 +5,9 @@ RunScVAEIT <- function(object, assays = NULL, model = NULL, impute = NULL,
                        features = NULL, layer = "counts", missing = NULL,
                        covariates = NULL, likelihood = NULL, zero_as_missing = TRUE,
                        config = list(), latent_dim = NULL, hidden = NULL, epochs = NULL,
-                       seed = NULL, threads = 0L, reduction.name = "scvaeit",
-                       reduction.key = "SCVAEIT_", imputed.suffix = ".imputed",
+                       seed = NULL, threads = 0L, modality = NULL, sample = NULL,
+                       sample.seed = NULL, reduction.name = NULL, reduction.key = NULL,
+                       imputed.suffix = ".imputed",
                        impute.scale = c("normalized", "counts"), n_draws = NULL,
                        verbose = TRUE, ...) {
   .need("SeuratObject", "RunScVAEIT()")
@@ -16,6 +17,18 @@ RunScVAEIT <- function(object, assays = NULL, model = NULL, impute = NULL,
   .no_dots(..., fun = "RunScVAEIT")
   impute.scale <- match.arg(impute.scale)
   .verbose_mode(verbose)
+  if (!is.null(modality) &&
+      (!is.character(modality) || length(modality) != 1L || is.na(modality))) {
+    .abort("'modality' must be NULL (the joint embedding) or one assay name")
+  }
+  .sample_code(sample)
+  .seed_arg(sample.seed, "sample.seed")
+  # Default names: "scvaeit" / "SCVAEIT_"; one modality's latent:
+  # "scvaeit_adt" / "SCVAEITADT_".
+  tag <- if (is.null(modality)) "" else gsub("[^A-Za-z0-9]", "", modality)
+  reduction.name <- reduction.name %||%
+    (if (is.null(modality)) "scvaeit" else paste0("scvaeit_", tolower(modality)))
+  reduction.key <- reduction.key %||% paste0("SCVAEIT", toupper(tag), "_")
   if (!is.character(reduction.name) || length(reduction.name) != 1L || !nzchar(reduction.name)) {
     .abort("'reduction.name' must be one name")
   }
@@ -27,10 +40,15 @@ RunScVAEIT <- function(object, assays = NULL, model = NULL, impute = NULL,
     data <- .seurat_data(object, assays = assays, features = features, layer = layer,
                          likelihood = likelihood, missing = missing,
                          covariates = covariates, zero_as_missing = zero_as_missing)
+    if (!is.null(modality) && !modality %in% data$modalities) {
+      .abort("'modality' must be one of the assays trained on (",
+             paste(data$modalities, collapse = ", "), "), got '", modality, "'")
+    }
     model <- .new_model(.rs(model_new_(cfg, data$ptr, .threads(threads))))
     train_model(model, data, verbose = verbose)
   } else {
     .check_model(model)
+    covariates <- covariates %||% .model_covariates(model, colnames(object[[]]))
     mods <- model_info_(model)$modalities
     assays <- assays %||% intersect(mods, SeuratObject::Assays(object))
     feats <- features %||% stats::setNames(
@@ -41,10 +59,12 @@ RunScVAEIT <- function(object, assays = NULL, model = NULL, impute = NULL,
                          covariates = covariates, zero_as_missing = zero_as_missing,
                          strict_features = FALSE, default_variable = FALSE)
   }
-  z <- embed_cells(model, data)
+  z <- embed_cells(model, data, modality = modality, sample = sample, seed = sample.seed)
   colnames(z) <- paste0(reduction.key, seq_len(ncol(z)))
   object[[reduction.name]] <- SeuratObject::CreateDimReducObject(
-    embeddings = z, key = reduction.key, assay = data$modalities[1],
+    embeddings = z, key = reduction.key,
+    assay = if (!is.null(modality) && modality %in% SeuratObject::Assays(object)) modality
+            else data$modalities[1],
     misc = list(model = model)
   )
   # Which cells had each modality (the input rule: present, not all zero,

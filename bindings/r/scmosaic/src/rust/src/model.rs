@@ -5,7 +5,9 @@ use crate::data::dataset_ptr;
 use crate::progress::{interrupt_pending, Mode, ProgressBar};
 use extendr_api::prelude::*;
 use extendr_api::Result;
-use scmosaic::{Alignment, EpochLog, ImputeRequest, ImputeScale, Model, ModelConfig, StopReason};
+use scmosaic::{
+    Alignment, EmbedRequest, EpochLog, ImputeRequest, ImputeScale, Model, ModelConfig, StopReason,
+};
 use std::cell::Cell;
 use std::ops::ControlFlow;
 
@@ -195,14 +197,40 @@ fn alignment(a: &Alignment) -> List {
     )
 }
 
-/// Latent means, column-major cells x latent.
+/// Latent values, column-major cells x latent. `modality`: NULL (the joint
+/// latent) or one modality's name; `sample`: -1 the config's choice, 0 the
+/// posterior mean, 1 one posterior sample; `seed` < 0: the training seed.
 /// @noRd
 #[extendr]
-fn model_embed_(model: Robj, data: Robj) -> Result<List> {
+fn model_embed_(model: Robj, data: Robj, modality: Robj, sample: i32, seed: f64) -> Result<List> {
     let _busy = Busy::enter()?;
     let ptr = model_ptr(&model)?;
     let ds = dataset_ptr(&data)?;
-    let e = ptr.try_addr()?.model.embed(&ds).or_r()?;
+    let m = &ptr.try_addr()?.model;
+    let mut req = EmbedRequest::default();
+    if !modality.is_null() {
+        let name = modality
+            .as_str()
+            .filter(|_| modality.len() == 1)
+            .ok_or_else(|| r_error("'modality' must be NULL or one modality name"))?;
+        if m.features(name).is_err() {
+            return Err(r_error(format!(
+                "the model has no modality '{name}' (modalities: {})",
+                m.schema().modality_names().join(", ")
+            )));
+        }
+        req.modality = Some(name.to_string());
+    }
+    req.sample = match sample {
+        -1 => None,
+        0 => Some(false),
+        1 => Some(true),
+        other => return Err(r_error(format!("invalid sample code {other}"))),
+    };
+    if seed.is_finite() && seed >= 0.0 {
+        req.seed = Some(seed as u64);
+    }
+    let e = m.embed_with(&ds, &req).or_r()?;
     let (n, d) = (e.n_cells, e.dim);
     let mut values = vec![0f64; n * d];
     for r in 0..n {
@@ -216,6 +244,25 @@ fn model_embed_(model: Robj, data: Robj) -> Result<List> {
         dim = d as i32,
         alignment = alignment(&e.alignment)
     ))
+}
+
+/// Query-to-reference mapping: a new model that also knows the new covariate
+/// levels of `query` and whose training updates only their parameters (the
+/// reference cells' embeddings and imputations stay the same). `model` is
+/// not modified; the new model starts with its training history.
+/// @noRd
+#[extendr]
+fn model_map_query_(model: Robj, query: Robj) -> Result<Robj> {
+    let _busy = Busy::enter()?;
+    let ptr = model_ptr(&model)?;
+    let ds = dataset_ptr(&query)?;
+    let rm = ptr.try_addr()?;
+    let mapped = rm.model.map_query(&ds).or_r()?;
+    Ok(ExternalPtr::new(RModel {
+        model: mapped,
+        history: rm.history.clone(),
+    })
+    .into())
 }
 
 fn to_f64(v: &[f32]) -> Vec<f64> {
@@ -411,6 +458,7 @@ extendr_module! {
     fn model_new_;
     fn model_train_;
     fn model_embed_;
+    fn model_map_query_;
     fn model_impute_;
     fn model_save_;
     fn model_load_;
