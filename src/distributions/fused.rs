@@ -147,22 +147,32 @@ fn gamma_of(r: &[f32], grad: bool) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// Scratch buffers of one row.
-#[derive(Default)]
+/// Scratch buffers of one row (one set per worker thread, reused across rows).
 struct Row {
     /// Means `μ`.
     mu: Vec<f32>,
     /// `ln1p(μ / (r + ε))`.
-    ln_rm: Vec<f32>,
+    l1p: Vec<f32>,
     /// Masked log-likelihood terms.
-    inv_rm: Vec<f32>,
+    terms: Vec<f32>,
+    /// Sigmoid of the decoder output (scVAEIT's NB mean).
+    sig: Vec<f32>,
+    /// Per-cell inverse dispersions `r` and `dr/ds` (dispersions that vary by cell).
+    r: Vec<f32>,
+    dr: Vec<f32>,
 }
 
 impl Row {
-    fn resize(&mut self, d: usize) {
-        self.mu.resize(d, 0.0);
-        self.ln_rm.resize(d, 0.0);
-        self.inv_rm.resize(d, 0.0);
+    fn new(d: usize) -> Row {
+        let z = || vec![0f32; d];
+        Row {
+            mu: z(),
+            l1p: z(),
+            terms: z(),
+            sig: z(),
+            r: z(),
+            dr: z(),
+        }
     }
 }
 
@@ -212,7 +222,7 @@ fn nb_row(
 ) -> f64 {
     let d = x.len();
     let eps = EPS as f32;
-    let (mu, l1p, ll) = (&row.mu[..d], &mut row.ln_rm[..d], &mut row.inv_rm[..d]);
+    let (mu, l1p, ll) = (&row.mu[..d], &mut row.l1p[..d], &mut row.terms[..d]);
     let (a, r) = (&a[..d], &r[..d]);
     // x = 0 part for every entry (vectorised), then the x != 0 terms.
     for j in 0..d {
@@ -277,42 +287,49 @@ fn attach<B: Backend>(
     }
 }
 
+/// The `(tensor, gradient)` parts to attach: all of them with gradients, none without.
+fn parts<B: Backend>(
+    grad: bool,
+    parts: Vec<(Tensor<B, 2>, Vec<f32>)>,
+) -> Vec<(Tensor<B, 2>, Vec<f32>)> {
+    if grad {
+        parts
+    } else {
+        Vec::new()
+    }
+}
+
 /// Runs `work(i, value_i, grad_a_i, grad_b_i, scratch)` over the rows in
-/// parallel; the gradient buffers are empty without `grad`.
+/// parallel, with `grads` (0, 1 or 2) gradient buffers of `[n, d]`; a buffer
+/// not asked for is passed as an empty slice (the kernels write gradients
+/// only when they compute them).
 fn per_row(
     n: usize,
     d: usize,
-    grad: bool,
+    grads: usize,
     work: impl Fn(usize, &mut f32, &mut [f32], &mut [f32], &mut Row) + Sync,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let mut value = vec![0f32; n];
-    let (mut ga, mut gb) = if grad {
-        (vec![0f32; n * d], vec![0f32; n * d])
-    } else {
-        (Vec::new(), Vec::new())
-    };
+    let mut ga = vec![0f32; if grads >= 1 { n * d } else { 0 }];
+    let mut gb = vec![0f32; if grads >= 2 { n * d } else { 0 }];
     let w = d.max(1);
-    let init = || {
-        let mut r = Row::default();
-        r.resize(d);
-        (
-            r,
-            vec![0f32; if grad { 0 } else { d }],
-            vec![0f32; if grad { 0 } else { d }],
-        )
-    };
-    if grad {
-        value
+    let init = || Row::new(d);
+    match grads {
+        0 => value
+            .par_iter_mut()
+            .enumerate()
+            .for_each_init(init, |row, (i, v)| work(i, v, &mut [], &mut [], row)),
+        1 => value
+            .par_iter_mut()
+            .zip(ga.par_chunks_mut(w))
+            .enumerate()
+            .for_each_init(init, |row, (i, (v, a))| work(i, v, a, &mut [], row)),
+        _ => value
             .par_iter_mut()
             .zip(ga.par_chunks_mut(w))
             .zip(gb.par_chunks_mut(w))
             .enumerate()
-            .for_each_init(init, |(row, _, _), (i, ((v, a), b))| work(i, v, a, b, row));
-    } else {
-        value
-            .par_iter_mut()
-            .enumerate()
-            .for_each_init(init, |(row, a, b), (i, v)| work(i, v, a, b, row));
+            .for_each_init(init, |row, (i, ((v, a), b))| work(i, v, a, b, row)),
     }
     (value, ga, gb)
 }
@@ -358,17 +375,17 @@ pub fn mg_nb_masked_ll<B: Backend>(
         theta(&ltv[..d], &mut r0);
         g0 = gamma_of(&r0, grad);
     }
-    let (value, gh, glt) = per_row(n, d, grad, |i, val, gh, glt, row| {
+    let (value, gh, glt) = per_row(n, d, 2 * grad as usize, |i, val, gh, glt, row| {
         let rg = i * d..(i + 1) * d;
         let (h, x, a) = (&hv[rg.clone()], &xv[rg.clone()], &av[rg.clone()]);
-        let mut r_own = Vec::new();
-        let (r, gamma_r) = if lt_rows {
-            r_own.resize(d, 0.0);
+        let mut r_own = std::mem::take(&mut row.r);
+        let gamma_r = if lt_rows {
             theta(&ltv[rg], &mut r_own);
-            (&r_own[..], None)
+            None
         } else {
-            (&r0[..], Some(&g0[..]))
+            Some(&g0[..])
         };
+        let r = if lt_rows { &r_own[..] } else { &r0[..] };
         let max = h.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
         for (m, &hj) in row.mu.iter_mut().zip(h) {
             *m = fast_exp(hj - max);
@@ -392,11 +409,9 @@ pub fn mg_nb_masked_ll<B: Backend>(
                 glt[j] *= r[j];
             }
         }
+        row.r = r_own;
     });
-    if !grad {
-        return attach::<B>(value, Vec::new(), &device);
-    }
-    attach(value, vec![(h, gh), (log_theta, glt)], &device)
+    attach(value, parts(grad, vec![(h, gh), (log_theta, glt)]), &device)
 }
 
 /// scVAEIT's NB: per-cell `sum_j m_ij ll_ij` with `μ = lo + sigmoid(h) (hi - lo)`,
@@ -440,40 +455,43 @@ pub fn scvaeit_nb_masked_ll<B: Backend>(
         disp_terms(&dv[..d], &mut r0, &mut dr0);
         g0 = gamma_of(&r0, grad);
     }
-    let (value, gh, gd) = per_row(n, d, grad, |i, val, gh, gd, row| {
+    let (value, gh, gd) = per_row(n, d, 2 * grad as usize, |i, val, gh, gd, row| {
         let rg = i * d..(i + 1) * d;
         let (h, x, m) = (&hv[rg.clone()], &xv[rg.clone()], &mv[rg.clone()]);
-        let mut own = (Vec::new(), Vec::new());
-        let (r, dr, gamma_r) = if d_rows {
-            own.0.resize(d, 0.0);
-            own.1.resize(d, 0.0);
-            disp_terms(&dv[rg], &mut own.0, &mut own.1);
-            (&own.0[..], &own.1[..], None)
+        let (mut r_own, mut dr_own) = (std::mem::take(&mut row.r), std::mem::take(&mut row.dr));
+        let gamma_r = if d_rows {
+            disp_terms(&dv[rg], &mut r_own, &mut dr_own);
+            None
         } else {
-            (&r0[..], &dr0[..], Some(&g0[..]))
+            Some(&g0[..])
         };
-        // μ = lo + sigmoid(h) (hi - lo)
-        let mut sig = vec![0f32; if grad { d } else { 0 }];
-        for (m, (&hj, (&lo, &hi))) in row.mu.iter_mut().zip(h.iter().zip(lov.iter().zip(&hiv))) {
-            *m = lo + (hi - lo) / (1.0 + fast_exp(-hj));
+        let (r, dr) = if d_rows {
+            (&r_own[..], &dr_own[..])
+        } else {
+            (&r0[..], &dr0[..])
+        };
+        // μ = lo + sigmoid(h) (hi - lo), written as (hi - lo) / (1 + e^-h)
+        let sig = &mut row.sig[..d];
+        for (sg, &hj) in sig.iter_mut().zip(h) {
+            *sg = 1.0 + fast_exp(-hj);
         }
-        if grad {
-            for (sg, &hj) in sig.iter_mut().zip(h) {
-                *sg = 1.0 / (1.0 + fast_exp(-hj));
-            }
+        for (m, (&den, (&lo, &hi))) in row.mu.iter_mut().zip(sig.iter().zip(lov.iter().zip(&hiv))) {
+            *m = lo + (hi - lo) / den;
+        }
+        for sg in sig.iter_mut() {
+            *sg = 1.0 / *sg;
         }
         *val = nb_row(row, x, m, r, gamma_r, grad, gh, gd) as f32;
         if grad {
+            let sig = &row.sig[..d];
             for j in 0..d {
                 gh[j] *= sig[j] * (1.0 - sig[j]) * (hiv[j] - lov[j]);
                 gd[j] *= dr[j];
             }
         }
+        (row.r, row.dr) = (r_own, dr_own);
     });
-    if !grad {
-        return attach::<B>(value, Vec::new(), &device);
-    }
-    attach(value, vec![(h, gh), (disp, gd)], &device)
+    attach(value, parts(grad, vec![(h, gh), (disp, gd)]), &device)
 }
 
 /// Bernoulli on logits: per-cell `sum_j a_ij (x_ij η_ij - softplus(η_ij))`
@@ -495,10 +513,10 @@ pub fn bernoulli_masked_ll<B: Backend>(
     let xv = to_vec(x);
     let av = to_vec(avail);
     let bound = bound.unwrap_or(f32::INFINITY);
-    let (value, gh, _) = per_row(n, d, grad, |i, val, gh, _, row| {
+    let (value, gh, _) = per_row(n, d, grad as usize, |i, val, gh, _, row| {
         let rg = i * d..(i + 1) * d;
         let (h, x, a) = (&hv[rg.clone()], &xv[rg.clone()], &av[rg]);
-        let terms = &mut row.inv_rm[..d];
+        let terms = &mut row.terms[..d];
         for j in 0..d {
             let eta = h[j].clamp(-bound, bound);
             // softplus(η) = max(η, 0) + ln1p(e^-|η|)
@@ -514,11 +532,7 @@ pub fn bernoulli_masked_ll<B: Backend>(
             }
         }
     });
-    if !grad {
-        return attach::<B>(value, Vec::new(), &device);
-    }
-    // per_row allocates a second gradient buffer; only the first is used
-    attach(value, vec![(h, gh)], &device)
+    attach(value, parts(grad, vec![(h, gh)]), &device)
 }
 
 #[cfg(test)]

@@ -147,25 +147,35 @@ pub unsafe extern "C" fn scm_model_embed(
     out: *mut f32,
     out_len: usize,
 ) -> scm_status {
-    super::guard(|| {
-        let m = arg(model, "model")?;
-        let ds = arg(dataset, "dataset")?;
-        let held = m.inner.lock("model")?;
-        let mut st = ds.inner.lock("dataset")?;
-        let data = st.dataset()?;
-        let need = data.n_cells() * held.latent_dim();
-        if out_len != need {
-            return Err(FfiError::invalid_arg(format!(
-                "out_len is {out_len} but {} cells x {} latent dimensions need {need}",
-                data.n_cells(),
-                held.latent_dim()
-            )));
-        }
-        let out = slice_out(out, out_len, "out")?;
-        let e = held.embed(data)?;
-        out.copy_from_slice(&e.values);
-        Ok(())
-    })
+    super::guard(|| embed_into(model, dataset, &EmbedRequest::default(), out, out_len))
+}
+
+/// The body of `scm_model_embed` / `scm_model_embed_with`: checks the
+/// handles and `out_len`, then writes the latent values of `req` into `out`.
+unsafe fn embed_into(
+    model: *const scm_model,
+    dataset: *const scm_dataset,
+    req: &EmbedRequest,
+    out: *mut f32,
+    out_len: usize,
+) -> Result<(), FfiError> {
+    let m = arg(model, "model")?;
+    let ds = arg(dataset, "dataset")?;
+    let held = m.inner.lock("model")?;
+    let mut st = ds.inner.lock("dataset")?;
+    let data = st.dataset()?;
+    let need = data.n_cells() * held.latent_dim();
+    if out_len != need {
+        return Err(FfiError::invalid_arg(format!(
+            "out_len is {out_len} but {} cells x {} latent dimensions need {need}",
+            data.n_cells(),
+            held.latent_dim()
+        )));
+    }
+    let out = slice_out(out, out_len, "out")?;
+    let e = held.embed_with(data, req)?;
+    out.copy_from_slice(&e.values);
+    Ok(())
 }
 
 /// Options of `scm_model_embed_with` (a JSON object).
@@ -198,8 +208,9 @@ pub unsafe extern "C" fn scm_model_embed_with(
     out_len: usize,
 ) -> scm_status {
     super::guard(|| {
-        let m = arg(model, "model")?;
-        let ds = arg(dataset, "dataset")?;
+        // NULL handles are reported before bad options
+        arg(model, "model")?;
+        arg(dataset, "dataset")?;
         let modality = opt_str_arg(modality, "modality")?;
         let opts: EmbedOptions = match opt_str_arg(options_json, "options_json")? {
             None => EmbedOptions::default(),
@@ -215,26 +226,12 @@ pub unsafe extern "C" fn scm_model_embed_with(
                 serde_json::from_value(v).map_err(bad)?
             }
         };
-        let held = m.inner.lock("model")?;
-        let mut st = ds.inner.lock("dataset")?;
-        let data = st.dataset()?;
-        let need = data.n_cells() * held.latent_dim();
-        if out_len != need {
-            return Err(FfiError::invalid_arg(format!(
-                "out_len is {out_len} but {} cells x {} latent dimensions need {need}",
-                data.n_cells(),
-                held.latent_dim()
-            )));
-        }
-        let out = slice_out(out, out_len, "out")?;
         let req = EmbedRequest {
             modality: modality.map(str::to_string),
             sample: opts.sample,
             seed: opts.seed,
         };
-        let e = held.embed_with(data, &req)?;
-        out.copy_from_slice(&e.values);
-        Ok(())
+        embed_into(model, dataset, &req, out, out_len)
     })
 }
 
