@@ -143,7 +143,8 @@ typedef struct scm_config scm_config;
 
 /**
  * A dataset under construction or in use: a fixed number of cells, one or
- * more modalities, optional covariates (batch labels) and cell names.
+ * more modalities, optional categorical covariates (batch labels), continuous
+ * covariates and cell names.
  * Create with `scm_dataset_new`, free with `scm_dataset_free`.
  */
 typedef struct scm_dataset scm_dataset;
@@ -331,6 +332,20 @@ scm_status scm_dataset_set_covariate(scm_dataset *dataset,
                                      size_t n_cells,
                                      const char *const *levels,
                                      size_t n_levels);
+
+/**
+ * Adds a continuous covariate such as the percentage of mitochondrial reads:
+ * `values[i]` is cell `i`'s value (`n_cells` floats). NaN marks a missing
+ * value (scVAEIT maps it to the training mean; Multigrate models reject it
+ * when the dataset is used); infinite values are rejected. The name must
+ * differ from every other covariate's, categorical or continuous. A model
+ * uses every continuous covariate of its training data, and later datasets
+ * (embed, impute, query mapping) must carry exactly the same ones.
+ */
+scm_status scm_dataset_set_continuous_covariate(scm_dataset *dataset,
+                                                const char *name,
+                                                const float *values,
+                                                size_t n_cells);
 
 /**
  * Attaches cell names (`n_cells` strings).

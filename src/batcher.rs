@@ -4,7 +4,9 @@
 //! name and each model feature to the dataset column of the same name. Model
 //! features absent from the data are treated as unmeasured in every cell;
 //! data features unknown to the model are ignored; the counts are reported in
-//! an [`Alignment`]. Covariate levels are matched by name too.
+//! an [`Alignment`]. Covariate levels are matched by name too. Continuous
+//! covariates must be exactly the model's (by name): a missing or an extra one
+//! is an error.
 //!
 //! [`Aligned::fill`] writes the transformed values and availability of a
 //! list of cells into dense `[cells, D]` buffers: only the minibatch is ever
@@ -67,6 +69,9 @@ pub(crate) struct Aligned<'a> {
     /// Per model covariate: model level code of each cell.
     pub cov_codes: Vec<Vec<u32>>,
     pub cov_widths: Vec<usize>,
+    /// Per model continuous covariate: each cell's value as the network sees
+    /// it (z-scored, NaN -> 0, for scVAEIT; raw for Multigrate).
+    pub cont_values: Vec<Vec<f32>>,
     /// Global feature columns of each model modality.
     pub mod_ranges: Vec<std::ops::Range<usize>>,
     pub n_features: usize,
@@ -262,18 +267,97 @@ pub(crate) fn align<'a>(
         cov_codes.push(dc.codes.iter().map(|&c| map[c as usize]).collect());
         cov_widths.push(cs.levels.len());
     }
+    let cont_values = continuous_values(data, schema)?;
     Ok(Aligned {
         n_cells: data.n_cells(),
         mods,
         cov_codes,
         cov_widths,
+        cont_values,
         mod_ranges,
         n_features: offset,
         alignment: Alignment { modalities: report },
     })
 }
 
+/// The model's continuous covariates from the data, transformed as the
+/// schema says; an error when the data lack one or have one the model does
+/// not know, and for NaN (raw values) or negative values (`non_negative`).
+fn continuous_values(data: &Dataset, schema: &Schema) -> Result<Vec<Vec<f32>>> {
+    let known = schema.continuous_names();
+    if let Some(extra) = data
+        .continuous_covariates()
+        .iter()
+        .find(|c| !known.contains(&c.name))
+    {
+        return Err(Error::data(format!(
+            "the data have continuous covariate '{}', which the model was not trained with \
+             (model continuous covariates: {})",
+            extra.name,
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        )));
+    }
+    schema
+        .continuous
+        .iter()
+        .map(|cs| {
+            let dc = data
+                .continuous_covariates()
+                .iter()
+                .find(|c| c.name == cs.name)
+                .ok_or_else(|| {
+                    Error::NotFound(format!(
+                        "the model is conditioned on continuous covariate '{}', which the data do not have",
+                        cs.name
+                    ))
+                })?;
+            if cs.non_negative {
+                if let Some(i) = dc.values.iter().position(|&v| v < 0.0) {
+                    return Err(Error::data(format!(
+                        "continuous covariate '{}' is {} in cell {i}; the model takes log1p of \
+                         it (multigrate.cont_cov_type \"logsigm\"), so values must be >= 0",
+                        cs.name, dc.values[i]
+                    )));
+                }
+            }
+            match cs.standardize {
+                Some(st) => Ok(dc
+                    .values
+                    .iter()
+                    .map(|&v| {
+                        if v.is_nan() {
+                            0.0
+                        } else {
+                            ((v as f64 - st.mean) / st.sd) as f32
+                        }
+                    })
+                    .collect()),
+                None => {
+                    if let Some(i) = dc.values.iter().position(|v| v.is_nan()) {
+                        return Err(Error::data(format!(
+                            "continuous covariate '{}' is NaN (missing) in cell {i}; this model \
+                             (Multigrate) takes the values as they are and needs one for every cell",
+                            cs.name
+                        )));
+                    }
+                    Ok(dc.values.clone())
+                }
+            }
+        })
+        .collect()
+}
+
 impl Aligned<'_> {
+    /// Width of the covariate vector: one-hot categorical columns, then one
+    /// column per continuous covariate.
+    pub fn cov_dim(&self) -> usize {
+        self.cov_widths.iter().sum::<usize>() + self.cont_values.len()
+    }
+
     /// Writes transformed values and availability (1 = measured) of `cells`
     /// into `x` and `avail`, both `[cells.len(), D]` row-major.
     pub fn fill(&self, cells: &[usize], x: &mut [f32], avail: &mut [f32]) {
@@ -314,15 +398,16 @@ impl Aligned<'_> {
         }
     }
 
-    /// One-hot covariates of `cells` into `out` (`[cells.len(), nb]`), or
-    /// with `override_codes[k] = Some(level)` that level for every cell.
+    /// Covariates of `cells` into `out` (`[cells.len(), cov_dim]`): one-hot
+    /// categorical columns (with `override_codes[k] = Some(level)`, that
+    /// level for every cell), then the continuous values.
     pub fn fill_covariates(
         &self,
         cells: &[usize],
         override_codes: &[Option<u32>],
         out: &mut [f32],
     ) {
-        let nb: usize = self.cov_widths.iter().sum();
+        let nb = self.cov_dim();
         out.fill(0.0);
         for (i, &r) in cells.iter().enumerate() {
             let mut off = 0;
@@ -330,6 +415,9 @@ impl Aligned<'_> {
                 let c = override_codes.get(k).copied().flatten().unwrap_or(codes[r]);
                 out[i * nb + off + c as usize] = 1.0;
                 off += self.cov_widths[k];
+            }
+            for (k, values) in self.cont_values.iter().enumerate() {
+                out[i * nb + off + k] = values[r];
             }
         }
     }

@@ -67,7 +67,8 @@ pub use config::{
     ModalityConfig, ModelConfig, ModelKind, MultigrateConfig, Normalization, TrainConfig,
 };
 pub use data::{
-    read_10x_folder, Block, Covariate, Dataset, FeaturePanels, Likelihood, Matrix, Modality,
+    read_10x_folder, Block, ContinuousCovariate, Covariate, Dataset, FeaturePanels, Likelihood,
+    Matrix, Modality,
 };
 pub use error::{Error, Result};
 pub use model::{EmbedRequest, Embedding, Imputation, ImputeRequest, ImputeScale, Model};

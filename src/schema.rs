@@ -1,6 +1,7 @@
 //! The data-derived part of a model: modalities with their feature names and
-//! blocks, and covariates with their levels. Stored in every checkpoint, and
-//! used to match new data to the model by name.
+//! blocks, categorical covariates with their levels, and continuous covariates
+//! with their scaling. Stored in every checkpoint, and used to match new data
+//! to the model by name.
 
 use crate::data::{Block, Dataset, Likelihood};
 use serde::{Deserialize, Serialize};
@@ -38,13 +39,69 @@ pub struct CovariateSchema {
     pub levels: Vec<String>,
 }
 
+/// z-scoring of a continuous covariate: `(c - mean) / sd`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Standardization {
+    /// Mean over the training cells (NaN values excluded).
+    pub mean: f64,
+    /// Population standard deviation over the training cells (1 when it is 0).
+    pub sd: f64,
+}
+
+impl Standardization {
+    /// sklearn's `StandardScaler` fitted on `values` (NaN ignored; a constant
+    /// or all-NaN covariate gets sd 1, an all-NaN one mean 0).
+    pub fn fit(values: &[f32]) -> Standardization {
+        let (mut n, mut sum) = (0usize, 0f64);
+        for &v in values.iter().filter(|v| !v.is_nan()) {
+            n += 1;
+            sum += v as f64;
+        }
+        if n == 0 {
+            return Standardization { mean: 0.0, sd: 1.0 };
+        }
+        let mean = sum / n as f64;
+        let var = values
+            .iter()
+            .filter(|v| !v.is_nan())
+            .map(|&v| (v as f64 - mean).powi(2))
+            .sum::<f64>()
+            / n as f64;
+        let sd = var.sqrt();
+        Standardization {
+            mean,
+            sd: if sd > 0.0 && sd.is_finite() { sd } else { 1.0 },
+        }
+    }
+}
+
+/// A continuous covariate as the model sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContinuousCovariateSchema {
+    /// Covariate name.
+    pub name: String,
+    /// scVAEIT: the z-scoring fitted on the training cells; values enter as
+    /// `(c - mean) / sd` and NaN as 0 (the training mean). `None`
+    /// (Multigrate): values enter as they are, and NaN is an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standardize: Option<Standardization>,
+    /// The values must be >= 0 (Multigrate's `logsigm` takes their `log1p`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub non_negative: bool,
+}
+
 /// Modalities and covariates of a model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Schema {
     /// Modalities in model order.
     pub modalities: Vec<ModalitySchema>,
-    /// Covariates the model conditions on.
+    /// Categorical covariates the model conditions on.
     pub covariates: Vec<CovariateSchema>,
+    /// Continuous covariates the model conditions on: all those of the
+    /// training data (absent from checkpoints written before they existed,
+    /// and from models without them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub continuous: Vec<ContinuousCovariateSchema>,
 }
 
 impl Schema {
@@ -67,6 +124,15 @@ impl Schema {
                 .map(|c| CovariateSchema {
                     name: c.name.clone(),
                     levels: c.levels.clone(),
+                })
+                .collect(),
+            continuous: data
+                .continuous_covariates()
+                .iter()
+                .map(|c| ContinuousCovariateSchema {
+                    name: c.name.clone(),
+                    standardize: None,
+                    non_negative: false,
                 })
                 .collect(),
         }
@@ -95,5 +161,15 @@ impl Schema {
     /// Width of the one-hot covariate vector.
     pub fn n_covariate_columns(&self) -> usize {
         self.covariates.iter().map(|c| c.levels.len()).sum()
+    }
+
+    /// Number of continuous covariates.
+    pub fn n_continuous(&self) -> usize {
+        self.continuous.len()
+    }
+
+    /// Names of the continuous covariates, in model order.
+    pub fn continuous_names(&self) -> Vec<String> {
+        self.continuous.iter().map(|c| c.name.clone()).collect()
     }
 }

@@ -373,6 +373,15 @@ public:
         return *this;
     }
 
+    /// Adds a continuous covariate (e.g. percent mitochondrial reads): one value
+    /// per cell; NaN marks a missing value (scVAEIT: the training mean;
+    /// Multigrate rejects it). Later data for the model must carry the same ones.
+    Dataset& set_continuous_covariate(const std::string& name, const std::vector<float>& values) {
+        check(scm_dataset_set_continuous_covariate(
+            h_.get(), detail::c_str(name, "covariate name"), values.data(), values.size()));
+        return *this;
+    }
+
     /// Splits a modality's features into blocks by chromosome (ATAC peaks).
     Dataset& set_chromosome_blocks(const std::string& modality) {
         check(scm_dataset_set_chromosome_blocks(h_.get(),

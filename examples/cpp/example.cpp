@@ -1,7 +1,8 @@
 // A complete program using the scmosaic C++ wrapper (scmosaic.hpp):
 // a small synthetic two-modality dataset (RNA + ADT counts), training with a
 // progress callback, embedding (joint, one modality's, posterior samples),
-// cross-modal imputation, save/reload, query mapping and error handling.
+// cross-modal imputation, save/reload, query mapping, a continuous covariate
+// and error handling.
 //
 // Build (after scripts/install.sh):
 //   g++ -std=c++17 example.cpp $(pkg-config --cflags --libs scmosaic)
@@ -233,6 +234,38 @@ int run(std::size_t epochs) {
         return 1;
     }
     std::cout << "map_query: reference embedding unchanged\n";
+
+    // A continuous covariate (here the RNA library size, one float per cell):
+    // the model conditions on it, and later data must carry it too.
+    std::vector<float> depth(kCells, 0.0f);
+    for (std::size_t c = 0; c < kCells; ++c) {
+        for (std::size_t g = 0; g < kGenes; ++g) {
+            depth[c] += data.rna[c * kGenes + g];
+        }
+    }
+    scmosaic::Dataset with_depth(kCells);
+    with_depth.add_dense("rna", "nb", data.genes, data.rna)
+        .add_dense("adt", "nb", data.proteins, data.adt)
+        .set_continuous_covariate("depth", depth);
+    scmosaic::Model conditioned(config, with_depth);
+    conditioned.set_threads(1);
+    conditioned.train(with_depth);
+    if (conditioned.embed(with_depth).size() != z.size()) {
+        std::cerr << "FAIL: embedding with a continuous covariate\n";
+        return 1;
+    }
+    try {
+        conditioned.embed(train);  // no "depth"
+        std::cerr << "FAIL: data without the model's continuous covariate were accepted\n";
+        return 1;
+    } catch (const scmosaic::Error& e) {
+        if (e.status() != SCM_STATUS_NOT_FOUND) {
+            std::cerr << "FAIL: expected SCM_STATUS_NOT_FOUND, got " << e.status_str() << '\n';
+            return 1;
+        }
+        std::cout << "continuous covariate 'depth': trained; data without it: " << e.what()
+                  << '\n';
+    }
 
     // Errors become scmosaic::Error with the status and the library's message.
     try {

@@ -26,7 +26,7 @@
 mod multigrate;
 
 pub use multigrate::{
-    Activation, AlignmentLoss, AlignmentType, Kernel, LatentMode, LayerNormKind, Mix,
+    Activation, AlignmentLoss, AlignmentType, ContCovType, Kernel, LatentMode, LayerNormKind, Mix,
     MultigrateConfig,
 };
 
@@ -598,6 +598,12 @@ impl ModelConfig {
             }
             if mg.kl_warmup_epochs == Some(0) {
                 return bad("multigrate.kl_warmup_epochs must be at least 1".into());
+            }
+            if mg.cont_cov_type == ContCovType::Mlp {
+                return bad(
+                    "multigrate.cont_cov_type \"mlp\" is not implemented; use \"sigm\" (the default) or \"logsigm\""
+                        .into(),
+                );
             }
         }
         for m in &self.modalities {

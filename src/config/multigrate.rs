@@ -91,6 +91,20 @@ pub enum LatentMode {
     Sample,
 }
 
+/// How Multigrate turns the continuous covariates `c` into `s = f(c)` before
+/// embedding them (`s @ W_cont`, one `cond_dim` vector for all of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ContCovType {
+    /// `sigmoid(c * beta + b)` per covariate (`beta` init 1, `b` init 0; the default).
+    #[default]
+    Sigm,
+    /// `sigmoid(log1p(c) * beta + b)`; the values must be >= 0.
+    Logsigm,
+    /// The reference's per-covariate MLP: not implemented (rejected with an error).
+    Mlp,
+}
+
 /// Multigrate-only settings (defaults as the reference `MultiVAE`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -148,6 +162,9 @@ pub struct MultigrateConfig {
     /// What `embed` returns.
     #[serde(default)]
     pub latent: LatentMode,
+    /// Transform of the continuous covariates (`sigm` or `logsigm`).
+    #[serde(default)]
+    pub cont_cov_type: ContCovType,
 }
 
 fn d_cond() -> usize {

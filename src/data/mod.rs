@@ -6,7 +6,9 @@
 //! chromosome), a cells x features [`Matrix`] (dense or CSR), and per cell
 //! whether it was measured. A feature may also be unmeasured for a subset of
 //! cells (a dataset with a smaller protein panel): see [`FeaturePanels`].
-//! Categorical covariates (batch, donor, ...) are attached to the dataset.
+//! Categorical covariates (batch, donor, ...) and continuous covariates
+//! (library size, percent mitochondrial reads, age, ...) are attached to the
+//! dataset.
 //!
 //! Everything is validated on construction; the errors name the modality,
 //! cell and feature involved.
@@ -398,12 +400,75 @@ impl Covariate {
     }
 }
 
-/// A mosaic dataset: cells x modalities, plus categorical covariates.
+/// A continuous covariate (e.g. percent mitochondrial reads): one value per
+/// cell. NaN marks a missing value: scVAEIT maps it to 0 after z-scoring (the
+/// training mean, as the reference does), Multigrate rejects it. Infinite
+/// values are rejected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContinuousCovariate {
+    /// Covariate name (unique among the dataset's categorical and continuous covariates).
+    pub name: String,
+    /// Value of each cell (NaN = missing).
+    pub values: Vec<f32>,
+}
+
+impl ContinuousCovariate {
+    /// A continuous covariate from one value per cell (checked when added to a dataset).
+    pub fn new(name: impl Into<String>, values: Vec<f32>) -> Self {
+        ContinuousCovariate {
+            name: name.into(),
+            values,
+        }
+    }
+
+    /// Checks the covariate against a dataset of `n_cells` cells that already
+    /// has the categorical covariates `cats` and continuous ones `conts`: a
+    /// non-empty name used by neither, one value per cell, no infinite value.
+    pub(crate) fn check(
+        &self,
+        n_cells: usize,
+        cats: &[Covariate],
+        conts: &[ContinuousCovariate],
+    ) -> Result<()> {
+        if self.name.trim().is_empty() {
+            return Err(Error::data("continuous covariate name must not be empty"));
+        }
+        if self.values.len() != n_cells {
+            return Err(Error::data(format!(
+                "continuous covariate '{}' has {} values for {n_cells} cells",
+                self.name,
+                self.values.len()
+            )));
+        }
+        if let Some(i) = self.values.iter().position(|v| v.is_infinite()) {
+            return Err(Error::data(format!(
+                "continuous covariate '{}' is infinite in cell {i} (NaN marks a missing value)",
+                self.name
+            )));
+        }
+        if conts.iter().any(|c| c.name == self.name) {
+            return Err(Error::data(format!(
+                "continuous covariate '{}' given twice",
+                self.name
+            )));
+        }
+        if cats.iter().any(|c| c.name == self.name) {
+            return Err(Error::data(format!(
+                "continuous covariate '{}' has the name of a categorical covariate",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A mosaic dataset: cells x modalities, plus categorical and continuous covariates.
 #[derive(Debug, Clone)]
 pub struct Dataset {
     n_cells: usize,
     modalities: Vec<Modality>,
     covariates: Vec<Covariate>,
+    continuous: Vec<ContinuousCovariate>,
     cell_names: Option<Vec<String>>,
 }
 
@@ -435,6 +500,7 @@ impl Dataset {
             n_cells,
             modalities,
             covariates: Vec::new(),
+            continuous: Vec::new(),
             cell_names: None,
         })
     }
@@ -442,7 +508,20 @@ impl Dataset {
     /// Adds a categorical covariate (one code per cell).
     pub fn with_covariate(mut self, covariate: Covariate) -> Result<Self> {
         covariate.check(self.n_cells, &self.covariates)?;
+        if self.continuous.iter().any(|c| c.name == covariate.name) {
+            return Err(Error::data(format!(
+                "covariate '{}' has the name of a continuous covariate",
+                covariate.name
+            )));
+        }
         self.covariates.push(covariate);
+        Ok(self)
+    }
+
+    /// Adds a continuous covariate (one value per cell; NaN = missing).
+    pub fn with_continuous_covariate(mut self, covariate: ContinuousCovariate) -> Result<Self> {
+        covariate.check(self.n_cells, &self.covariates, &self.continuous)?;
+        self.continuous.push(covariate);
         Ok(self)
     }
 
@@ -475,14 +554,23 @@ impl Dataset {
     pub fn covariates(&self) -> &[Covariate] {
         &self.covariates
     }
+    /// The continuous covariates.
+    pub fn continuous_covariates(&self) -> &[ContinuousCovariate] {
+        &self.continuous
+    }
     /// Cell names, if attached.
     pub fn cell_names(&self) -> Option<&[String]> {
         self.cell_names.as_deref()
     }
 
-    /// Takes the dataset apart (modalities, covariates, cell names).
-    pub(crate) fn into_parts(self) -> (Vec<Modality>, Vec<Covariate>, Option<Vec<String>>) {
-        (self.modalities, self.covariates, self.cell_names)
+    /// Takes the dataset apart.
+    pub(crate) fn into_parts(self) -> DatasetParts {
+        DatasetParts {
+            modalities: self.modalities,
+            covariates: self.covariates,
+            continuous: self.continuous,
+            cell_names: self.cell_names,
+        }
     }
 
     /// A new dataset with the given cells (in that order).
@@ -512,6 +600,14 @@ impl Dataset {
                     codes: rows.iter().map(|&r| c.codes[r]).collect(),
                 })
                 .collect(),
+            continuous: self
+                .continuous
+                .iter()
+                .map(|c| ContinuousCovariate {
+                    name: c.name.clone(),
+                    values: rows.iter().map(|&r| c.values[r]).collect(),
+                })
+                .collect(),
             cell_names: self
                 .cell_names
                 .as_ref()
@@ -536,6 +632,14 @@ impl Dataset {
         }
         Ok(out)
     }
+}
+
+/// The parts of a [`Dataset`] (see `Dataset::into_parts`).
+pub(crate) struct DatasetParts {
+    pub modalities: Vec<Modality>,
+    pub covariates: Vec<Covariate>,
+    pub continuous: Vec<ContinuousCovariate>,
+    pub cell_names: Option<Vec<String>>,
 }
 
 fn check_unique(names: &[String], what: &str) -> Result<()> {

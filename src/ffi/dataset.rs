@@ -2,11 +2,12 @@
 
 use super::error::FfiError;
 use super::{arg, emit, out_arg, release, slice_arg, str_arg, strings_arg, Locked};
-use crate::{Covariate, Dataset, Likelihood, Matrix, Modality};
+use crate::{ContinuousCovariate, Covariate, Dataset, Likelihood, Matrix, Modality};
 use std::ffi::c_char;
 
 /// A dataset under construction or in use: a fixed number of cells, one or
-/// more modalities, optional covariates (batch labels) and cell names.
+/// more modalities, optional categorical covariates (batch labels), continuous
+/// covariates and cell names.
 /// Create with `scm_dataset_new`, free with `scm_dataset_free`.
 pub struct scm_dataset {
     pub(crate) inner: Locked<DatasetState>,
@@ -17,6 +18,7 @@ pub(crate) struct DatasetState {
     n_cells: usize,
     modalities: Vec<Modality>,
     covariates: Vec<Covariate>,
+    continuous: Vec<ContinuousCovariate>,
     cell_names: Option<Vec<String>>,
     built: Option<Dataset>,
 }
@@ -25,10 +27,11 @@ impl DatasetState {
     /// Moves the parts out of an assembled dataset before a change.
     fn unbuild(&mut self) {
         if let Some(d) = self.built.take() {
-            let (m, c, n) = d.into_parts();
-            self.modalities = m;
-            self.covariates = c;
-            self.cell_names = n;
+            let parts = d.into_parts();
+            self.modalities = parts.modalities;
+            self.covariates = parts.covariates;
+            self.continuous = parts.continuous;
+            self.cell_names = parts.cell_names;
         }
     }
 
@@ -44,6 +47,9 @@ impl DatasetState {
             let mut d = Dataset::new(std::mem::take(&mut self.modalities))?;
             for c in std::mem::take(&mut self.covariates) {
                 d = d.with_covariate(c)?;
+            }
+            for c in std::mem::take(&mut self.continuous) {
+                d = d.with_continuous_covariate(c)?;
             }
             if let Some(n) = self.cell_names.take() {
                 d = d.with_cell_names(n)?;
@@ -121,6 +127,7 @@ pub unsafe extern "C" fn scm_dataset_new(
                     n_cells,
                     modalities: Vec::new(),
                     covariates: Vec::new(),
+                    continuous: Vec::new(),
                     cell_names: None,
                     built: None,
                 }),
@@ -373,7 +380,45 @@ pub unsafe extern "C" fn scm_dataset_set_covariate(
         };
         st.unbuild();
         cov.check(st.n_cells, &st.covariates)?;
+        if st.continuous.iter().any(|c| c.name == cov.name) {
+            return Err(crate::Error::InvalidData(format!(
+                "covariate '{name}' has the name of a continuous covariate"
+            ))
+            .into());
+        }
         st.covariates.push(cov);
+        Ok(())
+    })
+}
+
+/// Adds a continuous covariate such as the percentage of mitochondrial reads:
+/// `values[i]` is cell `i`'s value (`n_cells` floats). NaN marks a missing
+/// value (scVAEIT maps it to the training mean; Multigrate models reject it
+/// when the dataset is used); infinite values are rejected. The name must
+/// differ from every other covariate's, categorical or continuous. A model
+/// uses every continuous covariate of its training data, and later datasets
+/// (embed, impute, query mapping) must carry exactly the same ones.
+#[no_mangle]
+pub unsafe extern "C" fn scm_dataset_set_continuous_covariate(
+    dataset: *mut scm_dataset,
+    name: *const c_char,
+    values: *const f32,
+    n_cells: usize,
+) -> super::error::scm_status {
+    super::guard(|| {
+        let ds = arg(dataset, "dataset")?;
+        let name = str_arg(name, "name")?;
+        let mut st = ds.inner.lock("dataset")?;
+        if n_cells != st.n_cells {
+            return Err(FfiError::invalid_arg(format!(
+                "continuous covariate '{name}': {n_cells} values for a dataset of {} cells",
+                st.n_cells
+            )));
+        }
+        let cov = ContinuousCovariate::new(name, slice_arg(values, n_cells, "values")?.to_vec());
+        st.unbuild();
+        cov.check(st.n_cells, &st.covariates, &st.continuous)?;
+        st.continuous.push(cov);
         Ok(())
     })
 }

@@ -161,7 +161,7 @@ fn cov_host(
     cells: &[usize],
     over: &[Option<u32>],
 ) -> Option<(Vec<f32>, usize)> {
-    let nb: usize = aligned.cov_widths.iter().sum();
+    let nb = aligned.cov_dim();
     (nb > 0).then(|| {
         let mut buf = vec![0f32; cells.len() * nb];
         aligned.fill_covariates(cells, over, &mut buf);

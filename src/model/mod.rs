@@ -28,13 +28,13 @@ pub struct EmbedRequest {
 
 use crate::backend::Device;
 use crate::batcher::align;
-use crate::config::{LatentMode, ModelConfig, ModelKind, Normalization};
+use crate::config::{ContCovType, LatentMode, ModelConfig, ModelKind, Normalization};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::io::checkpoint::{self, CheckpointData};
 use crate::module::{Layout, MgLayout, OutputConstants};
 use crate::preprocess::{output_constants, FeatureStats, ModalityPreprocessing, Preprocessing};
-use crate::schema::Schema;
+use crate::schema::{Schema, Standardization};
 use crate::train::{self, rng_for, EpochLog, Progress, Stream, TrainContext, TrainReport};
 use engine::{on_engine, Arch, Engine, Net};
 use rand::seq::SliceRandom;
@@ -174,6 +174,34 @@ fn validate_schema(schema: &Schema, cfg: &ModelConfig, pre: &Preprocessing) -> R
             return bad(format!("covariate '{}': empty or repeated levels", c.name));
         }
     }
+    let mut all_names: HashSet<&str> = schema.covariates.iter().map(|c| c.name.as_str()).collect();
+    for c in &schema.continuous {
+        if c.name.is_empty() || !all_names.insert(c.name.as_str()) {
+            return bad(format!(
+                "continuous covariate '{}': empty or repeated name",
+                c.name
+            ));
+        }
+        let ok = match (cfg.model, c.standardize) {
+            (ModelKind::Scvaeit, Some(st)) => {
+                st.mean.is_finite() && st.sd.is_finite() && st.sd > 0.0 && !c.non_negative
+            }
+            (ModelKind::Multigrate, None) => {
+                let logsigm = cfg
+                    .multigrate
+                    .as_ref()
+                    .is_some_and(|m| m.cont_cov_type == ContCovType::Logsigm);
+                c.non_negative == logsigm
+            }
+            _ => false,
+        };
+        if !ok {
+            return bad(format!(
+                "continuous covariate '{}': scaling inconsistent with the model",
+                c.name
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -202,6 +230,19 @@ impl Model {
             .collect();
         for (ms, mc) in schema.modalities.iter_mut().zip(&cfg.modalities) {
             ms.likelihood = mc.likelihood.expect("resolved");
+        }
+        // Continuous covariates: scVAEIT z-scores them with the training
+        // cells' mean and sd (spec §1.1); Multigrate takes them as they are
+        // (log1p first with `logsigm`, which needs values >= 0).
+        for (cs, dc) in schema
+            .continuous
+            .iter_mut()
+            .zip(data.continuous_covariates())
+        {
+            match &cfg.multigrate {
+                None => cs.standardize = Some(Standardization::fit(&dc.values)),
+                Some(mg) => cs.non_negative = mg.cont_cov_type == ContCovType::Logsigm,
+            }
         }
         let mut pre = Preprocessing {
             modalities: cfg
@@ -410,7 +451,16 @@ impl Model {
                 .covariates
                 .iter()
                 .position(|c| &c.name == name)
-                .ok_or_else(|| Error::NotFound(format!("covariate '{name}' in the model")))?;
+                .ok_or_else(|| {
+                    if self.schema.continuous.iter().any(|c| &c.name == name) {
+                        Error::config(format!(
+                            "covariate '{name}' is continuous; decoding under a chosen level \
+                             works for categorical covariates only"
+                        ))
+                    } else {
+                        Error::NotFound(format!("covariate '{name}' in the model"))
+                    }
+                })?;
             let li = self.schema.covariates[ci]
                 .levels
                 .iter()

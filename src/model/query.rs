@@ -12,6 +12,11 @@
 //! would otherwise shrink the reference rows too). So the reference cells'
 //! embeddings and imputations are exactly unchanged.
 //!
+//! Continuous covariates: the query must carry exactly the reference's, and
+//! their parameters stay frozen (Multigrate: the sigmoid curves and
+//! `W_cont`; scVAEIT: their rows of the covariate weights, which are kept
+//! like the rows of old levels).
+//!
 //! Deviations from the reference: it also unfreezes the old rows of grown
 //! embedding tables and every dispersion column (§7.15); here only new rows
 //! train. The freezing is a property of the mapped model in memory: a model
@@ -29,7 +34,8 @@ use crate::schema::Schema;
 use crate::train::{rng_for, Frozen, Stream};
 use std::collections::HashMap;
 
-/// Old row of each new one-hot row (`None` = a new level).
+/// Old row of each new covariate row (`None` = a new level): the one-hot
+/// rows, then the continuous covariates' rows, which are kept as they were.
 fn row_map(old: &Schema, new: &Schema) -> Vec<Option<usize>> {
     let mut out = Vec::new();
     let mut off = 0;
@@ -39,6 +45,7 @@ fn row_map(old: &Schema, new: &Schema) -> Vec<Option<usize>> {
         }
         off += co.levels.len();
     }
+    out.extend((0..old.n_continuous()).map(|k| Some(off + k)));
     out
 }
 
@@ -105,6 +112,32 @@ impl Model {
                     added += 1;
                 }
             }
+        }
+        // The query carries the reference's continuous covariates (their
+        // parameters stay frozen, spec §5), and no others.
+        let model_cont = self.schema.continuous_names();
+        for c in &model_cont {
+            if !query.continuous_covariates().iter().any(|q| &q.name == c) {
+                return Err(Error::NotFound(format!(
+                    "the query lacks continuous covariate '{c}', which the reference model is conditioned on"
+                )));
+            }
+        }
+        if let Some(q) = query
+            .continuous_covariates()
+            .iter()
+            .find(|q| !model_cont.contains(&q.name))
+        {
+            return Err(Error::data(format!(
+                "the query has continuous covariate '{}', which the reference model was not trained with \
+                 (reference continuous covariates: {})",
+                q.name,
+                if model_cont.is_empty() {
+                    "none".to_string()
+                } else {
+                    model_cont.join(", ")
+                }
+            )));
         }
         // The query must match the model's modalities and features.
         crate::batcher::align(query, &schema, &self.pre)?;

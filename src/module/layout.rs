@@ -49,7 +49,7 @@ pub struct Layout {
     pub n_features: usize,
     /// Total mask-embedding width `E`.
     pub n_embed: usize,
-    /// One-hot covariate width `nb`.
+    /// Covariate width `nb`: one-hot categorical columns, then the continuous covariates.
     pub n_cov: usize,
     /// Latent dimension.
     pub latent: usize,
@@ -120,7 +120,7 @@ impl Layout {
             modality_blocks,
             n_features: col,
             n_embed: emb,
-            n_cov: schema.n_covariate_columns(),
+            n_cov: schema.n_covariate_columns() + schema.n_continuous(),
             latent: cfg.latent_dim,
             hidden: cfg.hidden.clone(),
             leaky: cfg.leaky_slope,

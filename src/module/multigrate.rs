@@ -2,8 +2,9 @@
 //! training loss (§3).
 //!
 //! ```text
-//! x [n, D] (modality m: columns r_m), avail [n, D], cov one-hot [n, nb]
-//! e        = [onehot_j E_j for each covariate j]                     [n, K C]
+//! x [n, D] (modality m: columns r_m), avail [n, D], cov [n, nb] = [one-hot | c]
+//! e        = [onehot_j E_j for each covariate j, f(c) W_cont]          [n, K' C]
+//!            f(c) = sigmoid(c beta + b) ("sigm") or sigmoid(log1p(c) beta + b) ("logsigm")
 //! h_m      = FC_m([x_m, e])        (norm -> act -> dropout per layer) [n, Z]
 //! mu_m     = Linear(h_m),  logvar_m = Linear(h_m)                     [n, Z]
 //! present  = any feature of m available in the row                    [n, M]
@@ -20,9 +21,12 @@
 //! features are all zero is still present; the reference's row-sum tests `> 0`
 //! and `!= 0` disagree, §7.1); the loss only counts observed features of
 //! a present modality (feature panels); the mixture falls back to the prior
-//! for a cell with no modality instead of NaN (§7.10).
+//! for a cell with no modality instead of NaN (§7.10); the continuous
+//! covariates add one `C`-wide embedding whatever their number, and the
+//! networks' input width is `C (K_cat + [K_cont > 0])` (the reference reserves
+//! `C (K_cat + K_cont)`, a shape error for two or more, §7.8).
 
-use crate::config::{AlignmentLoss, AlignmentType, Mix, ModelConfig};
+use crate::config::{AlignmentLoss, AlignmentType, ContCovType, Mix, ModelConfig};
 use crate::data::Likelihood;
 use crate::distributions::{
     jeffreys, kl_to_standard, mg_masked_log_prob, mg_mean, mmd_pair, MgOutput,
@@ -30,6 +34,7 @@ use crate::distributions::{
 use crate::nn::{randn, tensor2, Dense, FcSpec, FcStack, Fwd};
 use crate::schema::Schema;
 use burn::module::{Module, Param};
+use burn::tensor::activation::sigmoid;
 use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
 use rand_chacha::ChaCha8Rng;
 use std::ops::Range;
@@ -65,6 +70,10 @@ pub struct MgLayout {
     pub cond_dim: usize,
     /// Levels of each categorical covariate (one-hot widths, model order).
     pub cat_levels: Vec<usize>,
+    /// Number of continuous covariates `K_cont` (their columns follow the one-hot ones).
+    pub n_cont: usize,
+    /// Transform of the continuous covariates.
+    pub cont_type: ContCovType,
     /// Index of the `integrate_on` covariate.
     pub integrate_on: Option<usize>,
     /// Covariate embeddings enter the encoders.
@@ -105,6 +114,8 @@ impl MgLayout {
             hidden: cfg.hidden.clone(),
             cond_dim: mg.cond_dim,
             cat_levels: schema.covariates.iter().map(|c| c.levels.len()).collect(),
+            n_cont: schema.n_continuous(),
+            cont_type: mg.cont_cov_type,
             integrate_on: mg
                 .integrate_on
                 .as_ref()
@@ -121,9 +132,15 @@ impl MgLayout {
         }
     }
 
+    /// Number of `C`-wide covariate embeddings: one per categorical
+    /// covariate, plus one for all continuous covariates together.
+    fn n_embeddings(&self) -> usize {
+        self.cat_levels.len() + (self.n_cont > 0) as usize
+    }
+
     /// Width of the covariate embedding vector `e`.
     pub fn embed_width(&self) -> usize {
-        self.cond_dim * self.cat_levels.len()
+        self.cond_dim * self.n_embeddings()
     }
 
     /// Number of `integrate_on` groups (1 without it).
@@ -135,6 +152,12 @@ impl MgLayout {
     pub fn cov_columns(&self, j: usize) -> Range<usize> {
         let start: usize = self.cat_levels[..j].iter().sum();
         start..start + self.cat_levels[j]
+    }
+
+    /// Columns of the continuous covariates in the covariate vector.
+    pub fn cont_columns(&self) -> Range<usize> {
+        let start: usize = self.cat_levels.iter().sum();
+        start..start + self.n_cont
     }
 
     fn enc_dims(&self) -> Vec<usize> {
@@ -158,9 +181,13 @@ impl MgLayout {
             n = n.checked_add(v?)?;
             Some(())
         };
-        let e = self.cond_dim.checked_mul(self.cat_levels.len())?;
+        let e = self.cond_dim.checked_mul(self.n_embeddings())?;
         for &l in &self.cat_levels {
             add(l.checked_mul(self.cond_dim))?;
+        }
+        if self.n_cont > 0 {
+            // W_cont [K_cont, C], beta and b [1, K_cont]
+            add(self.n_cont.checked_mul(self.cond_dim.checked_add(2)?))?;
         }
         let bn = matches!(self.fc.norm, crate::config::LayerNormKind::Batch);
         let stack = |d_in: usize, dims: &[usize]| -> Option<usize> {
@@ -202,6 +229,13 @@ impl MgLayout {
 pub struct MultiVae<B: Backend> {
     /// Per categorical covariate: embedding table `[levels, C]` (init N(0, 1)).
     pub cat_embed: Vec<Param<Tensor<B, 2>>>,
+    /// Continuous covariates (None without them): embedding `W_cont`
+    /// `[K_cont, C]` (init N(0, 1)).
+    pub cont_embed: Option<Param<Tensor<B, 2>>>,
+    /// Continuous covariates: slope `beta` of the generalized sigmoid `[1, K_cont]` (init 1).
+    pub cont_beta: Option<Param<Tensor<B, 2>>>,
+    /// Continuous covariates: offset `b` of the generalized sigmoid `[1, K_cont]` (init 0).
+    pub cont_bias: Option<Param<Tensor<B, 2>>>,
     /// Per modality: encoder stack `[x_m, e] -> Z`.
     pub encoders: Vec<FcStack<B>>,
     /// Per modality: mean head `Z -> Z`.
@@ -229,7 +263,8 @@ pub struct MgBatch<B: Backend> {
     pub x: Tensor<B, 2>,
     /// 1 where a feature is observed, `[n, D]`.
     pub avail: Tensor<B, 2>,
-    /// One-hot covariates, `[n, nb]` (None without covariates).
+    /// Covariates, `[n, nb]`: one-hot categorical columns, then the
+    /// continuous values (None without covariates).
     pub cov: Option<Tensor<B, 2>>,
     /// 1 where the cell has the modality, `[n, M]`.
     pub present: Tensor<B, 2>,
@@ -408,6 +443,18 @@ impl<B: Backend> MultiVae<B> {
                 Param::from_tensor(tensor2(randn(n * l.cond_dim, rng), n, l.cond_dim, device))
             })
             .collect();
+        let k = l.n_cont;
+        let cont_param =
+            |v: Vec<f32>, r: usize, c: usize| Some(Param::from_tensor(tensor2(v, r, c, device)));
+        let (cont_embed, cont_beta, cont_bias) = if k > 0 {
+            (
+                cont_param(randn(k * l.cond_dim, rng), k, l.cond_dim),
+                cont_param(vec![1.0; k], 1, k),
+                cont_param(vec![0.0; k], 1, k),
+            )
+        } else {
+            (None, None, None)
+        };
         let (mut encoders, mut mus, mut logvars) = (Vec::new(), Vec::new(), Vec::new());
         let (mut decoders, mut heads, mut zi_heads, mut theta) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -438,6 +485,9 @@ impl<B: Backend> MultiVae<B> {
         }
         MultiVae {
             cat_embed,
+            cont_embed,
+            cont_beta,
+            cont_bias,
             encoders,
             mus,
             logvars,
@@ -449,14 +499,15 @@ impl<B: Backend> MultiVae<B> {
         }
     }
 
-    /// Covariate embedding `e`.
+    /// Covariate embedding `e`: one `C`-vector per categorical covariate,
+    /// then one for all continuous covariates, `f(c) @ W_cont`.
     ///
     /// # Shapes
-    /// - `cov`: `[n, nb]` one-hot -> `[n, K C]`
+    /// - `cov`: `[n, nb]` (one-hot | continuous) -> `[n, K' C]`
     pub fn embed_covariates(&self, cov: Option<&Tensor<B, 2>>) -> Option<Tensor<B, 2>> {
         let cov = cov?;
         let [n, _] = cov.dims();
-        let parts: Vec<Tensor<B, 2>> = self
+        let mut parts: Vec<Tensor<B, 2>> = self
             .cat_embed
             .iter()
             .enumerate()
@@ -466,6 +517,17 @@ impl<B: Backend> MultiVae<B> {
                     .matmul(table.val())
             })
             .collect();
+        if let (Some(w), Some(beta), Some(bias)) =
+            (&self.cont_embed, &self.cont_beta, &self.cont_bias)
+        {
+            let c = cov.clone().slice([0..n, self.layout.cont_columns()]); // [n, K_cont]
+            let c = match self.layout.cont_type {
+                ContCovType::Logsigm => c.log1p(),
+                _ => c,
+            };
+            let s = sigmoid(c * beta.val() + bias.val()); // [n, K_cont]
+            parts.push(s.matmul(w.val())); // [n, C]
+        }
         (!parts.is_empty()).then(|| Tensor::cat(parts, 1))
     }
 

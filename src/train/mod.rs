@@ -127,7 +127,7 @@ fn step_input<B: Backend>(
 ) -> StepInput<B> {
     let n = cells.len();
     let d = ctx.aligned.n_features;
-    let nb: usize = ctx.aligned.cov_widths.iter().sum();
+    let nb = ctx.aligned.cov_dim();
     let latent = ctx.cfg.latent_dim;
     let (mut x, mut observed) = (vec![0f32; n * d], vec![0f32; n * d]);
     ctx.aligned.fill(cells, &mut x, &mut observed);

@@ -111,7 +111,7 @@ impl Setup<'_> {
         let d = a.n_features;
         let (mut x, mut avail) = (vec![0f32; n * d], vec![0f32; n * d]);
         a.fill(cells, &mut x, &mut avail);
-        let nb: usize = a.cov_widths.iter().sum();
+        let nb = a.cov_dim();
         let cov = (nb > 0).then(|| {
             let mut c = vec![0f32; n * nb];
             a.fill_covariates(cells, &[], &mut c);

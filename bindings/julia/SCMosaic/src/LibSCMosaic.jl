@@ -250,6 +250,12 @@ function scm_dataset_set_covariate(dataset, name, codes, n_cells, levels, n_leve
                                               n_levels::Csize_t)::scm_status
 end
 
+function scm_dataset_set_continuous_covariate(dataset, name, values, n_cells)
+    @ccall $(sym(:scm_dataset_set_continuous_covariate))(dataset::Ptr{scm_dataset},
+                                                         name::Cstring, values::Ptr{Cfloat},
+                                                         n_cells::Csize_t)::scm_status
+end
+
 function scm_dataset_set_cell_names(dataset, names, n_cells)
     @ccall $(sym(:scm_dataset_set_cell_names))(dataset::Ptr{scm_dataset},
                                                names::Ptr{Cstring},

@@ -41,7 +41,8 @@ import .LibSCMosaic: SCM_ABI_VERSION, SCM_STOP_COMPLETED, SCM_STOP_EARLY_STOPPED
 include("errors.jl")
 
 export SCMosaicError, Config, Dataset, Model,
-    config_json, add_modality!, set_measured!, set_covariate!, set_batch!,
+    config_json, add_modality!, set_measured!, set_covariate!, set_continuous_covariate!,
+    set_batch!,
     set_cell_names!, set_chromosome_blocks!, ncells, nmodalities,
     train!, embed, impute, latent_dim, modalities, features, nfeatures,
     epochs_trained, nparams, save, save_model, load_model, to_bytes, from_bytes,
@@ -163,7 +164,7 @@ end
 
 An empty dataset of `n_cells` cells; add modalities with
 [`add_modality!`](@ref), then covariates with [`set_batch!`](@ref) /
-[`set_covariate!`](@ref).
+[`set_covariate!`](@ref) / [`set_continuous_covariate!`](@ref).
 """
 mutable struct Dataset
     @atomic ptr::Ptr{L.scm_dataset}
@@ -510,6 +511,22 @@ function set_covariate!(ds::Dataset, name::AbstractString, labels::AbstractVecto
         @check L.scm_dataset_set_covariate(ds, String(name), codes, length(codes),
                                            lp, length(lp))
     end
+    return ds
+end
+
+"""
+    set_continuous_covariate!(ds, name, values::AbstractVector{<:Real}) -> ds
+
+Adds a continuous covariate (e.g. the percentage of mitochondrial reads): one
+number per cell. `missing` and `NaN` mark a missing value, which scVAEIT maps
+to the training mean and Multigrate rejects. A model uses every continuous
+covariate of its training data; data for embedding, imputation and query
+mapping must carry the same ones.
+"""
+function set_continuous_covariate!(ds::Dataset, name::AbstractString,
+                                   values::AbstractVector)
+    v = Float32[ismissing(x) ? NaN32 : Float32(x) for x in values]
+    @check L.scm_dataset_set_continuous_covariate(ds, String(name), v, length(v))
     return ds
 end
 

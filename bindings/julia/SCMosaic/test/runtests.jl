@@ -128,6 +128,12 @@ end
     set_covariate!(ds2, "batch", d.batch; levels = ["b1", "b0"])
     set_measured!(ds2, "adt", [isodd(i) for i in 1:120])
     @test nmodalities(ds2) == 2
+    # continuous covariate (missing = NaN): the model needs it in later data
+    set_continuous_covariate!(ds2, "depth", [i % 7 == 0 ? missing : Float64(i % 5) for i in 1:120])
+    m = Model(Config(json = SMALL_CONFIG), ds2)
+    train!(m, ds2)
+    @test all(isfinite, embed(m, ds2))
+    @test error_code(() -> embed(m, dataset(d))) == S.SCM_STATUS_NOT_FOUND
 end
 
 @testset "train, embed, impute, save/load" begin
@@ -278,6 +284,14 @@ end
     add_modality!(ds, "rna", d.rna, d.genes)
     @test error_code(() -> set_batch!(ds, d.batch[1:10])) == S.SCM_STATUS_INVALID_ARG
     @test_throws ArgumentError set_batch!(ds, [missing; d.batch[2:end]])
+    # continuous covariates: wrong count, infinite value, name of a categorical one
+    @test error_code(() -> set_continuous_covariate!(ds, "depth", ones(10))) ==
+          S.SCM_STATUS_INVALID_ARG
+    @test error_code(() -> set_continuous_covariate!(ds, "depth", fill(Inf, 120))) ==
+          S.SCM_STATUS_INVALID_DATA
+    set_batch!(ds, d.batch)
+    @test error_code(() -> set_continuous_covariate!(ds, "batch", ones(120))) ==
+          S.SCM_STATUS_INVALID_DATA
 
     full = dataset(d)
     model = Model(Config(json = SMALL_CONFIG), full)
