@@ -10,6 +10,10 @@
 #       the default; this is how Seurat v4 objects, whose assays share all
 #       cells, hold cells without protein), or
 #   (c) it is listed in `missing`, e.g. missing = list(ADT = c("cell1", ...)).
+#
+# Covariates. `covariates` are categorical (batch, donor; one label per cell),
+# `continuous_covariates` numeric (percent.mt, age; NA = missing value, which
+# scVAEIT maps to the training mean and Multigrate rejects).
 
 .likelihoods <- c("nb", "zinb", "bernoulli", "gaussian", "poisson")
 
@@ -217,6 +221,47 @@ scmosaic_data.default <- function(x, ...) {
   stats::setNames(labels, names(covariates))
 }
 
+.resolve_continuous <- function(continuous, cells, n) {
+  if (is.null(continuous)) return(list())
+  if (is.data.frame(continuous)) {
+    if (nrow(continuous) != n) {
+      .abort("'continuous_covariates' has ", nrow(continuous), " rows for ", n, " cells")
+    }
+    if (!is.null(cells) && !is.null(rownames(continuous)) &&
+        !identical(rownames(continuous), as.character(seq_len(n)))) {
+      idx <- match(cells, rownames(continuous))
+      if (anyNA(idx)) .abort("'continuous_covariates': row names do not match the cell names")
+      continuous <- continuous[idx, , drop = FALSE]
+    }
+    continuous <- as.list(continuous)
+  }
+  if (!is.list(continuous) || is.null(names(continuous)) ||
+      any(names(continuous) == "" | is.na(names(continuous)))) {
+    .abort("'continuous_covariates' must be a data frame or a named list of numeric ",
+           "vectors (one value per cell)")
+  }
+  if (anyDuplicated(names(continuous))) {
+    .abort("continuous covariate '", names(continuous)[anyDuplicated(names(continuous))],
+           "' given twice")
+  }
+  values <- lapply(names(continuous), function(nm) {
+    v <- continuous[[nm]]
+    if (!is.numeric(v) || is.factor(v)) {
+      .abort("continuous covariate '", nm, "' must be numeric, got ", class(v)[1],
+             "; pass labels as (categorical) 'covariates'")
+    }
+    if (length(v) != n) {
+      .abort("continuous covariate '", nm, "' has ", length(v), " values for ", n, " cells")
+    }
+    if (any(is.infinite(v))) {
+      .abort("continuous covariate '", nm, "' has an infinite value (cell ",
+             which(is.infinite(v))[1], ")")
+    }
+    as.double(v)
+  })
+  stats::setNames(values, enc2utf8(names(continuous)))
+}
+
 .select_features <- function(m, feats, what, strict = TRUE) {
   if (is.null(feats)) return(m)
   if (!is.character(feats) || anyNA(feats)) {
@@ -237,10 +282,11 @@ scmosaic_data.default <- function(x, ...) {
 # @param x named list of features x cells matrices (dgCMatrix or matrix).
 scmosaic_data.list <- function(x, likelihood = NULL, missing = NULL, covariates = NULL,
                                features = NULL, zero_as_missing = TRUE, cells = NULL,
-                               ...) {
+                               continuous_covariates = NULL, ...) {
   .no_dots(..., fun = "scmosaic_data")
   .build_data(x, likelihood = likelihood, missing = missing, covariates = covariates,
-              features = features, zero_as_missing = zero_as_missing, cells = cells)
+              features = features, zero_as_missing = zero_as_missing, cells = cells,
+              continuous_covariates = continuous_covariates)
 }
 
 # The common path of every input type. `features`: named list, one character
@@ -248,7 +294,8 @@ scmosaic_data.list <- function(x, likelihood = NULL, missing = NULL, covariates 
 # requested features that exist (used with a model's feature list).
 .build_data <- function(x, likelihood = NULL, missing = NULL, covariates = NULL,
                         features = NULL, zero_as_missing = TRUE, cells = NULL,
-                        strict_features = TRUE, label = "modality") {
+                        strict_features = TRUE, label = "modality",
+                        continuous_covariates = NULL) {
   .is_flag(zero_as_missing, "zero_as_missing")
   if (!is.list(x) || !length(x)) {
     .abort("scmosaic_data(): give a non-empty named list of matrices, e.g. list(RNA = rna, ADT = adt)")
@@ -373,7 +420,8 @@ scmosaic_data.list <- function(x, likelihood = NULL, missing = NULL, covariates 
             call. = FALSE)
   }
   covs <- .resolve_covariates(covariates, cells, n)
-  ptr <- .rs(dataset_new_(specs, covs))
+  conts <- .resolve_continuous(continuous_covariates, cells, n)
+  ptr <- .rs(dataset_new_(specs, covs, conts))
   structure(
     list(
       ptr = ptr,
@@ -384,7 +432,8 @@ scmosaic_data.list <- function(x, likelihood = NULL, missing = NULL, covariates 
       n_measured = vapply(specs, function(s) sum(s$measured), integer(1)),
       measured = stats::setNames(lapply(specs, `[[`, "measured"), mods),
       likelihoods = unname(lik),
-      covariates = names(covs)
+      covariates = names(covs),
+      continuous_covariates = names(conts)
     ),
     class = "scmosaic_data"
   )
@@ -406,6 +455,9 @@ print.scmosaic_data <- function(x, ...) {
                 x$n_features[i], paste0("(", x$likelihoods[i], ")"), x$n_measured[i]))
   }
   if (length(x$covariates)) cat("  covariates:", paste(x$covariates, collapse = ", "), "\n")
+  if (length(x$continuous_covariates)) {
+    cat("  continuous covariates:", paste(x$continuous_covariates, collapse = ", "), "\n")
+  }
   invisible(x)
 }
 
@@ -428,17 +480,37 @@ print.scmosaic_data <- function(x, ...) {
 
 scmosaic_data.Seurat <- function(x, assays = NULL, features = NULL, layer = "counts",
                                  likelihood = NULL, missing = NULL, covariates = NULL,
-                                 zero_as_missing = TRUE, ...) {
+                                 zero_as_missing = TRUE, continuous_covariates = NULL, ...) {
   .no_dots(..., fun = "scmosaic_data")
   .seurat_data(x, assays = assays, features = features, layer = layer,
                likelihood = likelihood, missing = missing, covariates = covariates,
-               zero_as_missing = zero_as_missing)
+               zero_as_missing = zero_as_missing,
+               continuous_covariates = continuous_covariates)
+}
+
+# Numeric metadata columns (meta.data or colData `md`) as continuous covariates.
+.metadata_continuous <- function(md, columns, where) {
+  if (is.null(columns)) return(NULL)
+  if (!is.character(columns) || anyNA(columns)) {
+    .abort("'continuous_covariates' must name numeric ", where, " columns")
+  }
+  bad <- setdiff(columns, colnames(md))
+  if (length(bad)) .abort("continuous covariate '", bad[1], "' is not a ", where, " column")
+  out <- lapply(columns, function(cn) {
+    v <- as.vector(md[[cn]])
+    if (!is.numeric(v)) {
+      .abort("continuous covariate '", cn, "': the ", where, " column is ", class(md[[cn]])[1],
+             ", not numeric; pass it as (categorical) 'covariates'")
+    }
+    v
+  })
+  stats::setNames(out, columns)
 }
 
 .seurat_data <- function(x, assays = NULL, features = NULL, layer = "counts",
                          likelihood = NULL, missing = NULL, covariates = NULL,
                          zero_as_missing = TRUE, strict_features = TRUE,
-                         default_variable = TRUE) {
+                         default_variable = TRUE, continuous_covariates = NULL) {
   .need("SeuratObject", "Seurat input")
   all_assays <- SeuratObject::Assays(x)
   if (is.null(assays)) assays <- .seurat_default_assays(x, layer)
@@ -484,9 +556,11 @@ scmosaic_data.Seurat <- function(x, assays = NULL, features = NULL, layer = "cou
     covs <- lapply(covariates, function(cn) md[[cn]])
     names(covs) <- covariates
   }
+  conts <- .metadata_continuous(x[[]], continuous_covariates, "meta.data")
   .build_data(mats, likelihood = likelihood, missing = missing, covariates = covs,
               features = features, zero_as_missing = zero_as_missing,
-              cells = colnames(x), strict_features = strict_features, label = "assay")
+              cells = colnames(x), strict_features = strict_features, label = "assay",
+              continuous_covariates = conts)
 }
 
 # ---- SingleCellExperiment ------------------------------------------------
@@ -511,16 +585,18 @@ scmosaic_data.SingleCellExperiment <- function(x, experiments = NULL, assay.type
                                                main.name = NULL, features = NULL,
                                                likelihood = NULL, missing = NULL,
                                                covariates = NULL, zero_as_missing = TRUE,
-                                               ...) {
+                                               continuous_covariates = NULL, ...) {
   .no_dots(..., fun = "scmosaic_data")
   .sce_data(x, experiments = experiments, assay.type = assay.type, main.name = main.name,
             features = features, likelihood = likelihood, missing = missing,
-            covariates = covariates, zero_as_missing = zero_as_missing)
+            covariates = covariates, zero_as_missing = zero_as_missing,
+            continuous_covariates = continuous_covariates)
 }
 
 .sce_data <- function(x, experiments = NULL, assay.type = "counts", main.name = NULL,
                       features = NULL, likelihood = NULL, missing = NULL,
-                      covariates = NULL, zero_as_missing = TRUE, strict_features = TRUE) {
+                      covariates = NULL, zero_as_missing = TRUE, strict_features = TRUE,
+                      continuous_covariates = NULL) {
   .need("SingleCellExperiment", "SingleCellExperiment input")
   main <- .sce_main_name(x, main.name)
   avail <- c(main, SingleCellExperiment::altExpNames(x))
@@ -551,8 +627,10 @@ scmosaic_data.SingleCellExperiment <- function(x, experiments = NULL, assay.type
     covs <- lapply(covariates, function(cn) as.vector(cd[[cn]]))
     names(covs) <- covariates
   }
+  conts <- .metadata_continuous(SummarizedExperiment::colData(x), continuous_covariates,
+                                "colData")
   .build_data(mats, likelihood = likelihood, missing = missing, covariates = covs,
               features = features, zero_as_missing = zero_as_missing,
               cells = colnames(x), strict_features = strict_features,
-              label = "experiment")
+              label = "experiment", continuous_covariates = conts)
 }

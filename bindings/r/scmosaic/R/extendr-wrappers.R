@@ -10,10 +10,11 @@
 #' @useDynLib scmosaic, .registration = TRUE
 NULL
 
-#' Builds a dataset from a list of modality specs and a named list of
-#' covariate labels (character vectors).
+#' Builds a dataset from a list of modality specs, a named list of
+#' covariate labels (character vectors) and a named list of continuous
+#' covariates (double vectors, NA = missing).
 #' @noRd
-dataset_new_ <- function(modalities, covariates) .Call(wrap__dataset_new_, modalities, covariates)
+dataset_new_ <- function(modalities, covariates, continuous) .Call(wrap__dataset_new_, modalities, covariates, continuous)
 
 #' Cells, modalities, features and measured cells of a dataset.
 #' @noRd

@@ -65,6 +65,14 @@ scmosaic_model <- function(data, config = list(), latent_dim = NULL, hidden = NU
   if (length(covs)) covs else NULL
 }
 
+# The model's continuous covariates, or NULL: data for the model must carry
+# all of them, so Seurat and SCE inputs read them from the meta.data/colData
+# columns of the same names (a missing column is an error naming it).
+.model_continuous <- function(model) {
+  conts <- model_info_(model)$continuous_covariates
+  if (length(conts)) conts else NULL
+}
+
 # The data for an existing model: only the model's modalities and features
 # are converted. Seurat and SingleCellExperiment objects also supply the
 # model's covariates from their meta.data / colData columns of the same name.
@@ -81,6 +89,8 @@ scmosaic_model <- function(data, config = list(), latent_dim = NULL, hidden = NU
   if (inherits(data, "Seurat")) {
     args <- list(...)
     args$covariates <- args$covariates %||% .model_covariates(model, colnames(data[[]]))
+    args$continuous_covariates <- args$continuous_covariates %||%
+      .model_continuous(model)
     assays <- args$assays %||% intersect(mods, SeuratObject::Assays(data))
     args$assays <- NULL
     if (!length(assays)) {
@@ -96,6 +106,8 @@ scmosaic_model <- function(data, config = list(), latent_dim = NULL, hidden = NU
     args <- list(...)
     args$covariates <- args$covariates %||%
       .model_covariates(model, colnames(SummarizedExperiment::colData(data)))
+    args$continuous_covariates <- args$continuous_covariates %||%
+      .model_continuous(model)
     main <- .sce_main_name(data, args$main.name)
     have <- c(main, SingleCellExperiment::altExpNames(data))
     exps <- args$experiments %||% intersect(mods, have)
@@ -317,6 +329,9 @@ print.scmosaic_model <- function(x, ...) {
     cat("  covariates:", paste(sprintf("%s (%d levels)", names(info$covariates),
                                        lengths(info$covariates)), collapse = ", "), "\n")
   }
+  if (length(info$continuous_covariates)) {
+    cat("  continuous covariates:", paste(info$continuous_covariates, collapse = ", "), "\n")
+  }
   cat(sprintf("  latent dim %d, hidden layers %s, %s parameters\n", info$latent_dim,
               paste(info$hidden, collapse = "-"), .fmt_int(info$n_params)))
   h <- model_history_(x)
@@ -340,6 +355,7 @@ summary.scmosaic_model <- function(object, ...) {
       modalities = data.frame(modality = info$modalities, likelihood = info$likelihoods,
                               features = info$n_features),
       covariates = info$covariates,
+      continuous_covariates = info$continuous_covariates,
       latent_dim = info$latent_dim,
       hidden = info$hidden,
       n_params = info$n_params,
@@ -361,6 +377,9 @@ print.summary.scmosaic_model <- function(x, ...) {
     for (nm in names(x$covariates)) {
       cat(sprintf("  %s: %s\n", nm, paste(x$covariates[[nm]], collapse = ", ")))
     }
+  }
+  if (length(x$continuous_covariates)) {
+    cat("\nContinuous covariates:", paste(x$continuous_covariates, collapse = ", "), "\n")
   }
   cat(sprintf("\nLatent dim %d; hidden layers %s; %s parameters; device %s\n",
               x$latent_dim, paste(x$hidden, collapse = "-"), .fmt_int(x$n_params), x$device))

@@ -9,7 +9,7 @@ runScVAEIT <- function(x, experiments = NULL, model = NULL, impute = NULL,
                        modality = NULL, sample = NULL, sample.seed = NULL,
                        name = NULL, imputed.suffix = ".imputed",
                        impute.scale = c("normalized", "counts"), n_draws = NULL,
-                       verbose = TRUE, ...) {
+                       verbose = TRUE, continuous_covariates = NULL, ...) {
   .need("SingleCellExperiment", "runScVAEIT()")
   if (!methods::is(x, "SingleCellExperiment")) {
     .abort("runScVAEIT() needs a SingleCellExperiment, got '", class(x)[1], "'")
@@ -33,7 +33,8 @@ runScVAEIT <- function(x, experiments = NULL, model = NULL, impute = NULL,
     data <- .sce_data(x, experiments = experiments, assay.type = assay.type,
                       main.name = main.name, features = features, likelihood = likelihood,
                       missing = missing, covariates = covariates,
-                      zero_as_missing = zero_as_missing)
+                      zero_as_missing = zero_as_missing,
+                      continuous_covariates = continuous_covariates)
     if (!is.null(modality) && !modality %in% data$modalities) {
       .abort("'modality' must be one of the experiments trained on (",
              paste(data$modalities, collapse = ", "), "), got '", modality, "'")
@@ -44,6 +45,8 @@ runScVAEIT <- function(x, experiments = NULL, model = NULL, impute = NULL,
     .check_model(model)
     covariates <- covariates %||%
       .model_covariates(model, colnames(SummarizedExperiment::colData(x)))
+    continuous_covariates <- continuous_covariates %||%
+      .model_continuous(model)
     mods <- model_info_(model)$modalities
     main <- .sce_main_name(x, main.name)
     experiments <- experiments %||%
@@ -54,7 +57,8 @@ runScVAEIT <- function(x, experiments = NULL, model = NULL, impute = NULL,
     data <- .sce_data(x, experiments = experiments, assay.type = assay.type,
                       main.name = main.name, features = feats, likelihood = likelihood,
                       missing = missing, covariates = covariates,
-                      zero_as_missing = zero_as_missing, strict_features = FALSE)
+                      zero_as_missing = zero_as_missing, strict_features = FALSE,
+                      continuous_covariates = continuous_covariates)
   }
   SingleCellExperiment::reducedDim(x, name) <-
     embed_cells(model, data, modality = modality, sample = sample, seed = sample.seed)

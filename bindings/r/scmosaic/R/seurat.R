@@ -9,7 +9,7 @@ RunScVAEIT <- function(object, assays = NULL, model = NULL, impute = NULL,
                        sample.seed = NULL, reduction.name = NULL, reduction.key = NULL,
                        imputed.suffix = ".imputed",
                        impute.scale = c("normalized", "counts"), n_draws = NULL,
-                       verbose = TRUE, ...) {
+                       verbose = TRUE, continuous_covariates = NULL, ...) {
   .need("SeuratObject", "RunScVAEIT()")
   if (!inherits(object, "Seurat")) {
     .abort("RunScVAEIT() needs a Seurat object, got '", class(object)[1], "'")
@@ -39,7 +39,8 @@ RunScVAEIT <- function(object, assays = NULL, model = NULL, impute = NULL,
     cfg <- .config(config, latent_dim, hidden, epochs, seed)
     data <- .seurat_data(object, assays = assays, features = features, layer = layer,
                          likelihood = likelihood, missing = missing,
-                         covariates = covariates, zero_as_missing = zero_as_missing)
+                         covariates = covariates, zero_as_missing = zero_as_missing,
+                         continuous_covariates = continuous_covariates)
     if (!is.null(modality) && !modality %in% data$modalities) {
       .abort("'modality' must be one of the assays trained on (",
              paste(data$modalities, collapse = ", "), "), got '", modality, "'")
@@ -49,6 +50,8 @@ RunScVAEIT <- function(object, assays = NULL, model = NULL, impute = NULL,
   } else {
     .check_model(model)
     covariates <- covariates %||% .model_covariates(model, colnames(object[[]]))
+    continuous_covariates <- continuous_covariates %||%
+      .model_continuous(model)
     mods <- model_info_(model)$modalities
     assays <- assays %||% intersect(mods, SeuratObject::Assays(object))
     feats <- features %||% stats::setNames(
@@ -57,7 +60,8 @@ RunScVAEIT <- function(object, assays = NULL, model = NULL, impute = NULL,
     data <- .seurat_data(object, assays = assays, features = feats, layer = layer,
                          likelihood = likelihood, missing = missing,
                          covariates = covariates, zero_as_missing = zero_as_missing,
-                         strict_features = FALSE, default_variable = FALSE)
+                         strict_features = FALSE, default_variable = FALSE,
+                         continuous_covariates = continuous_covariates)
   }
   z <- embed_cells(model, data, modality = modality, sample = sample, seed = sample.seed)
   colnames(z) <- paste0(reduction.key, seq_len(ncol(z)))

@@ -4,7 +4,7 @@
 use crate::convert::{field, indices, r_error, str_field, strings, usize_field, values_f32, OrR};
 use extendr_api::prelude::*;
 use extendr_api::Result;
-use scmosaic::{Covariate, Dataset, Likelihood, Matrix, Modality};
+use scmosaic::{ContinuousCovariate, Covariate, Dataset, Likelihood, Matrix, Modality};
 
 /// One modality from the list the R side builds (`R/data.R`).
 ///
@@ -62,11 +62,22 @@ fn modality(spec: &List) -> Result<Modality> {
     Ok(m)
 }
 
-/// Builds a dataset from a list of modality specs and a named list of
-/// covariate labels (character vectors).
+/// Values of a continuous covariate: doubles, NA/NaN = missing (NaN).
+fn continuous_values(x: &Robj, name: &str) -> Result<Vec<f32>> {
+    let v = x.as_real_slice().ok_or_else(|| {
+        r_error(format!(
+            "continuous covariate '{name}' must be numeric (double)"
+        ))
+    })?;
+    Ok(v.iter().map(|&a| a as f32).collect())
+}
+
+/// Builds a dataset from a list of modality specs, a named list of
+/// covariate labels (character vectors) and a named list of continuous
+/// covariates (double vectors, NA = missing).
 /// @noRd
 #[extendr]
-fn dataset_new_(modalities: List, covariates: List) -> Result<Robj> {
+fn dataset_new_(modalities: List, covariates: List, continuous: List) -> Result<Robj> {
     let mods = modalities
         .values()
         .map(|m| {
@@ -81,6 +92,12 @@ fn dataset_new_(modalities: List, covariates: List) -> Result<Robj> {
         let labels = strings(&labels, &format!("covariate '{name}'"))?;
         let cov = Covariate::from_labels(name, &labels).or_r()?;
         ds = ds.with_covariate(cov).or_r()?;
+    }
+    for (name, values) in continuous.iter() {
+        let values = continuous_values(&values, name)?;
+        ds = ds
+            .with_continuous_covariate(ContinuousCovariate::new(name, values))
+            .or_r()?;
     }
     Ok(ExternalPtr::new(ds).into())
 }
@@ -116,13 +133,19 @@ fn dataset_info_(data: Robj) -> Result<List> {
         .map(|m| m.likelihood().as_str().to_string())
         .collect();
     let covs: Vec<String> = ds.covariates().iter().map(|c| c.name.clone()).collect();
+    let conts: Vec<String> = ds
+        .continuous_covariates()
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
     Ok(list!(
         n_cells = ds.n_cells() as i32,
         modalities = names,
         n_features = n_features,
         n_measured = n_measured,
         likelihoods = likelihoods,
-        covariates = covs
+        covariates = covs,
+        continuous_covariates = conts
     ))
 }
 

@@ -392,6 +392,7 @@ fn model_info_(model: Robj) -> Result<List> {
             .map(|x| x.features.len() as i32)
             .collect::<Vec<_>>(),
         covariates = cov_levels,
+        continuous_covariates = s.continuous_names(),
         latent_dim = m.latent_dim() as i32,
         hidden = cfg.hidden.iter().map(|&h| h as i32).collect::<Vec<_>>(),
         n_params = m.n_params() as f64,
