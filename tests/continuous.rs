@@ -140,6 +140,14 @@ fn scvaeit_standardizes_conditions_and_round_trips() {
     // the covariate vector is [one-hot batch (2) | 2 continuous]: the network
     // is wider than without them by 2 rows of every covariate weight
     let plain = Model::new(&cfg, &strip_cont(&d)).unwrap();
+    // `covariates` selects categorical covariates only
+    let mut sel = cfg.clone();
+    sel.covariates = Some(vec!["batch".into(), "depth".into()]);
+    let e = Model::new(&sel, &d).unwrap_err();
+    assert!(
+        e.to_string().contains("'depth' is a continuous covariate"),
+        "{e}"
+    );
     assert!(m.n_params() > plain.n_params());
     m.fit(&d).unwrap();
     let z = m.embed(&d).unwrap().values;

@@ -241,7 +241,9 @@ pub struct ModelConfig {
     #[serde(default)]
     pub modalities: Vec<ModalityConfig>,
     /// Names of the categorical covariates the model conditions on.
-    /// `None`: all covariates of the training dataset.
+    /// `None`: all covariates of the training dataset. (Continuous covariates
+    /// are not selected here: a model uses every continuous covariate of its
+    /// training data, recorded in its schema.)
     #[serde(default)]
     pub covariates: Option<Vec<String>>,
     /// KL weight.
@@ -760,6 +762,12 @@ impl ModelConfig {
             None => out.covariates = Some(cov_names.clone()),
             Some(list) => {
                 for c in list {
+                    if schema.continuous.iter().any(|k| &k.name == c) {
+                        return Err(Error::config(format!(
+                            "covariates: '{c}' is a continuous covariate; `covariates` selects \
+                             categorical ones (the model uses every continuous covariate of the data)"
+                        )));
+                    }
                     if !cov_names.contains(c) {
                         return Err(Error::NotFound(format!(
                             "covariate '{c}' is not in the data (data covariates: {})",
