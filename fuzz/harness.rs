@@ -85,7 +85,8 @@ impl Bytes<'_> {
 const LIKELIHOODS: [&str; 6] = ["nb", "zinb", "bernoulli", "gaussian", "poisson", "other"];
 
 /// Builds a dataset from arbitrary bytes through every constructor of the C
-/// ABI (dense, CSR, CSC, measured flags, covariates); when it is valid, trains
+/// ABI (dense, CSR, CSC, measured flags, categorical and continuous
+/// covariates); when it is valid, trains
 /// a tiny model on it for one epoch, embeds and imputes.
 pub fn dataset(data: &[u8]) {
     let mut b = Bytes(data);
@@ -201,6 +202,21 @@ pub fn dataset(data: &[u8]) {
                     n_levels,
                 ),
                 "set_covariate",
+            );
+        }
+        if b.u8() % 2 == 0 {
+            // Any floats (NaN = missing; infinite values are rejected), a
+            // wrong length now and then, and sometimes the categorical name.
+            let n = if b.u8() % 8 == 0 {
+                n_cells + 1
+            } else {
+                n_cells
+            };
+            let values: Vec<f32> = (0..n).map(|_| b.f32()).collect();
+            let nm = CString::new(if b.u8() % 4 == 0 { "batch" } else { "depth" }).unwrap();
+            check(
+                scm_dataset_set_continuous_covariate(ds, nm.as_ptr(), values.as_ptr(), n),
+                "set_continuous_covariate",
             );
         }
         let mut cfg: *mut scm_config = ptr::null_mut();
