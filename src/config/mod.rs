@@ -26,8 +26,8 @@
 mod multigrate;
 
 pub use multigrate::{
-    Activation, AlignmentLoss, AlignmentType, ContCovType, Kernel, LatentMode, LayerNormKind, Mix,
-    MultigrateConfig,
+    Activation, AlignmentLoss, AlignmentType, ContCovType, HeadBias, Kernel, LatentMode,
+    LayerNormKind, Mix, MultigrateConfig,
 };
 
 use crate::data::Likelihood;

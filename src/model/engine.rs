@@ -195,6 +195,16 @@ impl Engine {
         Engine::new(device, arch, &mut rng, Some(tensors))
     }
 
+    /// Multigrate: sets the output-head biases (`MultiVae::set_head_bias`);
+    /// scVAEIT networks are left as they are.
+    pub fn set_head_bias(&mut self, biases: &[Option<Vec<f32>>]) {
+        on_engine!(self, m, dev => {
+            if let Net::MultiVae(mv) = m {
+                mv.set_head_bias(biases, &dev);
+            }
+        })
+    }
+
     /// All parameters on the host.
     pub fn export(&self) -> Vec<NamedTensor> {
         on_engine!(self, m, _dev => m.export())

@@ -28,8 +28,8 @@ pub struct EmbedRequest {
 
 use crate::backend::Device;
 use crate::batcher::align;
-use crate::config::{ContCovType, LatentMode, ModelConfig, ModelKind, Normalization};
-use crate::data::Dataset;
+use crate::config::{ContCovType, HeadBias, LatentMode, ModelConfig, ModelKind, Normalization};
+use crate::data::{Dataset, Likelihood};
 use crate::error::{Error, Result};
 use crate::io::checkpoint::{self, CheckpointData};
 use crate::module::{Layout, MgLayout, OutputConstants};
@@ -277,7 +277,15 @@ impl Model {
             ModelKind::Multigrate => Arch::MultiVae(MgLayout::new(&cfg, &schema)),
         };
         let mut rng = rng_for(cfg.train.seed, Stream::Init, 0);
-        let engine = Engine::new(Device::cpu(), &arch, &mut rng, None)?;
+        let mut engine = Engine::new(Device::cpu(), &arch, &mut rng, None)?;
+        if cfg.model == ModelKind::Multigrate
+            && cfg
+                .multigrate
+                .as_ref()
+                .is_none_or(|mg| mg.head_bias == HeadBias::Data)
+        {
+            engine.set_head_bias(&multigrate_head_bias(data, &schema, &pre, &cfg)?);
+        }
         Ok(Model {
             config: cfg,
             schema,
@@ -775,6 +783,18 @@ fn scvaeit_constants(
     pre: &Preprocessing,
     cfg: &ModelConfig,
 ) -> Result<OutputConstants> {
+    let stats = observed_stats(data, schema, pre)?;
+    let likelihoods: Vec<_> = cfg
+        .modalities
+        .iter()
+        .map(|m| m.likelihood.expect("resolved"))
+        .collect();
+    Ok(output_constants(schema, &likelihoods, &stats, cfg.max_disp))
+}
+
+/// Statistics of the transformed training values, per feature, over the
+/// entries that are observed.
+fn observed_stats(data: &Dataset, schema: &Schema, pre: &Preprocessing) -> Result<FeatureStats> {
     let aligned = align(data, schema, pre)?;
     let d = aligned.n_features;
     let mut stats = FeatureStats::new(d);
@@ -790,10 +810,49 @@ fn scvaeit_constants(
             }
         }
     }
-    let likelihoods: Vec<_> = cfg
-        .modalities
-        .iter()
-        .map(|m| m.likelihood.expect("resolved"))
-        .collect();
-    Ok(output_constants(schema, &likelihoods, &stats, cfg.max_disp))
+    Ok(stats)
+}
+
+/// Multigrate's data-derived output-head biases (`multigrate.head_bias =
+/// "data"`), per modality: NB/ZINB the log mean proportion of each feature
+/// (so the softmax starts at the average profile), Bernoulli the logit of
+/// each feature's frequency, Gaussian its mean; features never observed get
+/// the modality's average. `None` for modalities left at the default init.
+fn multigrate_head_bias(
+    data: &Dataset,
+    schema: &Schema,
+    pre: &Preprocessing,
+    cfg: &ModelConfig,
+) -> Result<Vec<Option<Vec<f32>>>> {
+    let stats = observed_stats(data, schema, pre)?;
+    let aligned = align(data, schema, pre)?;
+    let mut col = 0;
+    let mut out = Vec::with_capacity(schema.modalities.len());
+    for (m, ms) in schema.modalities.iter().enumerate() {
+        let r = col..col + ms.features.len();
+        col = r.end;
+        let lik = cfg.modalities[m].likelihood.expect("resolved");
+        let mean = |j: usize| (stats.count[j] > 0).then(|| stats.sum[j] / stats.count[j] as f64);
+        let seen: Vec<f64> = r.clone().filter_map(mean).collect();
+        let fallback = seen.iter().sum::<f64>() / seen.len().max(1) as f64;
+        let means: Vec<f64> = r.clone().map(|j| mean(j).unwrap_or(fallback)).collect();
+        out.push(match lik {
+            Likelihood::Nb | Likelihood::Zinb => {
+                let (share, _) = aligned.library_stats(m);
+                (!share.is_empty()).then(|| share.iter().map(|&f| (f.max(1e-8)).ln()).collect())
+            }
+            Likelihood::Bernoulli => Some(
+                means
+                    .iter()
+                    .map(|&p| {
+                        let p = p.clamp(1e-4, 1.0 - 1e-4);
+                        (p / (1.0 - p)).ln() as f32
+                    })
+                    .collect(),
+            ),
+            Likelihood::Gaussian => Some(means.iter().map(|&v| v as f32).collect()),
+            _ => None,
+        });
+    }
+    Ok(out)
 }
