@@ -820,6 +820,18 @@ impl<B: Backend> MultiVae<B> {
     }
 }
 
+impl<B: Backend> MultiVae<B> {
+    /// Replaces the bias of output head `k` by `biases[k]` where given
+    /// (length `d_k`; see `HeadBias::Data`).
+    pub fn set_head_bias(&mut self, biases: &[Option<Vec<f32>>], device: &B::Device) {
+        for (head, b) in self.heads.iter_mut().zip(biases) {
+            if let Some(b) = b {
+                head.bias = Some(Param::from_tensor(crate::nn::tensor1(b.clone(), device)));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -898,17 +910,5 @@ mod tests {
         assert!((mm[0] - want_mu).abs() < 1e-6 && (mv[0] - want_var.ln()).abs() < 1e-5);
         assert!((mm[1] - mu0[1]).abs() < 1e-6 && (mv[1] - v0[1].ln()).abs() < 1e-5);
         assert_eq!((mm[3], mv[3]), (0.0, 0.0));
-    }
-}
-
-impl<B: Backend> MultiVae<B> {
-    /// Replaces the bias of output head `k` by `biases[k]` where given
-    /// (length `d_k`; see `HeadBias::Data`).
-    pub fn set_head_bias(&mut self, biases: &[Option<Vec<f32>>], device: &B::Device) {
-        for (head, b) in self.heads.iter_mut().zip(biases) {
-            if let Some(b) = b {
-                head.bias = Some(Param::from_tensor(crate::nn::tensor1(b.clone(), device)));
-            }
-        }
     }
 }
