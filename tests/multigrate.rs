@@ -204,80 +204,22 @@ fn bad_configs_are_clear_errors() {
     assert_eq!(mg.integ_weight, Some(0.0));
 }
 
-/// Counts of 40 genes whose means span four orders of magnitude (NB, and
-/// the same counts as peaks: Bernoulli on `count > 0`): the untrained
-/// model's imputation averaged over cells, against the data's mean
-/// proportions (log scale) and peak frequencies. Returns the largest errors.
+/// The untrained model's imputation averaged over cells on
+/// [`common::skewed_counts`], against the data's mean proportions (log scale)
+/// and peak frequencies. Returns the largest errors.
 fn head_bias_fit(head_bias: &str) -> (f64, f64) {
-    use rand::{Rng, SeedableRng};
     let (n, g) = (300, 40);
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
-    let mut x = vec![0f32; n * g];
-    for row in x.chunks_mut(g) {
-        let depth = rng.random_range(0.5..2.0f64);
-        for (j, v) in row.iter_mut().enumerate() {
-            let lambda = 0.02 * 1.25f64.powi(j as i32) * depth;
-            // Poisson by inversion (small means) or a rounded normal (large)
-            *v = if lambda < 30.0 {
-                let (mut k, mut p, u) = (0u32, (-lambda).exp(), rng.random::<f64>());
-                let mut c = p;
-                while u > c && k < 200 {
-                    k += 1;
-                    p *= lambda / k as f64;
-                    c += p;
-                }
-                k as f32
-            } else {
-                (lambda + lambda.sqrt() * (rng.random::<f64>() - 0.5) * 3.4)
-                    .round()
-                    .max(0.0) as f32
-            };
-        }
-    }
-    let names = |p: &str| -> Vec<String> {
-        (0..g)
-            .map(|j| format!("{p}{j}:{}-{}", j * 100, j * 100 + 50))
-            .collect()
-    };
-    let d = Dataset::new(vec![
-        Modality::new(
-            "rna",
-            scmosaic::Likelihood::Nb,
-            names("g"),
-            Matrix::dense(n, g, x.clone()).unwrap(),
-        )
-        .unwrap(),
-        Modality::new(
-            "atac",
-            scmosaic::Likelihood::Bernoulli,
-            names("chr1_"),
-            Matrix::dense(n, g, x.clone()).unwrap(),
-        )
-        .unwrap(),
-    ])
-    .unwrap();
+    let (d, x) = common::skewed_counts(n, g, 9);
     let c = ModelConfig::from_json(&format!(
         r#"{{"model": "multigrate", "latent_dim": 4, "hidden": [16],
             "modalities": [{{"name": "rna", "likelihood": "nb"}}, {{"name": "atac", "likelihood": "bce"}}],
-            "multigrate": {{"head_bias": "{head_bias}"}}}}"#
+            "head_bias": "{head_bias}"}}"#
     ))
     .unwrap();
     let m = Model::new(&c, &d).unwrap();
-    let (mut prop, mut freq) = (vec![0f64; g], vec![0f64; g]);
-    for row in x.chunks(g) {
-        let lib: f32 = row.iter().sum();
-        for j in 0..g {
-            prop[j] += (row[j] / lib) as f64 / n as f64;
-            freq[j] += (row[j] > 0.0) as u8 as f64 / n as f64;
-        }
-    }
-    let avg = |v: &[f32]| -> Vec<f64> {
-        (0..g)
-            .map(|j| v.iter().skip(j).step_by(g).map(|&x| x as f64).sum::<f64>() / n as f64)
-            .collect()
-    };
-    let p_hat = avg(&m.impute(&d, &ImputeRequest::new("rna")).unwrap().mean);
-    let f_hat = avg(&m.impute(&d, &ImputeRequest::new("atac")).unwrap().mean);
+    let p_hat = common::column_means(&m.impute(&d, &ImputeRequest::new("rna")).unwrap().mean, g);
+    let f_hat = common::column_means(&m.impute(&d, &ImputeRequest::new("atac")).unwrap().mean, g);
+    let (prop, freq) = common::proportions_and_frequencies(&x, g);
     let log_err = p_hat
         .iter()
         .zip(&prop)
@@ -307,8 +249,6 @@ fn head_bias_from_data_starts_at_the_average_cell() {
 
 #[test]
 fn unknown_head_bias_is_rejected() {
-    let e =
-        ModelConfig::from_json(r#"{"model": "multigrate", "multigrate": {"head_bias": "zero"}}"#)
-            .unwrap_err();
+    let e = ModelConfig::from_json(r#"{"model": "multigrate", "head_bias": "zero"}"#).unwrap_err();
     assert!(e.to_string().contains("zero"), "{e}");
 }

@@ -105,23 +105,6 @@ pub enum ContCovType {
     Mlp,
 }
 
-/// Initial bias of the output heads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum HeadBias {
-    /// From the training data (the default; a deviation from the reference):
-    /// NB/ZINB the log mean proportion of each feature, Bernoulli the logit
-    /// of its frequency, Gaussian its mean. The untrained model then predicts
-    /// the average cell, so the first steps need not spend themselves moving
-    /// thousands of output biases by Adam's ~`lr` per step (with 25,000
-    /// peaks at frequency ~3%, that took the whole run on SNARE-seq and the
-    /// latent collapsed).
-    #[default]
-    Data,
-    /// PyTorch's default Linear init, `U(-1/sqrt(h), 1/sqrt(h))` (the reference).
-    Default,
-}
-
 /// Multigrate-only settings (defaults as the reference `MultiVAE`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -182,9 +165,6 @@ pub struct MultigrateConfig {
     /// Transform of the continuous covariates (`sigm` or `logsigm`).
     #[serde(default)]
     pub cont_cov_type: ContCovType,
-    /// Initial bias of the output heads.
-    #[serde(default)]
-    pub head_bias: HeadBias,
 }
 
 fn d_cond() -> usize {

@@ -195,13 +195,12 @@ impl Engine {
         Engine::new(device, arch, &mut rng, Some(tensors))
     }
 
-    /// Multigrate: sets the output-head biases (`MultiVae::set_head_bias`);
-    /// scVAEIT networks are left as they are.
+    /// Sets the output biases: Multigrate per modality
+    /// (`MultiVae::set_head_bias`), scVAEIT per block (`ScVaeIt::set_out_bias`).
     pub fn set_head_bias(&mut self, biases: &[Option<Vec<f32>>]) {
-        on_engine!(self, m, dev => {
-            if let Net::MultiVae(mv) = m {
-                mv.set_head_bias(biases, &dev);
-            }
+        on_engine!(self, m, dev => match m {
+            Net::MultiVae(mv) => mv.set_head_bias(biases, &dev),
+            Net::ScVaeIt(sv) => sv.set_out_bias(biases, &dev),
         })
     }
 

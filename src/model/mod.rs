@@ -278,13 +278,12 @@ impl Model {
         };
         let mut rng = rng_for(cfg.train.seed, Stream::Init, 0);
         let mut engine = Engine::new(Device::cpu(), &arch, &mut rng, None)?;
-        if cfg.model == ModelKind::Multigrate
-            && cfg
-                .multigrate
-                .as_ref()
-                .is_none_or(|mg| mg.head_bias == HeadBias::Data)
-        {
-            engine.set_head_bias(&multigrate_head_bias(data, &schema, &pre, &cfg)?);
+        if cfg.head_bias == HeadBias::Data {
+            let biases = match cfg.model {
+                ModelKind::Multigrate => multigrate_head_bias(data, &schema, &pre, &cfg)?,
+                ModelKind::Scvaeit => scvaeit_head_bias(data, &schema, &pre, &layout)?,
+            };
+            engine.set_head_bias(&biases);
         }
         Ok(Model {
             config: cfg,
@@ -815,8 +814,55 @@ fn observed_stats(data: &Dataset, schema: &Schema, pre: &Preprocessing) -> Resul
     Ok(stats)
 }
 
-/// Multigrate's data-derived output-head biases (`multigrate.head_bias =
-/// "data"`), per modality: NB/ZINB the log mean proportion of each feature
+/// scVAEIT's data-derived output biases (`head_bias = "data"`), per block:
+/// Bernoulli blocks the logit of each peak's frequency among the cells
+/// where it is observed (features never observed: the block's average);
+/// `None` (keep zero) for the other blocks, whose outputs are already mapped
+/// into data-derived bounds.
+fn scvaeit_head_bias(
+    data: &Dataset,
+    schema: &Schema,
+    pre: &Preprocessing,
+    layout: &Layout,
+) -> Result<Vec<Option<Vec<f32>>>> {
+    if !layout
+        .blocks
+        .iter()
+        .any(|b| b.likelihood == Likelihood::Bernoulli)
+    {
+        return Ok(vec![None; layout.blocks.len()]);
+    }
+    let stats = observed_stats(data, schema, pre)?;
+    Ok(layout
+        .blocks
+        .iter()
+        .map(|b| {
+            (b.likelihood == Likelihood::Bernoulli)
+                .then(|| logits(&feature_means(&stats, b.range())))
+        })
+        .collect())
+}
+
+/// Mean of each feature of `r` over its observed entries; features never
+/// observed get the average of the others.
+fn feature_means(stats: &FeatureStats, r: std::ops::Range<usize>) -> Vec<f64> {
+    let mean = |j: usize| (stats.count[j] > 0).then(|| stats.sum[j] / stats.count[j] as f64);
+    let seen: Vec<f64> = r.clone().filter_map(mean).collect();
+    let fallback = seen.iter().sum::<f64>() / seen.len().max(1) as f64;
+    r.map(|j| mean(j).unwrap_or(fallback)).collect()
+}
+
+/// `ln(p / (1 - p))` with `p` clipped to `[1e-4, 1 - 1e-4]`.
+fn logits(p: &[f64]) -> Vec<f32> {
+    p.iter()
+        .map(|&p| {
+            let p = p.clamp(1e-4, 1.0 - 1e-4);
+            (p / (1.0 - p)).ln() as f32
+        })
+        .collect()
+}
+
+/// Multigrate's data-derived output-head biases (`head_bias = "data"`), per modality: NB/ZINB the log mean proportion of each feature
 /// (so the softmax starts at the average profile), Bernoulli the logit of
 /// each feature's frequency, Gaussian its mean; features never observed get
 /// the modality's average. `None` for modalities left at the default init.
@@ -834,24 +880,13 @@ fn multigrate_head_bias(
         let r = col..col + ms.features.len();
         col = r.end;
         let lik = cfg.modalities[m].likelihood.expect("resolved");
-        let mean = |j: usize| (stats.count[j] > 0).then(|| stats.sum[j] / stats.count[j] as f64);
-        let seen: Vec<f64> = r.clone().filter_map(mean).collect();
-        let fallback = seen.iter().sum::<f64>() / seen.len().max(1) as f64;
-        let means: Vec<f64> = r.clone().map(|j| mean(j).unwrap_or(fallback)).collect();
+        let means = feature_means(&stats, r);
         out.push(match lik {
             Likelihood::Nb | Likelihood::Zinb => {
                 let (share, _) = aligned.library_stats(m);
                 (!share.is_empty()).then(|| share.iter().map(|&f| (f.max(1e-8)).ln()).collect())
             }
-            Likelihood::Bernoulli => Some(
-                means
-                    .iter()
-                    .map(|&p| {
-                        let p = p.clamp(1e-4, 1.0 - 1e-4);
-                        (p / (1.0 - p)).ln() as f32
-                    })
-                    .collect(),
-            ),
+            Likelihood::Bernoulli => Some(logits(&means)),
             Likelihood::Gaussian => Some(means.iter().map(|&v| v as f32).collect()),
             _ => None,
         });

@@ -133,3 +133,56 @@ pub fn assert_short_reap_floors(s: &scmosaic::eval::reap::ReapScores) {
     assert!(s.knn_accuracy > 0.60, "kNN accuracy {}", s.knn_accuracy);
     assert!(s.ari > 0.20, "ARI {}", s.ari);
 }
+
+/// `n` cells x `g` genes of Poisson-like counts whose means span four orders
+/// of magnitude (gene `j`: `0.02 * 1.25^j` times a per-cell depth), as an
+/// `rna` (NB) modality and the same counts as `atac` peaks (Bernoulli on
+/// `count > 0`). Returns the dataset and the dense counts.
+pub fn skewed_counts(n: usize, g: usize, seed: u64) -> (Dataset, Vec<f32>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut x = vec![0f32; n * g];
+    for row in x.chunks_mut(g) {
+        let depth = rng.random_range(0.5..2.0f64);
+        for (j, v) in row.iter_mut().enumerate() {
+            let lambda = 0.02 * 1.25f64.powi(j as i32) * depth;
+            *v = poisson(&mut rng, lambda) as f32;
+        }
+    }
+    let names = |p: &str| -> Vec<String> {
+        (0..g)
+            .map(|j| format!("{p}{j}:{}-{}", j * 100, j * 100 + 50))
+            .collect()
+    };
+    let m = |name: &str, lik: Likelihood, feats: Vec<String>| {
+        Modality::new(name, lik, feats, Matrix::dense(n, g, x.clone()).unwrap()).unwrap()
+    };
+    let d = Dataset::new(vec![
+        m("rna", Likelihood::Nb, names("g")),
+        m("atac", Likelihood::Bernoulli, names("chr1_")),
+    ])
+    .unwrap();
+    (d, x)
+}
+
+/// Mean of each of the `g` columns of a row-major matrix.
+pub fn column_means(v: &[f32], g: usize) -> Vec<f64> {
+    let n = (v.len() / g).max(1);
+    (0..g)
+        .map(|j| v.iter().skip(j).step_by(g).map(|&x| x as f64).sum::<f64>() / n as f64)
+        .collect()
+}
+
+/// Per gene of dense counts `[n, g]`: mean proportion of the cell's library
+/// and fraction of cells with a non-zero count.
+pub fn proportions_and_frequencies(x: &[f32], g: usize) -> (Vec<f64>, Vec<f64>) {
+    let n = (x.len() / g).max(1) as f64;
+    let (mut prop, mut freq) = (vec![0f64; g], vec![0f64; g]);
+    for row in x.chunks(g) {
+        let lib: f32 = row.iter().sum();
+        for j in 0..g {
+            prop[j] += (row[j] / lib.max(1.0)) as f64 / n;
+            freq[j] += (row[j] > 0.0) as u8 as f64 / n;
+        }
+    }
+    (prop, freq)
+}
