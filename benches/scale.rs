@@ -2,11 +2,13 @@
 //! counts with the REAP-seq sparsity (2000 genes at 7.2% non-zeros, mean 3.9
 //! per non-zero, as the bundled data's 2000 HVGs; 50 proteins at 46%, mean 27)
 //! from 8 cell types, stored as CSR; the reap-impute v1 standardized model
-//! (latent 32, batch 256). One size per process, so peak memory is that size's:
+//! (latent 32, batch 256; `--model multigrate`: the reap-impute v1 Multigrate
+//! configuration, RNA `nb` + protein CLR `mse`). One size per process, so peak
+//! memory is that size's:
 //!
 //! ```text
 //! for n in 1000 10000 100000 1000000; do
-//!   cargo bench --bench scale -- --cells $n --epochs 1 --threads 2
+//!   cargo bench --bench scale -- --cells $n --epochs 1 --threads 2 [--model multigrate]
 //! done
 //! ```
 //! Prints seconds per epoch, training and embedding cells/s, the input's size
@@ -86,15 +88,23 @@ fn main() -> scmosaic::Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let t0 = Instant::now();
     let types: Vec<usize> = (0..n).map(|_| rng.random_range(0..8)).collect();
-    let rna = modality("gene", n, 2000, 0.0718, 3.86, &types, &mut rng)?;
-    let adt = modality("protein", n, 50, 0.465, 26.8, &types, &mut rng)?;
+    let rna = modality("rna", n, 2000, 0.0718, 3.86, &types, &mut rng)?;
+    let adt = modality("adt", n, 50, 0.465, 26.8, &types, &mut rng)?;
     let nnz = rna.data().nnz() + adt.data().nnz();
     let data = Dataset::new(vec![rna, adt])?;
     let input_mib = (nnz * 8 + (n + 1) * 16) as f64 / (1024.0 * 1024.0);
     let gen_s = t0.elapsed().as_secs_f64();
     let rss_data = scmosaic::eval::peak_rss_mib();
 
-    let mut cfg = reap::standard_config();
+    let mut cfg = match arg("--model").as_deref() {
+        None | Some("scvaeit") => reap::standard_config(),
+        Some("multigrate") => reap::multigrate_config(),
+        Some(other) => {
+            return Err(scmosaic::Error::InvalidConfig(format!(
+                "--model must be scvaeit or multigrate, got '{other}'"
+            )))
+        }
+    };
     cfg.train.epochs = epochs;
     let mut model = Model::new(&cfg, &data)?;
     model.set_device(&device)?;
@@ -109,8 +119,9 @@ fn main() -> scmosaic::Result<()> {
     assert_eq!(z.n_cells, n);
     let peak = scmosaic::eval::peak_rss_mib();
     println!(
-        "scale v1: {n} cells (2000 genes + 50 proteins, {nnz} non-zeros, input {input_mib:.0} MiB, \
+        "scale v1, {}: {n} cells (2000 genes + 50 proteins, {nnz} non-zeros, input {input_mib:.0} MiB, \
          generated in {gen_s:.1} s), {} epochs on {} ({threads} threads; 0 = all cores)",
+        model.kind().as_str(),
         report.epochs_run,
         model.device()
     );
@@ -125,10 +136,11 @@ fn main() -> scmosaic::Result<()> {
         peak - rss_data
     );
     println!(
-        "{{\"bench\":\"scale_v1\",\"cells\":{n},\"nnz\":{nnz},\"input_mib\":{input_mib:.1},\"epochs\":{},\
+        "{{\"bench\":\"scale_v1\",\"model\":\"{}\",\"cells\":{n},\"nnz\":{nnz},\"input_mib\":{input_mib:.1},\"epochs\":{},\
          \"seconds_per_epoch\":{epoch_s:.4},\"train_cells_per_s\":{:.1},\"embed_seconds\":{embed_s:.4},\
          \"embed_cells_per_s\":{:.1},\"peak_rss_mib\":{peak:.1},\"data_rss_mib\":{rss_data:.1},\
          \"device\":\"{}\",\"threads\":{threads}}}",
+        model.kind().as_str(),
         report.epochs_run,
         n as f64 / epoch_s,
         n as f64 / embed_s,

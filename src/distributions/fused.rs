@@ -20,7 +20,8 @@
 // The kernels index several parallel slices by `j`, a form LLVM vectorises.
 #![allow(clippy::needless_range_loop)]
 
-use crate::nn::{tensor2, to_vec};
+use super::attach::attach;
+use crate::nn::to_vec;
 use burn::tensor::{backend::Backend, Tensor};
 use rayon::prelude::*;
 
@@ -258,33 +259,6 @@ fn nb_row(
         }
     }
     total
-}
-
-/// Adds host-computed per-cell values and their gradients to the graph.
-///
-/// # Shapes
-/// - `value`: `[n]`; each part: a tensor `[n or 1, d]` and its gradient
-///   `[n, d]` (row `i` holds the derivative of `value[i]`) -> `[n, 1]`
-fn attach<B: Backend>(
-    value: Vec<f32>,
-    parts: Vec<(Tensor<B, 2>, Vec<f32>)>,
-    device: &B::Device,
-) -> Tensor<B, 2> {
-    let n = value.len();
-    let v = tensor2::<B>(value, n, 1, device);
-    let mut s: Option<Tensor<B, 2>> = None;
-    for (t, g) in parts {
-        let d = g.len() / n.max(1);
-        let term = (t * tensor2::<B>(g, n, d, device)).sum_dim(1);
-        s = Some(match s {
-            Some(s) => s + term,
-            None => term,
-        });
-    }
-    match s {
-        Some(s) => s.clone() - s.detach() + v,
-        None => v,
-    }
 }
 
 /// The `(tensor, gradient)` parts to attach: all of them with gradients, none without.
@@ -540,6 +514,7 @@ mod tests {
     use super::*;
     use crate::backend::CpuBackend;
     use crate::distributions::lgamma_f64;
+    use crate::nn::tensor2;
 
     #[test]
     fn lgamma_digamma_match_references() {

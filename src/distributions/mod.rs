@@ -6,6 +6,7 @@
 //! tests), accurate for the non-integer arguments that scVAEIT's NB on
 //! log-normalized values needs.
 
+mod attach;
 mod fused;
 mod kl;
 mod likelihood;
