@@ -458,5 +458,8 @@ fn scvaeit_bernoulli_blocks_start_at_the_peak_frequencies() {
     let (data, zero) = (err("data"), err("default"));
     // the untrained hidden layers still move each peak a little (measured: 0.17 vs 0.57)
     assert!(data < 0.25, "data init: largest frequency error {data}");
-    assert!(zero > 2.5 * data, "zero bias: largest frequency error {zero} (data init {data})");
+    assert!(
+        zero > 2.5 * data,
+        "zero bias: largest frequency error {zero} (data init {data})"
+    );
 }
