@@ -516,6 +516,14 @@ scm_status scm_model_config_json(const scm_model *model, char *buf, size_t cap, 
 scm_status scm_model_set_device(scm_model *model, const char *device);
 
 /**
+ * Sets the number of epochs each later `scm_model_train` runs
+ * (`train.epochs`; at least 1, else `SCM_STATUS_INVALID_CONFIG`), e.g. to
+ * fine-tune a model from `scm_model_map_query` for fewer epochs than its
+ * reference.
+ */
+scm_status scm_model_set_epochs(scm_model *model, size_t epochs);
+
+/**
  * Limits the model's compute threads (0 = all cores).
  */
 scm_status scm_model_set_threads(scm_model *model, size_t threads);

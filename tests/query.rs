@@ -51,7 +51,16 @@ fn check(cfg: ModelConfig) {
         vec!["b0".to_string(), "b1".into(), "b2".into()]
     );
     let before = q.embed(&query).unwrap().values;
+    // the query trains for its own number of epochs
+    assert!(q.set_epochs(0).is_err());
+    q.set_epochs(2).unwrap();
     let report = q.fit(&query).unwrap();
+    assert_eq!(report.epochs_run, 2);
+    assert_eq!(
+        m.config().train.epochs,
+        3,
+        "the reference keeps its setting"
+    );
     assert!(report.history.iter().all(|h| h.train.total.is_finite()));
     let after = q.embed(&query).unwrap().values;
     assert_ne!(before, after, "fine-tuning changed nothing for the query");

@@ -764,6 +764,8 @@ public:
 
     /// Limits the compute threads (0 = all cores).
     void set_threads(std::size_t threads) { check(scm_model_set_threads(h_.get(), threads)); }
+    /// Epochs of each later train() call (at least 1).
+    void set_epochs(std::size_t epochs) { check(scm_model_set_epochs(h_.get(), epochs)); }
 
     /// The C handle (owned by this object).
     scm_model* get() const noexcept { return h_.get(); }

@@ -488,6 +488,15 @@ pub unsafe extern "C" fn scm_model_set_device(
     })
 }
 
+/// Sets the number of epochs each later `scm_model_train` runs
+/// (`train.epochs`; at least 1, else `SCM_STATUS_INVALID_CONFIG`), e.g. to
+/// fine-tune a model from `scm_model_map_query` for fewer epochs than its
+/// reference.
+#[no_mangle]
+pub unsafe extern "C" fn scm_model_set_epochs(model: *mut scm_model, epochs: usize) -> scm_status {
+    super::guard(|| with_model(model, |m| Ok(m.set_epochs(epochs)?)))
+}
+
 /// Limits the model's compute threads (0 = all cores).
 #[no_mangle]
 pub unsafe extern "C" fn scm_model_set_threads(

@@ -651,6 +651,19 @@ impl Model {
         Ok(())
     }
 
+    /// Sets the number of epochs each later [`Model::fit`] runs
+    /// (`train.epochs`), e.g. to fine-tune a model from [`Model::map_query`]
+    /// for fewer epochs than its reference was trained for. The learning-rate
+    /// schedule spans the epochs of one `fit` call; Multigrate's KL warm-up
+    /// keeps the length it was given when the model was created.
+    pub fn set_epochs(&mut self, epochs: usize) -> Result<()> {
+        if epochs == 0 {
+            return Err(Error::InvalidConfig("epochs must be at least 1".into()));
+        }
+        self.config.train.epochs = epochs;
+        Ok(())
+    }
+
     /// Limits the worker threads of the tensor kernels (0 = all cores).
     pub fn set_threads(&mut self, threads: usize) -> Result<()> {
         self.pool = if threads == 0 {

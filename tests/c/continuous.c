@@ -200,7 +200,15 @@ int main(void) {
     EXPECT(mapped == NULL);
     OK(scm_model_map_query(mg, q, &mapped));
     OK(scm_model_set_threads(mapped, 1));
+    /* the query trains for its own number of epochs */
+    size_t before = 0, after = 0;
+    FAILS(SCM_STATUS_INVALID_CONFIG, scm_model_set_epochs(mapped, 0));
+    FAILS(SCM_STATUS_NULL_ARG, scm_model_set_epochs(NULL, 1));
+    OK(scm_model_set_epochs(mapped, 1));
+    OK(scm_model_epochs_trained(mapped, &before));
     OK(scm_model_train(mapped, q, NULL, NULL, NULL));
+    OK(scm_model_epochs_trained(mapped, &after));
+    EXPECT(after == before + 1);
     OK(scm_model_embed(mapped, ds, z2, N_OUT));
     EXPECT(memcmp(z, z2, sizeof z) == 0);
     OK(scm_model_embed(mapped, q, z2, N_OUT));

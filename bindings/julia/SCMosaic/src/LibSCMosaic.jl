@@ -362,6 +362,11 @@ function scm_model_set_device(model, device)
                                          device::Cstring)::scm_status
 end
 
+function scm_model_set_epochs(model, epochs)
+    @ccall $(sym(:scm_model_set_epochs))(model::Ptr{scm_model},
+                                         epochs::Csize_t)::scm_status
+end
+
 function scm_model_set_threads(model, threads)
     @ccall $(sym(:scm_model_set_threads))(model::Ptr{scm_model},
                                           threads::Csize_t)::scm_status

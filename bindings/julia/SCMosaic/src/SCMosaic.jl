@@ -46,7 +46,7 @@ export SCMosaicError, Config, Dataset, Model,
     set_cell_names!, set_chromosome_blocks!, ncells, nmodalities,
     train!, embed, impute, latent_dim, modalities, features, nfeatures,
     epochs_trained, nparams, save, save_model, load_model, to_bytes, from_bytes,
-    set_device!, set_threads!, map_query
+    set_device!, set_threads!, set_epochs!, map_query
 
 # ---------------------------------------------------------------------------
 # Finding and loading the library
@@ -816,6 +816,18 @@ Moves the model to `"cpu"`, `"cpu:flex"`, `"cpu:ndarray"`, `"cuda"` or
 """
 function set_device!(model::Model, device::AbstractString)
     @check L.scm_model_set_device(model, String(device))
+    return model
+end
+
+"""
+    set_epochs!(model, epochs)
+
+Epochs of each later `train!` call (at least 1), e.g. to fine-tune a model from
+`map_query` for fewer epochs than its reference.
+"""
+function set_epochs!(model::Model, epochs::Integer)
+    epochs < 1 && throw(ArgumentError("epochs must be ≥ 1"))
+    @check L.scm_model_set_epochs(model, epochs)
     return model
 end
 

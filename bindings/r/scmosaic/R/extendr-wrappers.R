@@ -41,7 +41,7 @@ model_new_ <- function(config_json, data, threads) .Call(wrap__model_new_, confi
 #' `stop_after` > 0 cancels after that many epochs (tests the cancel path
 #' that Ctrl-C takes).
 #' @noRd
-model_train_ <- function(model, data, verbose, stop_after) .Call(wrap__model_train_, model, data, verbose, stop_after)
+model_train_ <- function(model, data, verbose, stop_after, epochs) .Call(wrap__model_train_, model, data, verbose, stop_after, epochs)
 
 #' Latent values, column-major cells x latent. `modality`: NULL (the joint
 #' latent) or one modality's name; `sample`: -1 the config's choice, 0 the

@@ -131,13 +131,15 @@ scmosaic_model <- function(data, config = list(), latent_dim = NULL, hidden = NU
   scmosaic_data(data, ...)
 }
 
-# Train a model (in place) for its configured number of epochs.
-train_model <- function(model, data, verbose = TRUE, ...) {
+# Train a model (in place) for its configured number of epochs, or for
+# `epochs` (which then becomes the model's setting for later calls too).
+train_model <- function(model, data, verbose = TRUE, epochs = NULL, ...) {
   .check_model(model)
   mode <- .verbose_mode(verbose)
+  epochs <- if (is.null(epochs)) 0L else as.integer(.is_count(epochs, "epochs", positive = TRUE))
   data <- .data_for(model, data, ...)
   stop_after <- as.integer(getOption("scmosaic.stop_after", 0L))
-  report <- .rs(model_train_(model, data$ptr, mode, stop_after))
+  report <- .rs(model_train_(model, data$ptr, mode, stop_after, epochs))
   if (isTRUE(report$interrupted)) {
     message(sprintf(
       "training interrupted after %d epoch%s; the model keeps the last completed epoch",
@@ -218,13 +220,14 @@ embed_cells <- function(model, data, modality = NULL, sample = NULL, seed = NULL
 # Query-to-reference mapping (scArches-style): a new model that also knows the
 # query's new covariate levels, trained on the query with only their
 # parameters free. The reference model is not modified.
-map_query <- function(model, query, train = TRUE, verbose = TRUE, ...) {
+map_query <- function(model, query, train = TRUE, verbose = TRUE, epochs = NULL, ...) {
   .check_model(model)
   .is_flag(train, "train")
   .verbose_mode(verbose)
+  if (!is.null(epochs)) .is_count(epochs, "epochs", positive = TRUE)
   data <- .data_for(model, query, ...)
   mapped <- .new_model(.rs(model_map_query_(model, data$ptr)))
-  if (train) train_model(mapped, data, verbose = verbose)
+  if (train) train_model(mapped, data, verbose = verbose, epochs = epochs)
   mapped
 }
 

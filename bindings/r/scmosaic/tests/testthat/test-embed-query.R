@@ -157,6 +157,17 @@ test_that("map_query (lists, Multigrate): reference embeddings bit-identical, qu
                              map_query(ref, q_data, verbose = FALSE))
   expect_equal(summary(m1)$epochs_trained, 4L)
   expect_identical(embed_cells(m1, ref_data), z_ref)
+  # the query's own number of epochs; the reference keeps its setting
+  m2 <- map_query(ref, q_data, epochs = 1, verbose = FALSE)
+  expect_equal(summary(m2)$epochs_trained, 4L)
+  expect_identical(embed_cells(m2, ref_data), z_ref)
+  train_model(m2, q_data, verbose = FALSE)
+  expect_equal(summary(m2)$epochs_trained, 5L)
+  train_model(m2, q_data, epochs = 2, verbose = FALSE)
+  expect_equal(summary(m2)$epochs_trained, 7L)
+  expect_equal(summary(ref)$epochs_trained, 3L)
+  expect_scm_error(map_query(ref, q_data, epochs = 0), "'epochs' must be a positive whole number")
+  expect_scm_error(train_model(m2, q_data, epochs = 1.5), "'epochs' must be a positive whole number")
 })
 
 test_that("map_query errors: query without the covariate, bad arguments", {

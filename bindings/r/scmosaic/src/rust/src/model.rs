@@ -149,11 +149,25 @@ fn stop_name(s: StopReason) -> &'static str {
 /// that Ctrl-C takes).
 /// @noRd
 #[extendr]
-fn model_train_(model: Robj, data: Robj, verbose: i32, stop_after: i32) -> Result<List> {
+fn model_train_(
+    model: Robj,
+    data: Robj,
+    verbose: i32,
+    stop_after: i32,
+    epochs: i32,
+) -> Result<List> {
     let _busy = Busy::enter()?;
     let mut ptr = model_ptr(&model)?;
     let ds = dataset_ptr(&data)?;
     let rm = ptr.try_addr_mut()?;
+    if epochs != 0 {
+        if epochs < 0 {
+            return Err(Error::Other(format!(
+                "epochs must be at least 1, got {epochs}"
+            )));
+        }
+        rm.model.set_epochs(epochs as usize).or_r()?;
+    }
     let mut bar = ProgressBar::new(Mode::from_code(verbose), rm.model.epochs_trained());
     let mut logs: Vec<EpochLog> = Vec::new();
     let mut interrupted = false;
