@@ -191,6 +191,38 @@ fn fast_ln1p(u: f32) -> f32 {
     }
 }
 
+/// Host values of a block, read in place: row-major `[n, stride]` of which
+/// the block's columns start at `start` (a minibatch's `[n, D]` buffer and a
+/// modality's column range, so the fused likelihoods need not copy the block
+/// out of a tensor).
+#[derive(Debug, Clone, Copy)]
+pub struct HostCols<'a> {
+    /// `[n, stride]`, row-major.
+    pub data: &'a [f32],
+    /// Row length of `data`.
+    pub stride: usize,
+    /// First column of the block.
+    pub start: usize,
+}
+
+impl<'a> HostCols<'a> {
+    /// A contiguous `[n, d]` block.
+    pub fn dense(data: &'a [f32], d: usize) -> Self {
+        HostCols {
+            data,
+            stride: d,
+            start: 0,
+        }
+    }
+
+    /// The `d` values of row `i`.
+    #[inline]
+    fn row(&self, i: usize, d: usize) -> &'a [f32] {
+        let o = i * self.stride + self.start;
+        &self.data[o..o + d]
+    }
+}
+
 /// Sum of `v` in f64 with independent lanes (vectorises).
 fn sum_f64(v: &[f32]) -> f64 {
     let mut lanes = [0f64; 8];
@@ -328,14 +360,21 @@ pub fn mg_nb_masked_ll<B: Backend>(
     x: Tensor<B, 2>,
     avail: Tensor<B, 2>,
     size_factor: Tensor<B, 2>,
+    host: Option<[HostCols<'_>; 2]>,
 ) -> Tensor<B, 2> {
     let [n, d] = h.dims();
     let device = h.device();
     let grad = B::ad_enabled(&device);
     let hv = to_vec(h.clone());
     let (ltv, lt_rows) = rows_of(&log_theta, n);
-    let xv = to_vec(x);
-    let av = to_vec(avail);
+    let (xo, ao);
+    let [xc, ac] = match host {
+        Some(cols) => cols,
+        None => {
+            (xo, ao) = (to_vec(x), to_vec(avail));
+            [HostCols::dense(&xo, d), HostCols::dense(&ao, d)]
+        }
+    };
     let lib = to_vec(size_factor);
     // r = exp(lt), once per feature when shared by all cells.
     let theta = |lt: &[f32], r: &mut [f32]| {
@@ -351,7 +390,7 @@ pub fn mg_nb_masked_ll<B: Backend>(
     }
     let (value, gh, glt) = per_row(n, d, 2 * grad as usize, |i, val, gh, glt, row| {
         let rg = i * d..(i + 1) * d;
-        let (h, x, a) = (&hv[rg.clone()], &xv[rg.clone()], &av[rg.clone()]);
+        let (h, x, a) = (&hv[rg.clone()], xc.row(i, d), ac.row(i, d));
         let mut r_own = std::mem::take(&mut row.r);
         let gamma_r = if lt_rows {
             theta(&ltv[rg], &mut r_own);
@@ -479,17 +518,23 @@ pub fn bernoulli_masked_ll<B: Backend>(
     x: Tensor<B, 2>,
     avail: Tensor<B, 2>,
     bound: Option<f32>,
+    host: Option<[HostCols<'_>; 2]>,
 ) -> Tensor<B, 2> {
     let [n, d] = h.dims();
     let device = h.device();
     let grad = B::ad_enabled(&device);
     let hv = to_vec(h.clone());
-    let xv = to_vec(x);
-    let av = to_vec(avail);
+    let (xo, ao);
+    let [xc, ac] = match host {
+        Some(cols) => cols,
+        None => {
+            (xo, ao) = (to_vec(x), to_vec(avail));
+            [HostCols::dense(&xo, d), HostCols::dense(&ao, d)]
+        }
+    };
     let bound = bound.unwrap_or(f32::INFINITY);
     let (value, gh, _) = per_row(n, d, grad as usize, |i, val, gh, _, row| {
-        let rg = i * d..(i + 1) * d;
-        let (h, x, a) = (&hv[rg.clone()], &xv[rg.clone()], &av[rg]);
+        let (h, x, a) = (&hv[i * d..(i + 1) * d], xc.row(i, d), ac.row(i, d));
         let terms = &mut row.terms[..d];
         for j in 0..d {
             let eta = h[j].clamp(-bound, bound);
@@ -592,6 +637,23 @@ mod tests {
 
     /// Value and gradients (w.r.t. `h` and the dispersion input) of
     /// `sum_i w_i f_i` for a per-cell function `f`.
+    /// `[n, d]` placed at columns `2..2 + d` of `[n, d + 5]` filled with junk.
+    fn widen(v: &[f32], n: usize, d: usize) -> Vec<f32> {
+        let mut w = vec![-7.5f32; n * (d + 5)];
+        for i in 0..n {
+            w[i * (d + 5) + 2..i * (d + 5) + 2 + d].copy_from_slice(&v[i * d..(i + 1) * d]);
+        }
+        w
+    }
+
+    fn in_wide(w: &[f32], d: usize) -> HostCols<'_> {
+        HostCols {
+            data: w,
+            stride: d + 5,
+            start: 2,
+        }
+    }
+
     fn value_and_grads(
         f: impl Fn(Tensor<AB, 2>, Tensor<AB, 2>) -> Tensor<AB, 2>,
         h: &[f32],
@@ -630,6 +692,7 @@ mod tests {
                         t(x.clone(), n, d),
                         t(a.clone(), n, d),
                         t(sf.clone(), n, 1),
+                        None,
                     )
                 },
                 &h,
@@ -637,6 +700,25 @@ mod tests {
                 n,
                 d,
             );
+            // the same block read in place from a wider host buffer
+            let (xw, aw) = (widen(&x, n, d), widen(&a, n, d));
+            let strided = value_and_grads(
+                |h, lt| {
+                    mg_nb_masked_ll(
+                        h,
+                        lt,
+                        t(x.clone(), n, d),
+                        t(a.clone(), n, d),
+                        t(sf.clone(), n, 1),
+                        Some([in_wide(&xw, d), in_wide(&aw, d)]),
+                    )
+                },
+                &h,
+                &lt,
+                n,
+                d,
+            );
+            assert_eq!(strided, host, "host columns read in place");
             let ops = value_and_grads(
                 |h, lt| {
                     let out = MgOutput { h, zi_logit: None };
@@ -777,12 +859,24 @@ mod tests {
             .collect();
         for bound in [None, Some(11.512_915f32)] {
             let host = value_and_grads(
-                |h, _| bernoulli_masked_ll(h, t(x.clone(), n, d), t(a.clone(), n, d), bound),
+                |h, _| bernoulli_masked_ll(h, t(x.clone(), n, d), t(a.clone(), n, d), bound, None),
                 &h,
                 &[0.0; 6],
                 n,
                 d,
             );
+            let (xw, aw) = (widen(&x, n, d), widen(&a, n, d));
+            let strided = value_and_grads(
+                |h, _| {
+                    let cols = Some([in_wide(&xw, d), in_wide(&aw, d)]);
+                    bernoulli_masked_ll(h, t(x.clone(), n, d), t(a.clone(), n, d), bound, cols)
+                },
+                &h,
+                &[0.0; 6],
+                n,
+                d,
+            );
+            assert_eq!(strided, host, "host columns read in place");
             let ops = value_and_grads(
                 |h, _| {
                     let eta = match bound {

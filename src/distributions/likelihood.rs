@@ -145,7 +145,7 @@ impl<B: Backend> LikelihoodParams<B> {
     ) -> Tensor<B, 2> {
         if self.kind == Likelihood::Bernoulli && super::on_host::<B>() {
             let bound = Some(LOGIT_BOUND as f32);
-            return super::bernoulli_masked_ll(out.h.clone(), x, mask, bound);
+            return super::bernoulli_masked_ll(out.h.clone(), x, mask, bound, None);
         }
         if self.kind == Likelihood::Nb && super::on_host::<B>() {
             if let Some(disp) = out.disp.clone() {

@@ -13,7 +13,7 @@ mod likelihood;
 mod mmd;
 mod multigrate;
 
-pub use fused::{bernoulli_masked_ll, mg_nb_masked_ll, on_host, scvaeit_nb_masked_ll};
+pub use fused::{bernoulli_masked_ll, mg_nb_masked_ll, on_host, scvaeit_nb_masked_ll, HostCols};
 pub use kl::{gaussian_kl, jeffreys, kl_to_standard};
 pub use likelihood::{BlockOutput, LikelihoodParams};
 pub use mmd::{mmd_groups, mmd_pair, MMD_SCALES, MULTIGRATE_GAMMAS};

@@ -78,14 +78,15 @@ pub fn mg_masked_log_prob<B: Backend>(
     avail: Tensor<B, 2>,
     size_factor: Option<Tensor<B, 2>>,
     log_theta: Option<Tensor<B, 2>>,
+    host: Option<[super::HostCols<'_>; 2]>,
 ) -> Tensor<B, 2> {
     if super::on_host::<B>() {
         match (kind, size_factor.clone(), log_theta.clone()) {
             (Likelihood::Nb, Some(sf), Some(lt)) => {
-                return super::mg_nb_masked_ll(out.h.clone(), lt, x, avail, sf)
+                return super::mg_nb_masked_ll(out.h.clone(), lt, x, avail, sf, host)
             }
             (Likelihood::Bernoulli, _, _) => {
-                return super::bernoulli_masked_ll(out.h.clone(), x, avail, None)
+                return super::bernoulli_masked_ll(out.h.clone(), x, avail, None, host)
             }
             _ => {}
         }

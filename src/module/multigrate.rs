@@ -270,6 +270,9 @@ pub struct MgBatch<B: Backend> {
     pub present: Tensor<B, 2>,
     /// The same on the host, row-major `[n, M]`.
     pub present_host: Vec<bool>,
+    /// `x` and `avail` on the host, row-major `[n, D]` (read in place by the
+    /// fused likelihoods instead of copying each modality out of the tensors).
+    pub host: std::sync::Arc<[Vec<f32>; 2]>,
 }
 
 impl<B: Backend> MgBatch<B> {
@@ -300,11 +303,12 @@ impl<B: Backend> MgBatch<B> {
             device,
         );
         MgBatch {
-            x: tensor2(x, n, d, device),
-            avail: tensor2(avail, n, d, device),
+            x: tensor2(x.clone(), n, d, device),
+            avail: tensor2(avail.clone(), n, d, device),
             cov: cov.map(|(c, nb)| tensor2(c, n, nb, device)),
             present,
             present_host,
+            host: std::sync::Arc::new([x, avail]),
         }
     }
 
@@ -700,7 +704,13 @@ impl<B: Backend> MultiVae<B> {
                 .has_theta()
                 .then(|| step.libs.clone().slice([0..n, k..k + 1]));
             let lt = self.log_theta(k, b.cov.as_ref());
-            let nll = mg_masked_log_prob(m.likelihood, out, x, avail, sf, lt).neg(); // [n, 1]
+            let cols = |v| crate::distributions::HostCols {
+                data: v,
+                stride: l.n_features,
+                start: m.range.start,
+            };
+            let host = Some([cols(&b.host[0]), cols(&b.host[1])]);
+            let nll = mg_masked_log_prob(m.likelihood, out, x, avail, sf, lt, host).neg(); // [n, 1]
             let nll = nll * b.present.clone().slice([0..n, k..k + 1]);
             parts[k] = nll.clone().mean().reshape([1]);
             recon_cell = recon_cell + nll * w.modality[k];
