@@ -215,6 +215,11 @@ impl<'a> HostCols<'a> {
         }
     }
 
+    /// Both of `[n, d]` blocks (values and availability copied to the host).
+    fn dense_pair(v: &'a [Vec<f32>; 2], d: usize) -> [Self; 2] {
+        [HostCols::dense(&v[0], d), HostCols::dense(&v[1], d)]
+    }
+
     /// The `d` values of row `i`.
     #[inline]
     fn row(&self, i: usize, d: usize) -> &'a [f32] {
@@ -367,12 +372,12 @@ pub fn mg_nb_masked_ll<B: Backend>(
     let grad = B::ad_enabled(&device);
     let hv = to_vec(h.clone());
     let (ltv, lt_rows) = rows_of(&log_theta, n);
-    let (xo, ao);
+    let copies;
     let [xc, ac] = match host {
         Some(cols) => cols,
         None => {
-            (xo, ao) = (to_vec(x), to_vec(avail));
-            [HostCols::dense(&xo, d), HostCols::dense(&ao, d)]
+            copies = [to_vec(x), to_vec(avail)];
+            HostCols::dense_pair(&copies, d)
         }
     };
     let lib = to_vec(size_factor);
@@ -524,12 +529,12 @@ pub fn bernoulli_masked_ll<B: Backend>(
     let device = h.device();
     let grad = B::ad_enabled(&device);
     let hv = to_vec(h.clone());
-    let (xo, ao);
+    let copies;
     let [xc, ac] = match host {
         Some(cols) => cols,
         None => {
-            (xo, ao) = (to_vec(x), to_vec(avail));
-            [HostCols::dense(&xo, d), HostCols::dense(&ao, d)]
+            copies = [to_vec(x), to_vec(avail)];
+            HostCols::dense_pair(&copies, d)
         }
     };
     let bound = bound.unwrap_or(f32::INFINITY);
@@ -684,40 +689,22 @@ mod tests {
             let lt: Vec<f32> = (0..rows * d)
                 .map(|k| -1.5 + 0.37 * (k % 11) as f32)
                 .collect();
-            let host = value_and_grads(
-                |h, lt| {
-                    mg_nb_masked_ll(
-                        h,
-                        lt,
-                        t(x.clone(), n, d),
-                        t(a.clone(), n, d),
-                        t(sf.clone(), n, 1),
-                        None,
-                    )
-                },
-                &h,
-                &lt,
-                n,
-                d,
-            );
-            // the same block read in place from a wider host buffer
+            // in tensors, and the same block read in place from a wider host buffer
             let (xw, aw) = (widen(&x, n, d), widen(&a, n, d));
-            let strided = value_and_grads(
-                |h, lt| {
-                    mg_nb_masked_ll(
-                        h,
-                        lt,
-                        t(x.clone(), n, d),
-                        t(a.clone(), n, d),
-                        t(sf.clone(), n, 1),
-                        Some([in_wide(&xw, d), in_wide(&aw, d)]),
-                    )
-                },
-                &h,
-                &lt,
-                n,
-                d,
-            );
+            let run = |host: Option<[HostCols<'_>; 2]>| {
+                value_and_grads(
+                    |h, lt| {
+                        let (xt, at) = (t(x.clone(), n, d), t(a.clone(), n, d));
+                        mg_nb_masked_ll(h, lt, xt, at, t(sf.clone(), n, 1), host)
+                    },
+                    &h,
+                    &lt,
+                    n,
+                    d,
+                )
+            };
+            let host = run(None);
+            let strided = run(Some([in_wide(&xw, d), in_wide(&aw, d)]));
             assert_eq!(strided, host, "host columns read in place");
             let ops = value_and_grads(
                 |h, lt| {
@@ -858,24 +845,21 @@ mod tests {
             .map(|(k, v)| if k % 5 == 0 { v * 8.0 } else { *v })
             .collect();
         for bound in [None, Some(11.512_915f32)] {
-            let host = value_and_grads(
-                |h, _| bernoulli_masked_ll(h, t(x.clone(), n, d), t(a.clone(), n, d), bound, None),
-                &h,
-                &[0.0; 6],
-                n,
-                d,
-            );
             let (xw, aw) = (widen(&x, n, d), widen(&a, n, d));
-            let strided = value_and_grads(
-                |h, _| {
-                    let cols = Some([in_wide(&xw, d), in_wide(&aw, d)]);
-                    bernoulli_masked_ll(h, t(x.clone(), n, d), t(a.clone(), n, d), bound, cols)
-                },
-                &h,
-                &[0.0; 6],
-                n,
-                d,
-            );
+            let run = |host: Option<[HostCols<'_>; 2]>| {
+                value_and_grads(
+                    |h, _| {
+                        let (xt, at) = (t(x.clone(), n, d), t(a.clone(), n, d));
+                        bernoulli_masked_ll(h, xt, at, bound, host)
+                    },
+                    &h,
+                    &[0.0; 6],
+                    n,
+                    d,
+                )
+            };
+            let host = run(None);
+            let strided = run(Some([in_wide(&xw, d), in_wide(&aw, d)]));
             assert_eq!(strided, host, "host columns read in place");
             let ops = value_and_grads(
                 |h, _| {

@@ -195,12 +195,12 @@ impl Engine {
         Engine::new(device, arch, &mut rng, Some(tensors))
     }
 
-    /// Sets the output biases: Multigrate per modality
-    /// (`MultiVae::set_head_bias`), scVAEIT per block (`ScVaeIt::set_out_bias`).
+    /// Sets the output biases where given: Multigrate per modality head,
+    /// scVAEIT per output block (see `HeadBias::Data`).
     pub fn set_head_bias(&mut self, biases: &[Option<Vec<f32>>]) {
         on_engine!(self, m, dev => match m {
-            Net::MultiVae(mv) => mv.set_head_bias(biases, &dev),
-            Net::ScVaeIt(sv) => sv.set_out_bias(biases, &dev),
+            Net::MultiVae(mv) => crate::nn::set_biases(&mut mv.heads, biases, &dev),
+            Net::ScVaeIt(sv) => crate::nn::set_biases(&mut sv.out_blocks, biases, &dev),
         })
     }
 

@@ -32,7 +32,7 @@ use crate::config::{ContCovType, HeadBias, LatentMode, ModelConfig, ModelKind, N
 use crate::data::{Dataset, Likelihood};
 use crate::error::{Error, Result};
 use crate::io::checkpoint::{self, CheckpointData};
-use crate::module::{Layout, MgLayout, OutputConstants};
+use crate::module::{Layout, MgLayout};
 use crate::preprocess::{output_constants, FeatureStats, ModalityPreprocessing, Preprocessing};
 use crate::schema::{Schema, Standardization};
 use crate::train::{self, rng_for, EpochLog, Progress, Stream, TrainContext, TrainReport};
@@ -255,6 +255,8 @@ impl Model {
                 })
                 .collect(),
         };
+        // Mean share of each feature in the cells' libraries, per modality.
+        let mut shares = Vec::with_capacity(schema.modalities.len());
         {
             let aligned = align(data, &schema, &pre)?;
             for m in 0..schema.modalities.len() {
@@ -264,24 +266,44 @@ impl Model {
                     pre.modalities[m].normalization,
                     Normalization::LogNormalize { .. }
                 ) {
-                    pre.modalities[m].feature_fraction = f;
+                    pre.modalities[m].feature_fraction = f.clone();
                 }
+                shares.push(f);
             }
         }
         let layout = Layout::new(&cfg, &schema);
-        let arch = match cfg.model {
-            ModelKind::Scvaeit => {
-                let consts = scvaeit_constants(data, &schema, &pre, &cfg)?;
+        let likelihoods: Vec<Likelihood> = cfg
+            .modalities
+            .iter()
+            .map(|m| m.likelihood.expect("resolved"))
+            .collect();
+        // One pass over the transformed training values, when something needs
+        // them: scVAEIT's output constants, and the data head biases of
+        // modalities other than NB/ZINB (those use the library shares).
+        let head_bias = cfg.head_bias == HeadBias::Data;
+        let needs_stats = cfg.model == ModelKind::Scvaeit
+            || (head_bias
+                && likelihoods
+                    .iter()
+                    .any(|l| !matches!(l, Likelihood::Nb | Likelihood::Zinb)));
+        let stats = if needs_stats {
+            Some(observed_stats(data, &schema, &pre)?)
+        } else {
+            None
+        };
+        let arch = match (cfg.model, &stats) {
+            (ModelKind::Scvaeit, Some(stats)) => {
+                let consts = output_constants(&schema, &likelihoods, stats, cfg.max_disp);
                 Arch::ScVaeIt(layout.clone(), consts)
             }
-            ModelKind::Multigrate => Arch::MultiVae(MgLayout::new(&cfg, &schema)),
+            _ => Arch::MultiVae(MgLayout::new(&cfg, &schema)),
         };
         let mut rng = rng_for(cfg.train.seed, Stream::Init, 0);
         let mut engine = Engine::new(Device::cpu(), &arch, &mut rng, None)?;
-        if cfg.head_bias == HeadBias::Data {
-            let biases = match cfg.model {
-                ModelKind::Multigrate => multigrate_head_bias(data, &schema, &pre, &cfg)?,
-                ModelKind::Scvaeit => scvaeit_head_bias(data, &schema, &pre, &layout)?,
+        if head_bias {
+            let biases = match (cfg.model, &stats) {
+                (ModelKind::Scvaeit, Some(stats)) => scvaeit_head_bias(stats, &layout),
+                _ => multigrate_head_bias(stats.as_ref(), &shares, &schema, &likelihoods),
             };
             engine.set_head_bias(&biases);
         }
@@ -787,23 +809,6 @@ fn serve<'s, M: Send + 's>(
     }
 }
 
-/// scVAEIT's output constants (centres and bounds per feature) from the
-/// transformed training data.
-fn scvaeit_constants(
-    data: &Dataset,
-    schema: &Schema,
-    pre: &Preprocessing,
-    cfg: &ModelConfig,
-) -> Result<OutputConstants> {
-    let stats = observed_stats(data, schema, pre)?;
-    let likelihoods: Vec<_> = cfg
-        .modalities
-        .iter()
-        .map(|m| m.likelihood.expect("resolved"))
-        .collect();
-    Ok(output_constants(schema, &likelihoods, &stats, cfg.max_disp))
-}
-
 /// Statistics of the transformed training values, per feature, over the
 /// entries that are observed (dense buffers of 128 cells at a time, so a
 /// 25k-peak modality costs ~30 MB here).
@@ -832,28 +837,15 @@ fn observed_stats(data: &Dataset, schema: &Schema, pre: &Preprocessing) -> Resul
 /// where it is observed (features never observed: the block's average);
 /// `None` (keep zero) for the other blocks, whose outputs are already mapped
 /// into data-derived bounds.
-fn scvaeit_head_bias(
-    data: &Dataset,
-    schema: &Schema,
-    pre: &Preprocessing,
-    layout: &Layout,
-) -> Result<Vec<Option<Vec<f32>>>> {
-    if !layout
-        .blocks
-        .iter()
-        .any(|b| b.likelihood == Likelihood::Bernoulli)
-    {
-        return Ok(vec![None; layout.blocks.len()]);
-    }
-    let stats = observed_stats(data, schema, pre)?;
-    Ok(layout
+fn scvaeit_head_bias(stats: &FeatureStats, layout: &Layout) -> Vec<Option<Vec<f32>>> {
+    layout
         .blocks
         .iter()
         .map(|b| {
             (b.likelihood == Likelihood::Bernoulli)
-                .then(|| logits(&feature_means(&stats, b.range())))
+                .then(|| logits(&feature_means(stats, b.range())))
         })
-        .collect())
+        .collect()
 }
 
 /// Mean of each feature of `r` over its observed entries; features never
@@ -880,29 +872,24 @@ fn logits(p: &[f64]) -> Vec<f32> {
 /// each feature's frequency, Gaussian its mean; features never observed get
 /// the modality's average. `None` for modalities left at the default init.
 fn multigrate_head_bias(
-    data: &Dataset,
+    stats: Option<&FeatureStats>,
+    shares: &[Vec<f32>],
     schema: &Schema,
-    pre: &Preprocessing,
-    cfg: &ModelConfig,
-) -> Result<Vec<Option<Vec<f32>>>> {
-    let stats = observed_stats(data, schema, pre)?;
-    let aligned = align(data, schema, pre)?;
+    likelihoods: &[Likelihood],
+) -> Vec<Option<Vec<f32>>> {
     let mut col = 0;
     let mut out = Vec::with_capacity(schema.modalities.len());
     for (m, ms) in schema.modalities.iter().enumerate() {
         let r = col..col + ms.features.len();
         col = r.end;
-        let lik = cfg.modalities[m].likelihood.expect("resolved");
-        let means = feature_means(&stats, r);
-        out.push(match lik {
-            Likelihood::Nb | Likelihood::Zinb => {
-                let (share, _) = aligned.library_stats(m);
-                (!share.is_empty()).then(|| share.iter().map(|&f| (f.max(1e-8)).ln()).collect())
-            }
-            Likelihood::Bernoulli => Some(logits(&means)),
-            Likelihood::Gaussian => Some(means.iter().map(|&v| v as f32).collect()),
+        let means = || feature_means(stats.expect("statistics for non-NB heads"), r.clone());
+        out.push(match likelihoods[m] {
+            Likelihood::Nb | Likelihood::Zinb => (!shares[m].is_empty())
+                .then(|| shares[m].iter().map(|&f| f.max(1e-8).ln()).collect()),
+            Likelihood::Bernoulli => Some(logits(&means())),
+            Likelihood::Gaussian => Some(means().iter().map(|&v| v as f32).collect()),
             _ => None,
         });
     }
-    Ok(out)
+    out
 }

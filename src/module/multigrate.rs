@@ -830,18 +830,6 @@ impl<B: Backend> MultiVae<B> {
     }
 }
 
-impl<B: Backend> MultiVae<B> {
-    /// Replaces the bias of output head `k` by `biases[k]` where given
-    /// (length `d_k`; see `HeadBias::Data`).
-    pub fn set_head_bias(&mut self, biases: &[Option<Vec<f32>>], device: &B::Device) {
-        for (head, b) in self.heads.iter_mut().zip(biases) {
-            if let Some(b) = b {
-                head.bias = Some(Param::from_tensor(crate::nn::tensor1(b.clone(), device)));
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -234,16 +234,6 @@ impl<B: Backend> ScVaeIt<B> {
         }
     }
 
-    /// Replaces the bias of output block `k` by `biases[k]` where given
-    /// (length `d_k`; see `HeadBias::Data`).
-    pub fn set_out_bias(&mut self, biases: &[Option<Vec<f32>>], device: &B::Device) {
-        for (out, b) in self.out_blocks.iter_mut().zip(biases) {
-            if let Some(b) = b {
-                out.bias = Some(Param::from_tensor(tensor1(b.clone(), device)));
-            }
-        }
-    }
-
     fn leaky(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         leaky_relu(x, self.layout.leaky)
     }

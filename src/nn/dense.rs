@@ -49,6 +49,20 @@ impl<B: Backend> Dense<B> {
     }
 }
 
+/// Replaces the bias of `layers[k]` by `biases[k]` where given (length
+/// `d_out` of that layer).
+pub fn set_biases<B: Backend>(
+    layers: &mut [Dense<B>],
+    biases: &[Option<Vec<f32>>],
+    device: &B::Device,
+) {
+    for (layer, b) in layers.iter_mut().zip(biases) {
+        if let Some(b) = b {
+            layer.bias = Some(Param::from_tensor(tensor1(b.clone(), device)));
+        }
+    }
+}
+
 /// A dense layer over the concatenation of several inputs, stored as one
 /// weight block per input: `y = sum_i x_i W_i + b`. Equivalent to one dense
 /// layer on `[x_1, x_2, ...]` (same Glorot initialisation over the total

@@ -8,7 +8,7 @@ mod dense;
 mod fc;
 
 pub use batchnorm::{BatchNorm, BnMode, BnStats};
-pub use dense::{Dense, SplitDense};
+pub use dense::{set_biases, Dense, SplitDense};
 pub use fc::{dropout, layer_norm, FcSpec, FcStack, Fwd};
 
 use burn::tensor::{backend::Backend, Tensor, TensorData};
