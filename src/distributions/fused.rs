@@ -222,7 +222,7 @@ impl<'a> HostCols<'a> {
 
     /// The `d` values of row `i`.
     #[inline]
-    fn row(&self, i: usize, d: usize) -> &'a [f32] {
+    pub(crate) fn row(&self, i: usize, d: usize) -> &'a [f32] {
         let o = i * self.stride + self.start;
         &self.data[o..o + d]
     }
@@ -436,6 +436,9 @@ pub fn mg_nb_masked_ll<B: Backend>(
 /// dispersion `φ = clip(softplus(disp), 1e-4, max_disp)` (the clip keeps the
 /// identity gradient) and `r = 1/φ`.
 ///
+/// `host`, when given, holds `x` and `mask` on the host (read in place
+/// instead of copying the tensors).
+///
 /// # Shapes
 /// - `h`: `[n, d]`, `disp`: `[n or 1, d]`, `lo`, `hi`: `[1, d]`,
 ///   `x`, `mask`: `[n, d]` -> `[n, 1]`
@@ -448,6 +451,7 @@ pub fn scvaeit_nb_masked_ll<B: Backend>(
     max_disp: f64,
     x: Tensor<B, 2>,
     mask: Tensor<B, 2>,
+    host: Option<[HostCols<'_>; 2]>,
 ) -> Tensor<B, 2> {
     let [n, d] = h.dims();
     let device = h.device();
@@ -455,8 +459,14 @@ pub fn scvaeit_nb_masked_ll<B: Backend>(
     let hv = to_vec(h.clone());
     let (dv, d_rows) = rows_of(&disp, n);
     let (lov, hiv) = (to_vec(lo), to_vec(hi));
-    let xv = to_vec(x);
-    let mv = to_vec(mask);
+    let copies;
+    let [xc, mc] = match host {
+        Some(cols) => cols,
+        None => {
+            copies = [to_vec(x), to_vec(mask)];
+            HostCols::dense_pair(&copies, d)
+        }
+    };
     // r = 1/φ and dr/ds = -1/φ² sigmoid(s) (identity gradient through the clip)
     let disp_terms = |s: &[f32], r: &mut [f32], dr: &mut [f32]| {
         for j in 0..s.len() {
@@ -475,7 +485,7 @@ pub fn scvaeit_nb_masked_ll<B: Backend>(
     }
     let (value, gh, gd) = per_row(n, d, 2 * grad as usize, |i, val, gh, gd, row| {
         let rg = i * d..(i + 1) * d;
-        let (h, x, m) = (&hv[rg.clone()], &xv[rg.clone()], &mv[rg.clone()]);
+        let (h, x, m) = (&hv[rg.clone()], xc.row(i, d), mc.row(i, d));
         let (mut r_own, mut dr_own) = (std::mem::take(&mut row.r), std::mem::take(&mut row.dr));
         let gamma_r = if d_rows {
             disp_terms(&dv[rg], &mut r_own, &mut dr_own);
@@ -749,24 +759,24 @@ mod tests {
             let disp: Vec<f32> = (0..rows * d)
                 .map(|k| -10.0 + 2.1 * (k % 9) as f32)
                 .collect();
-            let host = value_and_grads(
-                |h, s| {
-                    let p = params();
-                    scvaeit_nb_masked_ll(
-                        h,
-                        s,
-                        p.lo,
-                        p.hi,
-                        p.max_disp,
-                        t(x.clone(), n, d),
-                        t(m.clone(), n, d),
-                    )
-                },
-                &h,
-                &disp,
-                n,
-                d,
-            );
+            // in tensors, and the same block read in place from a wider host buffer
+            let (xw, mw) = (widen(&x, n, d), widen(&m, n, d));
+            let run = |cols: Option<[HostCols<'_>; 2]>| {
+                value_and_grads(
+                    |h, s| {
+                        let p = params();
+                        let (xt, mt) = (t(x.clone(), n, d), t(m.clone(), n, d));
+                        scvaeit_nb_masked_ll(h, s, p.lo, p.hi, p.max_disp, xt, mt, cols)
+                    },
+                    &h,
+                    &disp,
+                    n,
+                    d,
+                )
+            };
+            let host = run(None);
+            let strided = run(Some([in_wide(&xw, d), in_wide(&mw, d)]));
+            assert_eq!(strided, host, "host columns read in place");
             let ops = value_and_grads(
                 |h, s| {
                     let out = BlockOutput {

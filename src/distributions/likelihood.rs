@@ -135,6 +135,9 @@ impl<B: Backend> LikelihoodParams<B> {
     /// NB and Bernoulli on a CPU backend run fused on the host (`fused.rs`); everything
     /// else is [`log_prob`](Self::log_prob) times the mask.
     ///
+    /// `host`, when given, holds `x` and `mask` on the host for the fused
+    /// paths to read in place (see [`HostCols`](super::HostCols)).
+    ///
     /// # Shapes
     /// - `x`, `mask`: `[n, d_k]` -> `[n, 1]`
     pub fn masked_log_prob(
@@ -142,10 +145,11 @@ impl<B: Backend> LikelihoodParams<B> {
         out: &BlockOutput<B>,
         x: Tensor<B, 2>,
         mask: Tensor<B, 2>,
+        host: Option<[super::HostCols<'_>; 2]>,
     ) -> Tensor<B, 2> {
         if self.kind == Likelihood::Bernoulli && super::on_host::<B>() {
             let bound = Some(LOGIT_BOUND as f32);
-            return super::bernoulli_masked_ll(out.h.clone(), x, mask, bound, None);
+            return super::bernoulli_masked_ll(out.h.clone(), x, mask, bound, host);
         }
         if self.kind == Likelihood::Nb && super::on_host::<B>() {
             if let Some(disp) = out.disp.clone() {
@@ -157,6 +161,7 @@ impl<B: Backend> LikelihoodParams<B> {
                     self.max_disp,
                     x,
                     mask,
+                    host,
                 );
             }
         }

@@ -6,4 +6,6 @@ mod scvaeit;
 
 pub use layout::{BlockLayout, Layout};
 pub use multigrate::{MgBatch, MgEncoded, MgLayout, MgModality, MgStep, MgWeights, MultiVae};
-pub use scvaeit::{Encoded, Inputs, LossOutput, LossWeights, OutputConstants, ScVaeIt, StepInput};
+pub use scvaeit::{
+    Encoded, Inputs, LossOutput, LossWeights, OutputConstants, ScVaeIt, StepHost, StepInput,
+};

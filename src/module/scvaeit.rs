@@ -17,12 +17,15 @@
 //! weights, zero biases, BN momentum 0.99 (0.01 here) and epsilon 1e-3.
 
 use super::layout::Layout;
-use crate::distributions::{gaussian_kl, mmd_groups, BlockOutput, LikelihoodParams};
-use crate::nn::{tensor1, BatchNorm, BnStats, Dense, SplitDense};
+use crate::distributions::{gaussian_kl, mmd_groups, BlockOutput, HostCols, LikelihoodParams};
+use crate::nn::{
+    sparse_matmul, tensor1, to_vec, BatchNorm, BnStats, Dense, SparseRows, SplitDense, MAX_DENSITY,
+};
 use burn::module::{Module, Param};
 use burn::tensor::activation::leaky_relu;
 use burn::tensor::{backend::Backend, Tensor};
 use rand_chacha::ChaCha8Rng;
+use std::sync::Arc;
 
 /// The scVAEIT network. Besides the weights it holds the data-derived output
 /// constants (`center`, `out_lo`, `out_hi`, per feature), which are saved with
@@ -122,6 +125,22 @@ pub struct StepInput<B: Backend> {
     pub eps: [Tensor<B, 2>; 3],
     /// MMD groups: one-hot `[n, g]` and group sizes.
     pub mmd: Option<(Tensor<B, 2>, Vec<usize>)>,
+    /// The same `x` and masks on the host (CPU backends), for the fused
+    /// likelihoods to read in place instead of copying slices out of tensors.
+    pub host: Option<Arc<StepHost>>,
+}
+
+/// Host copies of a step's `[n, D]` inputs, row-major.
+#[derive(Debug)]
+pub struct StepHost {
+    /// Preprocessed values.
+    pub x: Vec<f32>,
+    /// Observed entries.
+    pub observed: Vec<f32>,
+    /// Observed and kept visible.
+    pub kept: Vec<f32>,
+    /// Observed and artificially masked.
+    pub masked: Vec<f32>,
 }
 
 /// Scalar weights of the loss.
@@ -244,20 +263,48 @@ impl<B: Backend> ScVaeIt<B> {
     /// - `input.x`: `[n, D]`, `input.avail`: `[n, D]` (1 = usable), `input.cov`: `[n, nb]`
     /// - returns `mu`, `logvar`: `[n, d]`; `embed`: `[n, E]`; `skip[k]`: `[n, hidden_k]`
     pub fn encode(&self, input: &Inputs<B>, stats: &mut BnStats<B>) -> Encoded<B> {
+        self.encode_with(input, None, stats)
+    }
+
+    /// [`ScVaeIt::encode`] with the same `x` and `avail` also given as
+    /// row-major `[n, D]` host buffers: blocks whose masked values are sparse
+    /// enough then multiply only their non-zeros in the first layer
+    /// ([`sparse_matmul`], CPU training backend).
+    pub fn encode_with(
+        &self,
+        input: &Inputs<B>,
+        host: Option<[&[f32]; 2]>,
+        stats: &mut BnStats<B>,
+    ) -> Encoded<B> {
         let (x, avail, cov) = (input.x.clone(), input.avail.clone(), input.cov.as_ref());
         let [n, _] = x.dims();
         let embed = self.mask_embed.forward(avail.clone().neg() + 1.0).tanh(); // [n, E]
-        let xc = (x - self.center.val().unsqueeze::<2>()) * avail; // [n, D]
+        let center = host.map(|_| to_vec(self.center.val()));
+        let mut xc = None; // [n, D], computed when a block needs the dense product
         let mut skip = Vec::with_capacity(self.layout.blocks.len());
         for (b, layer) in self.layout.blocks.iter().zip(&self.enc_blocks) {
-            let mut inputs = vec![
-                xc.clone().slice([0..n, b.range()]),
-                embed.clone().slice([0..n, b.embed_range()]),
-            ];
+            let mut rest = vec![embed.clone().slice([0..n, b.embed_range()])];
             if let Some(c) = cov {
-                inputs.push(c.clone());
+                rest.push(c.clone());
             }
-            skip.push(self.leaky(layer.forward(&inputs))); // [n, hidden_k]
+            let sparse = host.zip(center.as_ref()).and_then(|([xh, ah], c)| {
+                let cols = |data| HostCols {
+                    data,
+                    stride: self.layout.n_features,
+                    start: b.start,
+                };
+                let rows = SparseRows::gather(cols(xh), cols(ah), &c[b.range()], n, MAX_DENSITY)?;
+                sparse_matmul(&Arc::new(rows), &layer.parts[0].val()) // [n, hidden_k]
+            });
+            let first = sparse.unwrap_or_else(|| {
+                let xc = xc.get_or_insert_with(|| {
+                    (x.clone() - self.center.val().unsqueeze::<2>()) * avail.clone()
+                });
+                xc.clone()
+                    .slice([0..n, b.range()])
+                    .matmul(layer.parts[0].val())
+            });
+            skip.push(self.leaky(layer.forward_from(first, &rest))); // [n, hidden_k]
         }
         let mut h = Tensor::cat(skip.clone(), 1); // [n, sum hidden_k]
         for (layer, norm) in self.enc_layers.iter().zip(&self.enc_norms) {
@@ -341,25 +388,31 @@ impl<B: Backend> ScVaeIt<B> {
     /// every block, and return the per-block log-likelihood of `x` over the
     /// entries of `output`, summed over features and averaged over cells.
     ///
+    /// `host`: the same `x`, `input` and `output` as row-major `[n, D]` host
+    /// buffers (read in place by the sparse first layer and the fused likelihoods).
+    ///
     /// # Shapes
     /// - `x`, `input`, `output`: `[n, D]`, `eps`: `[n, d]`
     /// - returns `(mu [n, d], logvar [n, d], per-block log-likelihood [1] each)`
+    #[allow(clippy::too_many_arguments)]
     fn pass(
         &self,
         x: &Tensor<B, 2>,
         input: Tensor<B, 2>,
         output: &Tensor<B, 2>,
+        host: Option<[&[f32]; 3]>,
         cov: Option<&Tensor<B, 2>>,
         eps: Tensor<B, 2>,
         stats: &mut BnStats<B>,
     ) -> (Tensor<B, 2>, Tensor<B, 2>, Vec<Tensor<B, 1>>) {
         let [n, _] = x.dims();
-        let enc = self.encode(
+        let enc = self.encode_with(
             &Inputs {
                 x: x.clone(),
                 avail: input,
                 cov: cov.cloned(),
             },
+            host.map(|[x, input, _]| [x, input]),
             stats,
         );
         let z = (enc.mu.clone() + (enc.logvar.clone() * 0.5).exp() * eps).clamp(-1e6, 1e6);
@@ -370,9 +423,16 @@ impl<B: Backend> ScVaeIt<B> {
             .enumerate()
             .map(|(k, out)| {
                 let r = self.layout.blocks[k].range();
+                let cols = host.map(|[x, _, output]| {
+                    [x, output].map(|data| HostCols {
+                        data,
+                        stride: self.layout.n_features,
+                        start: r.start,
+                    })
+                });
                 let xk = x.clone().slice([0..n, r.clone()]);
                 let mk = output.clone().slice([0..n, r]);
-                self.likelihood(k).masked_log_prob(out, xk, mk).sum() / n as f64
+                self.likelihood(k).masked_log_prob(out, xk, mk, cols).sum() / n as f64
             })
             .collect();
         (enc.mu, enc.logvar, ll)
@@ -387,10 +447,12 @@ impl<B: Backend> ScVaeIt<B> {
     ) -> LossOutput<B> {
         let cov = input.cov.as_ref();
         let x = &input.x;
+        let host = input.host.as_deref();
         let (mu_o, lv_o, ll_obs) = self.pass(
             x,
             input.observed.clone(),
             &input.observed,
+            host.map(|h| [&h.x[..], &h.observed[..], &h.observed[..]]),
             cov,
             input.eps[0].clone(),
             stats,
@@ -399,6 +461,7 @@ impl<B: Backend> ScVaeIt<B> {
             x,
             input.kept.clone(),
             &input.masked,
+            host.map(|h| [&h.x[..], &h.kept[..], &h.masked[..]]),
             cov,
             input.eps[1].clone(),
             stats,
@@ -409,6 +472,7 @@ impl<B: Backend> ScVaeIt<B> {
                 x,
                 input.masked.clone(),
                 &input.kept,
+                host.map(|h| [&h.x[..], &h.masked[..], &h.kept[..]]),
                 cov,
                 input.eps[2].clone(),
                 stats,

@@ -131,22 +131,28 @@ impl<B: Backend> SplitDense<B> {
     /// # Shapes
     /// - `inputs[i]`: `[n, d_in_i]` for each non-empty input -> `[n, d_out]`
     pub fn forward(&self, inputs: &[Tensor<B, 2>]) -> Tensor<B, 2> {
+        assert!(!inputs.is_empty(), "SplitDense: no inputs");
+        let first = inputs[0].clone().matmul(self.parts[0].val());
+        self.forward_from(first, &inputs[1..])
+    }
+
+    /// Like [`SplitDense::forward`] with the first input's product
+    /// `x_1 W_1` already computed (e.g. by [`sparse_matmul`](super::sparse_matmul)).
+    ///
+    /// # Shapes
+    /// - `first`: `[n, d_out]`; `rest[i]`: `[n, d_in_{i+2}]` -> `[n, d_out]`
+    pub fn forward_from(&self, first: Tensor<B, 2>, rest: &[Tensor<B, 2>]) -> Tensor<B, 2> {
         assert_eq!(
-            inputs.len(),
+            rest.len() + 1,
             self.parts.len(),
             "SplitDense: {} inputs for {} weight blocks",
-            inputs.len(),
+            rest.len() + 1,
             self.parts.len()
         );
-        let mut y: Option<Tensor<B, 2>> = None;
-        for (x, w) in inputs.iter().zip(&self.parts) {
-            let t = x.clone().matmul(w.val());
-            y = Some(match y {
-                Some(acc) => acc + t,
-                None => t,
-            });
+        let mut y = first;
+        for (x, w) in rest.iter().zip(&self.parts[1..]) {
+            y = y + x.clone().matmul(w.val());
         }
-        let y = y.expect("at least one input");
         match &self.bias {
             Some(b) => y + b.val().unsqueeze::<2>(),
             None => y,

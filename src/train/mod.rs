@@ -19,7 +19,7 @@ pub(crate) use rng::{rng_for, Stream};
 use crate::batcher::Aligned;
 use crate::config::{ModelConfig, TrainConfig};
 use crate::error::{Error, Result};
-use crate::module::{LossWeights, ScVaeIt, StepInput};
+use crate::module::{LossWeights, ScVaeIt, StepHost, StepInput};
 use crate::nn::{tensor2, to_vec, BnMode, BnStats};
 use burn::backend::Autodiff;
 use burn::grad_clipping::GradientClippingConfig;
@@ -165,6 +165,15 @@ fn step_input<B: Backend>(
         }
         (tensor2::<B>(onehot, n, g, device), sizes)
     });
+    // CPU backends: the fused likelihoods read the host buffers in place.
+    let host = crate::distributions::on_host::<B>().then(|| {
+        std::sync::Arc::new(StepHost {
+            x: x.clone(),
+            observed: observed.clone(),
+            kept: kept.clone(),
+            masked: masked.clone(),
+        })
+    });
     StepInput {
         x: tensor2(x, n, d, device),
         observed: tensor2(observed, n, d, device),
@@ -173,6 +182,7 @@ fn step_input<B: Backend>(
         cov,
         eps,
         mmd,
+        host,
     }
 }
 
