@@ -218,12 +218,15 @@ pub(crate) fn embed<B: Backend>(
                         avail[i * d + r.end..(i + 1) * d].fill(0.0);
                     }
                 }
+                // CPU: the host buffers let sparse blocks skip their zeros
+                let host = crate::distributions::on_host::<B>().then(|| (x.clone(), avail.clone()));
                 let input = Inputs {
                     x: tensor2(x, m, d, device),
                     avail: tensor2(avail, m, d, device),
                     cov: to_tensor(cov, m, device),
                 };
-                let enc = module.encode(&input, &mut stats);
+                let host = host.as_ref().map(|(x, a)| [&x[..], &a[..]]);
+                let enc = module.encode_with(&input, host, &mut stats);
                 (enc.mu, enc.logvar)
             }
             Net::MultiVae(module) => {

@@ -29,15 +29,18 @@
 use crate::config::{AlignmentLoss, AlignmentType, ContCovType, Mix, ModelConfig};
 use crate::data::Likelihood;
 use crate::distributions::{
-    jeffreys, kl_to_standard, mg_masked_log_prob, mg_mean, mmd_pair, MgOutput,
+    jeffreys, kl_to_standard, mg_masked_log_prob, mg_mean, mmd_pair, HostCols, MgOutput,
 };
-use crate::nn::{randn, tensor2, Dense, FcSpec, FcStack, Fwd};
+use crate::nn::{
+    randn, sparse_matmul, tensor2, Dense, FcSpec, FcStack, Fwd, SparseRows, MAX_DENSITY,
+};
 use crate::schema::Schema;
 use burn::module::{Module, Param};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
 use rand_chacha::ChaCha8Rng;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// One modality of the network.
 #[derive(Debug, Clone, PartialEq)]
@@ -550,13 +553,27 @@ impl<B: Backend> MultiVae<B> {
                 marginals.push(None);
                 continue;
             }
-            let mut inputs = vec![batch.x.clone().slice([0..n, m.range.clone()])];
+            let mut rest = Vec::new();
             if l.cond_enc {
                 if let Some(e) = &embed {
-                    inputs.push(e.clone());
+                    rest.push(e.clone());
                 }
             }
-            let h = self.encoders[k].forward(&inputs, fwd); // [n, Z]
+            // x is 0 where unavailable; sparse blocks multiply only their non-zeros
+            let w = self.encoders[k].first.parts[0].val();
+            let cols = |data| HostCols {
+                data,
+                stride: l.n_features,
+                start: m.range.start,
+            };
+            let zeros = vec![0f32; m.range.len()];
+            let [xh, ah] = &*batch.host;
+            let first = crate::distributions::on_host::<B>()
+                .then(|| SparseRows::gather(cols(xh), cols(ah), &zeros, n, MAX_DENSITY))
+                .flatten()
+                .and_then(|rows| sparse_matmul(&Arc::new(rows), &w))
+                .unwrap_or_else(|| batch.x.clone().slice([0..n, m.range.clone()]).matmul(w));
+            let h = self.encoders[k].forward_from(first, &rest, fwd); // [n, Z]
             marginals.push(Some((
                 self.mus[k].forward(h.clone()),
                 self.logvars[k].forward(h),

@@ -105,7 +105,23 @@ impl<B: Backend> FcStack<B> {
     /// # Shapes
     /// - `inputs[i]`: `[n, d_ins[i]]` (non-empty inputs only) -> `[n, dims.last()]`
     pub fn forward(&self, inputs: &[Tensor<B, 2>], fwd: &mut Fwd<'_, B>) -> Tensor<B, 2> {
-        let mut h = self.post(self.first.forward(inputs), 0, fwd);
+        assert!(!inputs.is_empty(), "FcStack: no inputs");
+        let first = inputs[0].clone().matmul(self.first.parts[0].val());
+        self.forward_from(first, &inputs[1..], fwd)
+    }
+
+    /// Like [`FcStack::forward`] with the first input's product `x_1 W_1`
+    /// already computed (e.g. by [`sparse_matmul`](super::sparse_matmul)).
+    ///
+    /// # Shapes
+    /// - `first`: `[n, dims[0]]`; `rest[i]`: `[n, d_ins[i + 1]]` -> `[n, dims.last()]`
+    pub fn forward_from(
+        &self,
+        first: Tensor<B, 2>,
+        rest: &[Tensor<B, 2>],
+        fwd: &mut Fwd<'_, B>,
+    ) -> Tensor<B, 2> {
+        let mut h = self.post(self.first.forward_from(first, rest), 0, fwd);
         for (k, layer) in self.layers.iter().enumerate() {
             h = self.post(layer.forward(h), k + 1, fwd);
         }

@@ -257,10 +257,20 @@ mod flex {
         w: &Tensor<B, 2>,
     ) -> Option<Tensor<B, 2>> {
         let [d, h] = w.dims();
-        if TypeId::of::<B>() != TypeId::of::<Ad>() || d != x.n_cols() {
+        if d != x.n_cols() {
             return None;
         }
-        let y = flex_tensor(x.matmul(&crate::nn::to_vec(w.clone()), h), [x.n_rows(), h]);
+        let product = || flex_tensor(x.matmul(&crate::nn::to_vec(w.clone()), h), [x.n_rows(), h]);
+        if TypeId::of::<B>() == TypeId::of::<Flex>() {
+            // inference: no graph
+            let out = cast::<FlexPrim, B::FloatTensorPrimitive>(product())
+                .unwrap_or_else(|_| unreachable!("B is Flex"));
+            return Some(Tensor::from_primitive(TensorPrimitive::Float(out)));
+        }
+        if TypeId::of::<B>() != TypeId::of::<Ad>() {
+            return None;
+        }
+        let y = product();
         let prim = cast::<B::FloatTensorPrimitive, AdPrim>(w.clone().into_primitive().tensor())
             .unwrap_or_else(|_| unreachable!("B is Autodiff<Flex>"));
         let out = match SparseMatmulBackward
@@ -349,6 +359,10 @@ mod tests {
         let close = |p: &[f32], q: &[f32]| p.iter().zip(q).all(|(a, b)| (a - b).abs() < 1e-4);
         assert!(close(&ys, &yd), "{ys:?} vs {yd:?}");
         assert!(close(&gs, &gd), "{gs:?} vs {gd:?}");
+        // inference backend: the same forward product, without a graph
+        let w = tensor2::<CpuBackend>(w0.clone(), d, h, &dev);
+        let yi = to_vec(sparse_matmul(&sp, &w).expect("flex has the sparse path"));
+        assert_eq!(yi, ys);
     }
 
     #[test]
