@@ -291,7 +291,7 @@ mod flex {
 mod tests {
     use super::*;
     use crate::backend::CpuBackend;
-    use crate::nn::{tensor2, to_vec};
+    use crate::nn::tensor2;
     use burn::backend::Autodiff;
     use std::sync::Arc;
 
@@ -321,9 +321,21 @@ mod tests {
         }
     }
 
+    /// Without burn-flex there is no sparse path: the caller's dense product runs.
+    #[test]
+    #[cfg(not(feature = "flex"))]
+    fn other_backends_fall_back_to_the_dense_product() {
+        let (n, d) = (6, 9);
+        let (x, a) = block(n, d);
+        let sp = Arc::new(SparseRows::gather(cols(&x, d), cols(&a, d), &[0.0; 9], n, 1.0).unwrap());
+        let w = tensor2::<AD>(vec![0.5; d * 2], d, 2, &Default::default());
+        assert!(sparse_matmul(&sp, &w).is_none());
+    }
+
     /// Values and weight gradients equal the dense product's, with a
     /// centred block and an upstream gradient that differs per entry.
     #[test]
+    #[cfg(feature = "flex")]
     fn sparse_product_matches_the_dense_one() {
         let dev = Default::default();
         let (n, d, h) = (6, 9, 5);
@@ -352,7 +364,10 @@ mod tests {
             let grads = (y.clone() * tensor2::<AD>(up.clone(), n, h, &dev))
                 .sum()
                 .backward();
-            (to_vec(y), to_vec(w.grad(&grads).unwrap()))
+            (
+                crate::nn::to_vec(y),
+                crate::nn::to_vec(w.grad(&grads).unwrap()),
+            )
         };
         let (ys, gs) = run(true);
         let (yd, gd) = run(false);
@@ -361,7 +376,7 @@ mod tests {
         assert!(close(&gs, &gd), "{gs:?} vs {gd:?}");
         // inference backend: the same forward product, without a graph
         let w = tensor2::<CpuBackend>(w0.clone(), d, h, &dev);
-        let yi = to_vec(sparse_matmul(&sp, &w).expect("flex has the sparse path"));
+        let yi = crate::nn::to_vec(sparse_matmul(&sp, &w).expect("flex has the sparse path"));
         assert_eq!(yi, ys);
     }
 
