@@ -189,6 +189,40 @@ pub(crate) fn with_threads<R: Send>(
     }
 }
 
+/// Helpers for the custom autodiff nodes on `Autodiff<Flex>` (the fused
+/// likelihoods' `attach` and the sparse first layer): a generic backend's
+/// primitives are moved into the concrete types when `B` is that backend.
+#[cfg(feature = "flex")]
+pub(crate) mod flex_node {
+    use burn::backend::{Autodiff, Flex};
+    use burn::tensor::backend::BackendTypes;
+    use burn::tensor::{Tensor, TensorData};
+    use std::any::Any;
+
+    /// The training backend.
+    pub type Ad = Autodiff<Flex>;
+    /// Its float primitive (a tensor with an autodiff node).
+    pub type AdPrim = <Ad as BackendTypes>::FloatTensorPrimitive;
+    /// burn-flex's float primitive.
+    pub type FlexPrim = <Flex as BackendTypes>::FloatTensorPrimitive;
+
+    /// Moves `x` of type `S` into type `T` when they are the same type.
+    pub fn cast<S: 'static, T: 'static>(x: S) -> Result<T, S> {
+        let boxed: Box<dyn Any> = Box::new(x);
+        match boxed.downcast::<T>() {
+            Ok(t) => Ok(*t),
+            Err(b) => Err(*b.downcast::<S>().expect("the same value back")),
+        }
+    }
+
+    /// A burn-flex tensor from row-major host values.
+    pub fn flex_tensor(values: Vec<f32>, shape: [usize; 2]) -> FlexPrim {
+        Tensor::<Flex, 2>::from_data(TensorData::new(values, shape), &Default::default())
+            .into_primitive()
+            .tensor()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

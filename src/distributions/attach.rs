@@ -61,35 +61,17 @@ fn surrogate<B: Backend>(
 
 #[cfg(feature = "flex")]
 mod flex {
+    use crate::backend::flex_node::{cast, flex_tensor, Ad, AdPrim, FlexPrim};
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
     use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
     use burn::backend::autodiff::grads::Gradients;
     use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-    use burn::backend::{Autodiff, Flex};
-    use burn::tensor::backend::{Backend, BackendTypes};
-    use burn::tensor::{Tensor, TensorData, TensorPrimitive};
-    use std::any::{Any, TypeId};
-
-    type Ad = Autodiff<Flex>;
-    type AdPrim = <Ad as BackendTypes>::FloatTensorPrimitive;
-    type FlexPrim = <Flex as BackendTypes>::FloatTensorPrimitive;
+    use burn::backend::Flex;
+    use burn::tensor::backend::Backend;
+    use burn::tensor::{Tensor, TensorPrimitive};
+    use std::any::TypeId;
 
     type Parts<B> = Vec<(Tensor<B, 2>, Vec<f32>)>;
-
-    /// Moves `x` of type `S` into type `T` when they are the same type.
-    fn cast<S: 'static, T: 'static>(x: S) -> Result<T, S> {
-        let boxed: Box<dyn Any> = Box::new(x);
-        match boxed.downcast::<T>() {
-            Ok(t) => Ok(*t),
-            Err(b) => Err(*b.downcast::<S>().expect("the same value back")),
-        }
-    }
-
-    fn flex_tensor(values: Vec<f32>, shape: [usize; 2]) -> FlexPrim {
-        Tensor::<Flex, 2>::from_data(TensorData::new(values, shape), &Default::default())
-            .into_primitive()
-            .tensor()
-    }
 
     /// Gradient rows for the parents: the `[n, d]` host gradient and
     /// whether the parent is one row shared by all cells.

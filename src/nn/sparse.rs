@@ -205,34 +205,16 @@ pub fn sparse_matmul<B: Backend>(
 #[cfg(feature = "flex")]
 mod flex {
     use super::SparseRows;
+    use crate::backend::flex_node::{cast, flex_tensor, Ad, AdPrim, FlexPrim};
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
     use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
     use burn::backend::autodiff::grads::Gradients;
     use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-    use burn::backend::{Autodiff, Flex};
-    use burn::tensor::backend::{Backend, BackendTypes};
-    use burn::tensor::{Tensor, TensorData, TensorPrimitive};
-    use std::any::{Any, TypeId};
+    use burn::backend::Flex;
+    use burn::tensor::backend::Backend;
+    use burn::tensor::{Tensor, TensorPrimitive};
+    use std::any::TypeId;
     use std::sync::Arc;
-
-    type Ad = Autodiff<Flex>;
-    type AdPrim = <Ad as BackendTypes>::FloatTensorPrimitive;
-    type FlexPrim = <Flex as BackendTypes>::FloatTensorPrimitive;
-
-    /// Moves `x` of type `S` into type `T` when they are the same type.
-    fn cast<S: 'static, T: 'static>(x: S) -> Result<T, S> {
-        let boxed: Box<dyn Any> = Box::new(x);
-        match boxed.downcast::<T>() {
-            Ok(t) => Ok(*t),
-            Err(b) => Err(*b.downcast::<S>().expect("the same value back")),
-        }
-    }
-
-    fn flex_tensor(values: Vec<f32>, shape: [usize; 2]) -> FlexPrim {
-        Tensor::<Flex, 2>::from_data(TensorData::new(values, shape), &Default::default())
-            .into_primitive()
-            .tensor()
-    }
 
     #[derive(Debug)]
     struct SparseMatmulBackward;
