@@ -120,30 +120,28 @@ impl SparseRows {
     /// `X W` for row-major `w` `[d, h]` -> `[n, h]`.
     pub fn matmul(&self, w: &[f32], h: usize) -> Vec<f32> {
         debug_assert_eq!(w.len(), self.d * h);
-        let mut y = vec![0f32; self.n * h];
-        if h == 0 {
-            return y;
-        }
-        y.par_chunks_mut(h).enumerate().for_each(|(i, yi)| {
-            let r = self.row_ptr[i]..self.row_ptr[i + 1];
-            gather_rows(&self.cols[r.clone()], &self.vals[r], w, h, yi);
-        });
-        y
+        combine_rows(&self.row_ptr, &self.cols, &self.vals, w, h)
     }
 
     /// `X^T g` for row-major `g` `[n, h]` -> `[d, h]` (the weight gradient).
     pub fn t_matmul(&self, g: &[f32], h: usize) -> Vec<f32> {
         debug_assert_eq!(g.len(), self.n * h);
-        let mut out = vec![0f32; self.d * h];
-        if h == 0 {
-            return out;
-        }
-        out.par_chunks_mut(h).enumerate().for_each(|(j, oj)| {
-            let r = self.col_ptr[j]..self.col_ptr[j + 1];
-            gather_rows(&self.rows[r.clone()], &self.cvals[r], g, h, oj);
-        });
-        out
+        combine_rows(&self.col_ptr, &self.rows, &self.cvals, g, h)
     }
+}
+
+/// Output row `i` (of `ptr.len() - 1`) is `sum_p vals[p] m[idx[p]]` over
+/// `p` in `ptr[i]..ptr[i + 1]`, rows in parallel.
+fn combine_rows(ptr: &[usize], idx: &[u32], vals: &[f32], m: &[f32], h: usize) -> Vec<f32> {
+    let mut out = vec![0f32; (ptr.len() - 1) * h];
+    if h == 0 {
+        return out;
+    }
+    out.par_chunks_mut(h).enumerate().for_each(|(i, oi)| {
+        let r = ptr[i]..ptr[i + 1];
+        gather_rows(&idx[r.clone()], &vals[r], m, h, oi);
+    });
+    out
 }
 
 /// `out = sum_p vals[p] m[idx[p]]` over rows of the row-major `m` (`h` wide),
