@@ -47,7 +47,7 @@ fn short_mosaic_run_scores_are_finite_and_beat_chance() {
         ("ari", s.ari),
         ("batch_entropy", s.batch_entropy),
         ("batch_asw", s.batch_asw),
-        ("train_seconds", s.train_seconds),
+        ("train_seconds", s.cost.train_seconds),
     ] {
         assert!(v.is_finite(), "{name} = {v}");
     }

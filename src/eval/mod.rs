@@ -7,6 +7,54 @@ pub mod mosaic;
 pub mod reap;
 pub mod snare;
 
+use serde::Serialize;
+
+/// What a protocol run cost and where it ran (flattened into the scores' JSON).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunCost {
+    /// Wall seconds of `fit` (0 when only scored).
+    pub train_seconds: f64,
+    /// `train_seconds` per epoch.
+    pub seconds_per_epoch: f64,
+    /// Wall seconds of the protocol's imputations.
+    pub impute_seconds: f64,
+    /// Wall seconds of embedding all cells.
+    pub embed_seconds: f64,
+    /// Peak resident memory of the process (MiB).
+    pub peak_rss_mib: f64,
+    /// Trainable parameters.
+    pub params: usize,
+    /// Kernel threads (0 = default).
+    pub threads: usize,
+    /// Device name.
+    pub device: String,
+}
+
+impl RunCost {
+    /// The cost of scoring `model` (training time left at 0).
+    pub(crate) fn of(model: &crate::Model, impute_seconds: f64, embed_seconds: f64) -> RunCost {
+        RunCost {
+            train_seconds: 0.0,
+            seconds_per_epoch: 0.0,
+            impute_seconds,
+            embed_seconds,
+            peak_rss_mib: peak_rss_mib(),
+            params: model.n_params(),
+            threads: model.threads(),
+            device: model.device().name(),
+        }
+    }
+
+    /// Adds the training time of `epochs` epochs and the run's thread setting;
+    /// re-reads the peak memory.
+    pub(crate) fn trained(&mut self, train_seconds: f64, epochs: usize, threads: usize) {
+        self.train_seconds = train_seconds;
+        self.seconds_per_epoch = train_seconds / epochs.max(1) as f64;
+        self.threads = threads;
+        self.peak_rss_mib = peak_rss_mib();
+    }
+}
+
 /// Peak resident memory of this process in MiB (`VmHWM` from
 /// `/proc/self/status`; NaN where that file does not exist).
 pub fn peak_rss_mib() -> f64 {

@@ -25,8 +25,8 @@
 //!   (k = 15) batch entropy, normalized to `[0, 1]`
 //!   ([`metrics::knn_batch_entropy`]), and scIB's batch ASW ([`metrics::batch_asw`]).
 
+use super::cluster;
 use super::metrics::{self, adjusted_rand_index, clr, knn_accuracy, mean_median};
-use super::{cluster, peak_rss_mib};
 use crate::config::ModelConfig;
 use crate::data::synthetic::{mosaic_trimodal, MosaicSpec, SyntheticMosaic};
 use crate::data::Matrix;
@@ -98,22 +98,9 @@ pub struct MosaicScores {
     pub batch_entropy: f64,
     /// scIB batch ASW over `dataset` within cell types (1 = perfect mixing).
     pub batch_asw: f64,
-    /// Wall seconds of `fit`.
-    pub train_seconds: f64,
-    /// `train_seconds` per epoch.
-    pub seconds_per_epoch: f64,
-    /// Wall seconds of both imputations.
-    pub impute_seconds: f64,
-    /// Wall seconds of embedding all cells.
-    pub embed_seconds: f64,
-    /// Peak resident memory of the process (MiB).
-    pub peak_rss_mib: f64,
-    /// Trainable parameters.
-    pub params: usize,
-    /// Kernel threads (0 = default).
-    pub threads: usize,
-    /// Device name.
-    pub device: String,
+    /// Timings, memory, size and device.
+    #[serde(flatten)]
+    pub cost: super::RunCost,
 }
 
 impl MosaicScores {
@@ -233,11 +220,8 @@ pub fn run(
     let mosaic = mosaic_trimodal(spec)?;
     let (model, train_seconds, epochs) = super::train_timed(cfg, &mosaic.data, opts, progress)?;
     let mut s = evaluate(&model, &mosaic, opts.n_draws)?;
-    s.train_seconds = train_seconds;
-    s.seconds_per_epoch = train_seconds / epochs.max(1) as f64;
+    s.cost.trained(train_seconds, epochs, opts.threads);
     s.data_seed = spec.seed;
-    s.threads = opts.threads;
-    s.peak_rss_mib = peak_rss_mib();
     Ok(s)
 }
 
@@ -322,14 +306,7 @@ pub fn evaluate(
         ari,
         batch_entropy,
         batch_asw,
-        train_seconds: 0.0,
-        seconds_per_epoch: 0.0,
-        impute_seconds,
-        embed_seconds,
-        peak_rss_mib: peak_rss_mib(),
-        params: model.n_params(),
-        threads: model.threads(),
-        device: model.device().name(),
+        cost: super::RunCost::of(model, impute_seconds, embed_seconds),
     })
 }
 

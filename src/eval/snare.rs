@@ -20,9 +20,9 @@
 //! - `max_cells`: a seeded random subset of the cells for quick runs (the
 //!   split of each kept cell is unchanged).
 
+use super::cluster;
 use super::metrics::{self, adjusted_rand_index, knn_accuracy};
 use super::mosaic::{column_map, nonzero_frequencies, per_cell_peak_scores, RunOptions, K};
-use super::{cluster, peak_rss_mib};
 use crate::config::ModelConfig;
 use crate::data::{read_10x_folder, Dataset, Likelihood, Matrix, Modality};
 use crate::error::{Error, Result};
@@ -93,22 +93,9 @@ pub struct SnareScores {
     pub batch_entropy: f64,
     /// scIB batch ASW over `library` within cell types (1 = perfect mixing).
     pub batch_asw: f64,
-    /// Wall seconds of `fit`.
-    pub train_seconds: f64,
-    /// `train_seconds` per epoch.
-    pub seconds_per_epoch: f64,
-    /// Wall seconds of imputing ATAC for the test cells.
-    pub impute_seconds: f64,
-    /// Wall seconds of embedding all cells.
-    pub embed_seconds: f64,
-    /// Peak resident memory of the process (MiB).
-    pub peak_rss_mib: f64,
-    /// Trainable parameters.
-    pub params: usize,
-    /// Kernel threads (0 = default).
-    pub threads: usize,
-    /// Device name.
-    pub device: String,
+    /// Timings, memory, size and device.
+    #[serde(flatten)]
+    pub cost: super::RunCost,
 }
 
 impl SnareScores {
@@ -204,10 +191,7 @@ pub fn run(
     let data = load(dir, max_cells, cfg.train.seed)?;
     let (model, train_seconds, epochs) = super::train_timed(cfg, &data.train, opts, progress)?;
     let mut s = evaluate(&model, &data, opts.n_draws)?;
-    s.train_seconds = train_seconds;
-    s.seconds_per_epoch = train_seconds / epochs.max(1) as f64;
-    s.threads = opts.threads;
-    s.peak_rss_mib = peak_rss_mib();
+    s.cost.trained(train_seconds, epochs, opts.threads);
     Ok(s)
 }
 
@@ -273,13 +257,6 @@ pub fn evaluate(model: &Model, data: &SnareData, n_draws: Option<usize>) -> Resu
         ari,
         batch_entropy,
         batch_asw,
-        train_seconds: 0.0,
-        seconds_per_epoch: 0.0,
-        impute_seconds,
-        embed_seconds,
-        peak_rss_mib: peak_rss_mib(),
-        params: model.n_params(),
-        threads: model.threads(),
-        device: model.device().name(),
+        cost: super::RunCost::of(model, impute_seconds, embed_seconds),
     })
 }
