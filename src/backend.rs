@@ -215,6 +215,18 @@ pub(crate) mod flex_node {
         }
     }
 
+    /// `B`'s primitive of `t` as the training backend's, when `B` is `Ad`.
+    pub fn to_ad<B: burn::tensor::backend::Backend>(t: Tensor<B, 2>) -> Option<AdPrim> {
+        cast::<B::FloatTensorPrimitive, AdPrim>(t.into_primitive().tensor()).ok()
+    }
+
+    /// The training backend's primitive back as a tensor of `B` (which is `Ad`).
+    pub fn from_ad<B: burn::tensor::backend::Backend>(p: AdPrim) -> Tensor<B, 2> {
+        let p = cast::<AdPrim, B::FloatTensorPrimitive>(p)
+            .unwrap_or_else(|_| unreachable!("B is Autodiff<Flex>"));
+        Tensor::from_primitive(burn::tensor::TensorPrimitive::Float(p))
+    }
+
     /// A burn-flex tensor from row-major host values.
     pub fn flex_tensor(values: Vec<f32>, shape: [usize; 2]) -> FlexPrim {
         Tensor::<Flex, 2>::from_data(TensorData::new(values, shape), &Default::default())

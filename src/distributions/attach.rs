@@ -61,7 +61,7 @@ fn surrogate<B: Backend>(
 
 #[cfg(feature = "flex")]
 mod flex {
-    use crate::backend::flex_node::{cast, flex_tensor, Ad, AdPrim, FlexPrim};
+    use crate::backend::flex_node::{flex_tensor, from_ad, to_ad, Ad, AdPrim, FlexPrim};
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
     use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
     use burn::backend::autodiff::grads::Gradients;
@@ -140,9 +140,7 @@ mod flex {
         let mut grads = Vec::with_capacity(parts.len());
         for (t, g) in parts {
             let [rows, d] = t.dims();
-            let prim = cast::<B::FloatTensorPrimitive, AdPrim>(t.into_primitive().tensor())
-                .unwrap_or_else(|_| unreachable!("B is Autodiff<Flex>"));
-            prims.push(prim);
+            prims.push(to_ad(t).expect("B is Autodiff<Flex>"));
             grads.push((g, d, rows == 1 && n != 1));
         }
         let state = State { grads };
@@ -150,9 +148,7 @@ mod flex {
             Ok(two) => node(out, two, state),
             Err(one) => node(out, [one.into_iter().next().expect("one part")], state),
         };
-        let result = cast::<AdPrim, B::FloatTensorPrimitive>(result)
-            .unwrap_or_else(|_| unreachable!("B is Autodiff<Flex>"));
-        Ok(Tensor::from_primitive(TensorPrimitive::Float(result)))
+        Ok(from_ad(result))
     }
 }
 

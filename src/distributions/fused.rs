@@ -215,9 +215,19 @@ impl<'a> HostCols<'a> {
         }
     }
 
-    /// Both of `[n, d]` blocks (values and availability copied to the host).
-    fn dense_pair(v: &'a [Vec<f32>; 2], d: usize) -> [Self; 2] {
-        [HostCols::dense(&v[0], d), HostCols::dense(&v[1], d)]
+    /// `host` when given, else the two `[n, d]` tensors copied to the host
+    /// into `store` (which must outlive the result).
+    fn or_copies<B: Backend>(
+        host: Option<[Self; 2]>,
+        tensors: [Tensor<B, 2>; 2],
+        d: usize,
+        store: &'a mut Vec<Vec<f32>>,
+    ) -> [Self; 2] {
+        if let Some(cols) = host {
+            return cols;
+        }
+        *store = tensors.into_iter().map(to_vec).collect();
+        [HostCols::dense(&store[0], d), HostCols::dense(&store[1], d)]
     }
 
     /// The `d` values of row `i`.
@@ -372,14 +382,8 @@ pub fn mg_nb_masked_ll<B: Backend>(
     let grad = B::ad_enabled(&device);
     let hv = to_vec(h.clone());
     let (ltv, lt_rows) = rows_of(&log_theta, n);
-    let copies;
-    let [xc, ac] = match host {
-        Some(cols) => cols,
-        None => {
-            copies = [to_vec(x), to_vec(avail)];
-            HostCols::dense_pair(&copies, d)
-        }
-    };
+    let mut copies = Vec::new();
+    let [xc, ac] = HostCols::or_copies(host, [x, avail], d, &mut copies);
     let lib = to_vec(size_factor);
     // r = exp(lt), once per feature when shared by all cells.
     let theta = |lt: &[f32], r: &mut [f32]| {
@@ -459,14 +463,8 @@ pub fn scvaeit_nb_masked_ll<B: Backend>(
     let hv = to_vec(h.clone());
     let (dv, d_rows) = rows_of(&disp, n);
     let (lov, hiv) = (to_vec(lo), to_vec(hi));
-    let copies;
-    let [xc, mc] = match host {
-        Some(cols) => cols,
-        None => {
-            copies = [to_vec(x), to_vec(mask)];
-            HostCols::dense_pair(&copies, d)
-        }
-    };
+    let mut copies = Vec::new();
+    let [xc, mc] = HostCols::or_copies(host, [x, mask], d, &mut copies);
     // r = 1/φ and dr/ds = -1/φ² sigmoid(s) (identity gradient through the clip)
     let disp_terms = |s: &[f32], r: &mut [f32], dr: &mut [f32]| {
         for j in 0..s.len() {
@@ -539,14 +537,8 @@ pub fn bernoulli_masked_ll<B: Backend>(
     let device = h.device();
     let grad = B::ad_enabled(&device);
     let hv = to_vec(h.clone());
-    let copies;
-    let [xc, ac] = match host {
-        Some(cols) => cols,
-        None => {
-            copies = [to_vec(x), to_vec(avail)];
-            HostCols::dense_pair(&copies, d)
-        }
-    };
+    let mut copies = Vec::new();
+    let [xc, ac] = HostCols::or_copies(host, [x, avail], d, &mut copies);
     let bound = bound.unwrap_or(f32::INFINITY);
     let (value, gh, _) = per_row(n, d, grad as usize, |i, val, gh, _, row| {
         let (h, x, a) = (&hv[i * d..(i + 1) * d], xc.row(i, d), ac.row(i, d));

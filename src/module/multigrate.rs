@@ -273,9 +273,10 @@ pub struct MgBatch<B: Backend> {
     pub present: Tensor<B, 2>,
     /// The same on the host, row-major `[n, M]`.
     pub present_host: Vec<bool>,
-    /// `x` and `avail` on the host, row-major `[n, D]` (read in place by the
-    /// fused likelihoods instead of copying each modality out of the tensors).
-    pub host: std::sync::Arc<[Vec<f32>; 2]>,
+    /// `x` and `avail` on the host, row-major `[n, D]`, on CPU backends (read
+    /// in place by the sparse first layer and the fused likelihoods instead of
+    /// copying each modality out of the tensors).
+    pub host: Option<Arc<[Vec<f32>; 2]>>,
 }
 
 impl<B: Backend> MgBatch<B> {
@@ -305,18 +306,30 @@ impl<B: Backend> MgBatch<B> {
             m,
             device,
         );
+        let host =
+            crate::distributions::on_host::<B>().then(|| Arc::new([x.clone(), avail.clone()]));
         MgBatch {
-            x: tensor2(x.clone(), n, d, device),
-            avail: tensor2(avail.clone(), n, d, device),
+            x: tensor2(x, n, d, device),
+            avail: tensor2(avail, n, d, device),
             cov: cov.map(|(c, nb)| tensor2(c, n, nb, device)),
             present,
             present_host,
-            host: std::sync::Arc::new([x, avail]),
+            host,
         }
     }
 
     fn n(&self) -> usize {
         self.x.dims()[0]
+    }
+
+    /// Modality `m`'s columns of the host `x` and `avail` (CPU backends).
+    fn host_cols(&self, m: &MgModality) -> Option<[HostCols<'_>; 2]> {
+        let bufs = self.host.as_deref()?;
+        Some(bufs.each_ref().map(|data| HostCols {
+            data,
+            stride: self.x.dims()[1],
+            start: m.range.start,
+        }))
     }
 
     /// Rows that have modality `m`.
@@ -561,16 +574,9 @@ impl<B: Backend> MultiVae<B> {
             }
             // x is 0 where unavailable; sparse blocks multiply only their non-zeros
             let w = self.encoders[k].first.parts[0].val();
-            let cols = |data| HostCols {
-                data,
-                stride: l.n_features,
-                start: m.range.start,
-            };
-            let zeros = vec![0f32; m.range.len()];
-            let [xh, ah] = &*batch.host;
-            let first = crate::distributions::on_host::<B>()
-                .then(|| SparseRows::gather(cols(xh), cols(ah), &zeros, n, MAX_DENSITY))
-                .flatten()
+            let first = batch
+                .host_cols(m)
+                .and_then(|[x, a]| SparseRows::gather(x, a, None, n, m.range.len(), MAX_DENSITY))
                 .and_then(|rows| sparse_matmul(&Arc::new(rows), &w))
                 .unwrap_or_else(|| batch.x.clone().slice([0..n, m.range.clone()]).matmul(w));
             let h = self.encoders[k].forward_from(first, &rest, fwd); // [n, Z]
@@ -721,12 +727,7 @@ impl<B: Backend> MultiVae<B> {
                 .has_theta()
                 .then(|| step.libs.clone().slice([0..n, k..k + 1]));
             let lt = self.log_theta(k, b.cov.as_ref());
-            let cols = |v| crate::distributions::HostCols {
-                data: v,
-                stride: l.n_features,
-                start: m.range.start,
-            };
-            let host = Some([cols(&b.host[0]), cols(&b.host[1])]);
+            let host = b.host_cols(m);
             let nll = mg_masked_log_prob(m.likelihood, out, x, avail, sf, lt, host).neg(); // [n, 1]
             let nll = nll * b.present.clone().slice([0..n, k..k + 1]);
             parts[k] = nll.clone().mean().reshape([1]);

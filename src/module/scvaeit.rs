@@ -293,7 +293,8 @@ impl<B: Backend> ScVaeIt<B> {
                     stride: self.layout.n_features,
                     start: b.start,
                 };
-                let rows = SparseRows::gather(cols(xh), cols(ah), &c[b.range()], n, MAX_DENSITY)?;
+                let c = Some(&c[b.range()]);
+                let rows = SparseRows::gather(cols(xh), cols(ah), c, n, b.len, MAX_DENSITY)?;
                 sparse_matmul(&Arc::new(rows), &layer.parts[0].val()) // [n, hidden_k]
             });
             let first = sparse.unwrap_or_else(|| {

@@ -105,9 +105,7 @@ impl<B: Backend> FcStack<B> {
     /// # Shapes
     /// - `inputs[i]`: `[n, d_ins[i]]` (non-empty inputs only) -> `[n, dims.last()]`
     pub fn forward(&self, inputs: &[Tensor<B, 2>], fwd: &mut Fwd<'_, B>) -> Tensor<B, 2> {
-        assert!(!inputs.is_empty(), "FcStack: no inputs");
-        let first = inputs[0].clone().matmul(self.first.parts[0].val());
-        self.forward_from(first, &inputs[1..], fwd)
+        self.after_first(self.first.forward(inputs), fwd)
     }
 
     /// Like [`FcStack::forward`] with the first input's product `x_1 W_1`
@@ -121,7 +119,12 @@ impl<B: Backend> FcStack<B> {
         rest: &[Tensor<B, 2>],
         fwd: &mut Fwd<'_, B>,
     ) -> Tensor<B, 2> {
-        let mut h = self.post(self.first.forward_from(first, rest), 0, fwd);
+        self.after_first(self.first.forward_from(first, rest), fwd)
+    }
+
+    /// The rest of the stack after the first layer's affine output `y`.
+    fn after_first(&self, y: Tensor<B, 2>, fwd: &mut Fwd<'_, B>) -> Tensor<B, 2> {
+        let mut h = self.post(y, 0, fwd);
         for (k, layer) in self.layers.iter().enumerate() {
             h = self.post(layer.forward(h), k + 1, fwd);
         }

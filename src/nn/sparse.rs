@@ -37,20 +37,21 @@ pub struct SparseRows {
 }
 
 impl SparseRows {
-    /// The non-zeros of `(x - center) * avail` over a block of `d` columns
-    /// of `n` rows, or `None` when more than `max_density` of the entries
-    /// are non-zero (or the block is empty).
+    /// The non-zeros of `(x - center) * avail` (`center` 0 when `None`) over
+    /// a block of `d` columns of `n` rows, or `None` when more than
+    /// `max_density` of the entries are non-zero (or the block is empty).
     ///
     /// # Shapes
     /// - `x`, `avail`: `n` rows of the block; `center`: `[d]`
     pub fn gather(
         x: HostCols<'_>,
         avail: HostCols<'_>,
-        center: &[f32],
+        center: Option<&[f32]>,
         n: usize,
+        d: usize,
         max_density: f64,
     ) -> Option<SparseRows> {
-        let d = center.len();
+        debug_assert!(center.is_none_or(|c| c.len() == d));
         let limit = (max_density * (n * d) as f64) as usize;
         if n == 0 || d == 0 || limit == 0 {
             return None;
@@ -62,7 +63,7 @@ impl SparseRows {
         for i in 0..n {
             let (xr, ar) = (x.row(i, d), avail.row(i, d));
             for j in 0..d {
-                let v = (xr[j] - center[j]) * ar[j];
+                let v = (xr[j] - center.map_or(0.0, |c| c[j])) * ar[j];
                 if v != 0.0 {
                     cols.push(j as u32);
                     vals.push(v);
@@ -203,7 +204,7 @@ pub fn sparse_matmul<B: Backend>(
 #[cfg(feature = "flex")]
 mod flex {
     use super::SparseRows;
-    use crate::backend::flex_node::{cast, flex_tensor, Ad, AdPrim, FlexPrim};
+    use crate::backend::flex_node::{cast, flex_tensor, from_ad, to_ad, FlexPrim};
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
     use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
     use burn::backend::autodiff::grads::Gradients;
@@ -247,12 +248,8 @@ mod flex {
                 .unwrap_or_else(|_| unreachable!("B is Flex"));
             return Some(Tensor::from_primitive(TensorPrimitive::Float(out)));
         }
-        if TypeId::of::<B>() != TypeId::of::<Ad>() {
-            return None;
-        }
+        let prim = to_ad(w.clone())?;
         let y = product();
-        let prim = cast::<B::FloatTensorPrimitive, AdPrim>(w.clone().into_primitive().tensor())
-            .unwrap_or_else(|_| unreachable!("B is Autodiff<Flex>"));
         let out = match SparseMatmulBackward
             .prepare::<NoCheckpointing>([prim.node.clone()])
             .compute_bound()
@@ -261,9 +258,7 @@ mod flex {
             OpsKind::Tracked(prep) => prep.finish((x.clone(), h), y),
             OpsKind::UnTracked(prep) => prep.finish(y),
         };
-        let out = cast::<AdPrim, B::FloatTensorPrimitive>(out)
-            .unwrap_or_else(|_| unreachable!("B is Autodiff<Flex>"));
-        Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
+        Some(from_ad(out))
     }
 }
 
@@ -307,7 +302,7 @@ mod tests {
     fn other_backends_fall_back_to_the_dense_product() {
         let (n, d) = (6, 9);
         let (x, a) = block(n, d);
-        let sp = Arc::new(SparseRows::gather(cols(&x, d), cols(&a, d), &[0.0; 9], n, 1.0).unwrap());
+        let sp = Arc::new(SparseRows::gather(cols(&x, d), cols(&a, d), None, n, d, 1.0).unwrap());
         let w = tensor2::<AD>(vec![0.5; d * 2], d, 2, &Default::default());
         assert!(sparse_matmul(&sp, &w).is_none());
     }
@@ -321,7 +316,9 @@ mod tests {
         let (n, d, h) = (6, 9, 5);
         let (x, a) = block(n, d);
         let center: Vec<f32> = (0..d).map(|j| if j == 4 { 0.5 } else { 0.0 }).collect();
-        let sp = Arc::new(SparseRows::gather(cols(&x, d), cols(&a, d), &center, n, 1.0).unwrap());
+        let sp = Arc::new(
+            SparseRows::gather(cols(&x, d), cols(&a, d), Some(&center), n, d, 1.0).unwrap(),
+        );
         let dense: Vec<f32> = (0..n)
             .flat_map(|i| {
                 let (xr, ar) = (cols(&x, d).row(i, d), cols(&a, d).row(i, d));
@@ -364,14 +361,16 @@ mod tests {
     fn dense_blocks_are_left_to_the_matrix_product() {
         let (n, d) = (6, 9);
         let (x, a) = block(n, d);
-        let center = vec![0.0; d];
-        let sp = SparseRows::gather(cols(&x, d), cols(&a, d), &center, n, 1.0).unwrap();
+        let sp = SparseRows::gather(cols(&x, d), cols(&a, d), None, n, d, 1.0).unwrap();
         let density = sp.nnz() as f64 / (n * d) as f64;
-        assert!(SparseRows::gather(cols(&x, d), cols(&a, d), &center, n, density * 0.9).is_none());
-        assert!(SparseRows::gather(cols(&x, d), cols(&a, d), &center, n, density).is_some());
+        assert!(SparseRows::gather(cols(&x, d), cols(&a, d), None, n, d, density * 0.9).is_none());
+        assert!(SparseRows::gather(cols(&x, d), cols(&a, d), None, n, d, density).is_some());
         // centred columns make every available entry non-zero
         let shifted = vec![0.25; d];
-        assert!(SparseRows::gather(cols(&x, d), cols(&a, d), &shifted, n, MAX_DENSITY).is_none());
+        assert!(
+            SparseRows::gather(cols(&x, d), cols(&a, d), Some(&shifted), n, d, MAX_DENSITY)
+                .is_none()
+        );
     }
 
     /// Row-major products against a plain triple loop, for widths that are
@@ -380,8 +379,7 @@ mod tests {
     fn host_kernels_match_loops() {
         let (n, d, h) = (5, 7, 13);
         let (x, a) = block(n, d);
-        let center = vec![0.0; d];
-        let sp = SparseRows::gather(cols(&x, d), cols(&a, d), &center, n, 1.0).unwrap();
+        let sp = SparseRows::gather(cols(&x, d), cols(&a, d), None, n, d, 1.0).unwrap();
         let w: Vec<f32> = (0..d * h).map(|k| (k as f32 * 0.3).cos()).collect();
         let g: Vec<f32> = (0..n * h).map(|k| (k as f32 * 0.2).sin()).collect();
         let xd: Vec<f32> = (0..n)
