@@ -53,12 +53,14 @@ pub mod distributions;
 mod error;
 pub mod eval;
 pub mod ffi;
+pub mod host;
 pub mod io;
 pub mod model;
 pub mod module;
 pub mod nn;
 mod preprocess;
 pub mod schema;
+pub mod special;
 pub mod train;
 
 pub use backend::Device;

@@ -1,6 +1,6 @@
 //! The network on a concrete backend, chosen at run time.
 
-use crate::backend::Device;
+use crate::backend::{Compute, Device};
 use crate::config::{ModelConfig, ModelKind};
 use crate::error::{Error, Result};
 use crate::io::params::{self, NamedTensor};
@@ -130,7 +130,7 @@ macro_rules! on_engine {
 }
 pub(crate) use on_engine;
 
-fn build<B: Backend>(
+fn build<B: Compute>(
     arch: &Arch,
     rng: &mut ChaCha8Rng,
     device: &B::Device,

@@ -7,6 +7,7 @@
 //! order. Multigrate has no batch norm by default (LayerNorm), and runs without dropout here.
 
 use super::engine::Net;
+use crate::backend::Compute;
 use crate::batcher::{Aligned, Alignment};
 use crate::module::{Inputs, Layout, MgBatch};
 use crate::nn::{tensor2, to_vec, BnMode, BnStats, Fwd};
@@ -187,7 +188,7 @@ pub(crate) struct EmbedPlan {
 }
 
 /// Latent values `[n, d]` of all cells.
-pub(crate) fn embed<B: Backend>(
+pub(crate) fn embed<B: Compute>(
     net: &Net<B>,
     plan_layout: &Layout,
     aligned: &Aligned<'_>,
@@ -219,7 +220,7 @@ pub(crate) fn embed<B: Backend>(
                     }
                 }
                 // CPU: the host buffers let sparse blocks skip their zeros
-                let host = crate::distributions::on_host::<B>().then(|| (x.clone(), avail.clone()));
+                let host = B::HOST.then(|| (x.clone(), avail.clone()));
                 let input = Inputs {
                     x: tensor2(x, m, d, device),
                     avail: tensor2(avail, m, d, device),
@@ -274,7 +275,7 @@ pub(crate) fn embed<B: Backend>(
 
 /// Decoder means `[n, n_out]` (averaged over draws on the output scale) and,
 /// if requested, the draws `[n, n_draws, n_out]`.
-pub(crate) fn impute<B: Backend>(
+pub(crate) fn impute<B: Compute>(
     net: &Net<B>,
     plan_layout: &Layout,
     aligned: &Aligned<'_>,

@@ -26,14 +26,14 @@
 //! networks' input width is `C (K_cat + [K_cont > 0])` (the reference reserves
 //! `C (K_cat + K_cont)`, a shape error for two or more, §7.8).
 
+use crate::backend::Compute;
 use crate::config::{AlignmentLoss, AlignmentType, ContCovType, Mix, ModelConfig};
 use crate::data::Likelihood;
 use crate::distributions::{
-    jeffreys, kl_to_standard, mg_masked_log_prob, mg_mean, mmd_pair, HostCols, MgOutput,
+    jeffreys, kl_to_standard, mg_masked_log_prob, mg_mean, mmd_pair, MgOutput,
 };
-use crate::nn::{
-    randn, sparse_matmul, tensor2, Dense, FcSpec, FcStack, Fwd, SparseRows, MAX_DENSITY,
-};
+use crate::host::{HostCols, SparseRows, MAX_DENSITY};
+use crate::nn::{randn, tensor2, Dense, FcSpec, FcStack, Fwd};
 use crate::schema::Schema;
 use burn::module::{Module, Param};
 use burn::tensor::activation::sigmoid;
@@ -279,7 +279,7 @@ pub struct MgBatch<B: Backend> {
     pub host: Option<Arc<[Vec<f32>; 2]>>,
 }
 
-impl<B: Backend> MgBatch<B> {
+impl<B: Compute> MgBatch<B> {
     /// A batch from host buffers `x`, `avail` (`[n, D]`) and one-hot `cov`
     /// (`[n, nb]`); a modality is present in a row when any of its features is available.
     pub fn from_host(
@@ -306,8 +306,7 @@ impl<B: Backend> MgBatch<B> {
             m,
             device,
         );
-        let host =
-            crate::distributions::on_host::<B>().then(|| Arc::new([x.clone(), avail.clone()]));
+        let host = B::HOST.then(|| Arc::new([x.clone(), avail.clone()]));
         MgBatch {
             x: tensor2(x, n, d, device),
             avail: tensor2(avail, n, d, device),
@@ -451,7 +450,7 @@ pub fn combine_experts<B: Backend>(
     }
 }
 
-impl<B: Backend> MultiVae<B> {
+impl<B: Compute> MultiVae<B> {
     /// A freshly initialised network (PyTorch default initialisation from `rng`).
     pub fn new(layout: MgLayout, rng: &mut ChaCha8Rng, device: &B::Device) -> Self {
         let l = &layout;
@@ -577,7 +576,7 @@ impl<B: Backend> MultiVae<B> {
             let first = batch
                 .host_cols(m)
                 .and_then(|[x, a]| SparseRows::gather(x, a, None, n, m.range.len(), MAX_DENSITY))
-                .and_then(|rows| sparse_matmul(&Arc::new(rows), &w))
+                .and_then(|rows| B::sparse_matmul(&Arc::new(rows), &w))
                 .unwrap_or_else(|| batch.x.clone().slice([0..n, m.range.clone()]).matmul(w));
             let h = self.encoders[k].forward_from(first, &rest, fwd); // [n, Z]
             marginals.push(Some((

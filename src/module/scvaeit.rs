@@ -17,10 +17,10 @@
 //! weights, zero biases, BN momentum 0.99 (0.01 here) and epsilon 1e-3.
 
 use super::layout::Layout;
-use crate::distributions::{gaussian_kl, mmd_groups, BlockOutput, HostCols, LikelihoodParams};
-use crate::nn::{
-    sparse_matmul, tensor1, to_vec, BatchNorm, BnStats, Dense, SparseRows, SplitDense, MAX_DENSITY,
-};
+use crate::backend::Compute;
+use crate::distributions::{gaussian_kl, mmd_groups, BlockOutput, LikelihoodParams};
+use crate::host::{HostCols, SparseRows, MAX_DENSITY};
+use crate::nn::{tensor1, to_vec, BatchNorm, BnStats, Dense, SplitDense};
 use burn::module::{Module, Param};
 use burn::tensor::activation::leaky_relu;
 use burn::tensor::{backend::Backend, Tensor};
@@ -168,7 +168,7 @@ pub struct LossOutput<B: Backend> {
     pub parts: Tensor<B, 1>,
 }
 
-impl<B: Backend> ScVaeIt<B> {
+impl<B: Compute> ScVaeIt<B> {
     /// A freshly initialised network (weights from `rng`).
     pub fn new(
         layout: Layout,
@@ -269,7 +269,7 @@ impl<B: Backend> ScVaeIt<B> {
     /// [`ScVaeIt::encode`] with the same `x` and `avail` also given as
     /// row-major `[n, D]` host buffers: blocks whose masked values are sparse
     /// enough then multiply only their non-zeros in the first layer
-    /// ([`sparse_matmul`], CPU training backend).
+    /// ([`Compute::sparse_matmul`], CPU backends).
     pub fn encode_with(
         &self,
         input: &Inputs<B>,
@@ -295,7 +295,7 @@ impl<B: Backend> ScVaeIt<B> {
                 };
                 let c = Some(&c[b.range()]);
                 let rows = SparseRows::gather(cols(xh), cols(ah), c, n, b.len, MAX_DENSITY)?;
-                sparse_matmul(&Arc::new(rows), &layer.parts[0].val()) // [n, hidden_k]
+                B::sparse_matmul(&Arc::new(rows), &layer.parts[0].val()) // [n, hidden_k]
             });
             let first = sparse.unwrap_or_else(|| {
                 let xc = xc.get_or_insert_with(|| {

@@ -16,6 +16,7 @@ pub(crate) use freeze::Frozen;
 pub(crate) use multigrate::fit_multigrate;
 pub(crate) use rng::{rng_for, Stream};
 
+use crate::backend::Compute;
 use crate::batcher::Aligned;
 use crate::config::{ModelConfig, TrainConfig};
 use crate::error::{Error, Result};
@@ -116,7 +117,7 @@ pub(crate) struct TrainContext<'a> {
 
 /// Builds the device inputs of one minibatch (host vectors are filled once
 /// and moved into the tensors, never copied).
-fn step_input<B: Backend>(
+fn step_input<B: Compute>(
     ctx: &TrainContext<'_>,
     gen: &MaskGenerator,
     cells: &[usize],
@@ -166,7 +167,7 @@ fn step_input<B: Backend>(
         (tensor2::<B>(onehot, n, g, device), sizes)
     });
     // CPU backends: the fused likelihoods read the host buffers in place.
-    let host = crate::distributions::on_host::<B>().then(|| {
+    let host = B::HOST.then(|| {
         std::sync::Arc::new(StepHost {
             x: x.clone(),
             observed: observed.clone(),
@@ -253,7 +254,7 @@ impl<B: Backend> ModuleMapper<B> for BnUpdater<B> {
 }
 
 /// Mean validation loss with batch norms in inference mode, fixed masks and noise.
-fn validation_loss<B: Backend>(
+fn validation_loss<B: Compute>(
     module: &ScVaeIt<B>,
     ctx: &TrainContext<'_>,
     gen: &MaskGenerator,
@@ -402,7 +403,7 @@ pub(crate) fn accumulate<B: Backend>(acc: &mut Option<Tensor<B, 1>>, parts: Tens
 
 /// Trains `module` for `cfg.train.epochs` epochs. Always returns a usable
 /// module (on cancellation or failure: the weights of the last good epoch).
-pub(crate) fn fit<B: Backend>(
+pub(crate) fn fit<B: Compute>(
     module: ScVaeIt<Autodiff<B>>,
     ctx: &TrainContext<'_>,
     device: &B::Device,

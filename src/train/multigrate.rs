@@ -14,6 +14,7 @@ use super::{
     accumulate, adamw, drive, rng_for, BnUpdater, EpochResult, LossSummary, Progress, Stream,
     TrainContext, TrainReport,
 };
+use crate::backend::Compute;
 use crate::config::{AlignmentType, Kernel, MultigrateConfig};
 use crate::error::{Error, Result};
 use crate::module::{MgBatch, MgStep, MgWeights, MultiVae};
@@ -21,7 +22,7 @@ use crate::nn::{randn, to_vec, BnMode, BnStats, Fwd};
 use burn::backend::Autodiff;
 use burn::module::{AutodiffModule, Module};
 use burn::optim::{GradientsParams, Optimizer};
-use burn::tensor::{backend::Backend, Tensor};
+use burn::tensor::Tensor;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
@@ -99,7 +100,7 @@ impl Setup<'_> {
     }
 
     /// Device inputs of one minibatch.
-    fn step<B: Backend>(
+    fn step<B: Compute>(
         &self,
         cells: &[usize],
         noise: &mut ChaCha8Rng,
@@ -160,7 +161,7 @@ impl Setup<'_> {
 
     /// Mean losses over the validation cells (eval mode: no dropout, running
     /// batch-norm statistics; fixed noise).
-    fn validation<B: Backend>(
+    fn validation<B: Compute>(
         &self,
         module: &MultiVae<B>,
         epoch: usize,
@@ -188,7 +189,7 @@ impl Setup<'_> {
 }
 
 /// Trains a Multigrate network for `cfg.train.epochs` epochs (see the module docs).
-pub(crate) fn fit_multigrate<B: Backend>(
+pub(crate) fn fit_multigrate<B: Compute>(
     module: MultiVae<Autodiff<B>>,
     ctx: &TrainContext<'_>,
     device: &B::Device,
