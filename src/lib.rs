@@ -45,8 +45,9 @@
 //! ```
 #![warn(missing_docs)]
 
+mod align;
 pub mod backend;
-mod batcher;
+mod batch;
 pub mod config;
 pub mod data;
 pub mod distributions;
@@ -63,8 +64,8 @@ pub mod schema;
 pub mod special;
 pub mod train;
 
+pub use align::{Alignment, ModalityAlignment};
 pub use backend::Device;
-pub use batcher::{Alignment, ModalityAlignment};
 pub use config::{
     ModalityConfig, ModelConfig, ModelKind, MultigrateConfig, Normalization, TrainConfig,
 };
