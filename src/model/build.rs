@@ -7,8 +7,8 @@ use super::registry::{Arch, InitStats};
 use super::Model;
 use crate::align::align;
 use crate::backend::Device;
-use crate::config::{ContCovType, HeadBias, ModelConfig, Normalization};
-use crate::data::{Dataset, Likelihood};
+use crate::config::{ContinuousScaling, HeadBias, ModelConfig, Normalization};
+use crate::data::Dataset;
 use crate::error::Result;
 use crate::module::Layout;
 use crate::preprocess::{FeatureStats, ModalityPreprocessing, Preprocessing};
@@ -26,32 +26,26 @@ impl Model {
         let full = Schema::from_dataset(data);
         let cfg = config.resolve(&full)?;
         let mut schema = full;
-        let wanted = cfg.covariates.clone().expect("resolved");
-        schema.covariates = wanted
+        schema.covariates = cfg
+            .covariates
             .iter()
-            .map(|n| {
-                schema
-                    .covariates
-                    .iter()
-                    .find(|c| &c.name == n)
-                    .cloned()
-                    .expect("resolved")
-            })
+            .filter_map(|n| schema.covariates.iter().find(|c| &c.name == n).cloned())
             .collect();
         for (ms, mc) in schema.modalities.iter_mut().zip(&cfg.modalities) {
-            ms.likelihood = mc.likelihood.expect("resolved");
+            ms.likelihood = mc.likelihood;
         }
-        // Continuous covariates: scVAEIT z-scores them with the training
-        // cells' mean and sd (spec §1.1); Multigrate takes them as they are
-        // (log1p first with `logsigm`, which needs values >= 0).
+        // Continuous covariates: z-scored with the training cells' mean and
+        // sd, or taken as they are (see `ContinuousScaling`).
         for (cs, dc) in schema
             .continuous
             .iter_mut()
             .zip(data.continuous_covariates())
         {
-            match &cfg.multigrate {
-                None => cs.standardize = Some(Standardization::fit(&dc.values)),
-                Some(mg) => cs.non_negative = mg.cont_cov_type == ContCovType::Logsigm,
+            match cfg.model.continuous_scaling() {
+                ContinuousScaling::Standardize => {
+                    cs.standardize = Some(Standardization::fit(&dc.values))
+                }
+                ContinuousScaling::Raw { non_negative } => cs.non_negative = non_negative,
             }
         }
         let mut pre = Preprocessing {
@@ -59,7 +53,7 @@ impl Model {
                 .modalities
                 .iter()
                 .map(|m| ModalityPreprocessing {
-                    normalization: m.normalization.expect("resolved"),
+                    normalization: m.normalization,
                     median_library: 0.0,
                     feature_fraction: Vec::new(),
                 })
@@ -82,11 +76,7 @@ impl Model {
             }
         }
         let layout = Layout::new(&cfg, &schema);
-        let likelihoods: Vec<Likelihood> = cfg
-            .modalities
-            .iter()
-            .map(|m| m.likelihood.expect("resolved"))
-            .collect();
+        let likelihoods = cfg.likelihoods();
         // One pass over the transformed training values, when the model's
         // constants or data-derived output biases need them.
         let head_bias = cfg.head_bias == HeadBias::Data;

@@ -32,7 +32,7 @@ pub struct EmbedRequest {
 
 use crate::align::align;
 use crate::backend::Device;
-use crate::config::{LatentMode, ModelConfig, ModelKind, Normalization};
+use crate::config::{ModelConfig, ModelKind, Normalization, ResolvedConfig};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::io::checkpoint::{self, CheckpointData};
@@ -72,7 +72,7 @@ use std::sync::Arc;
 /// ```
 #[derive(Debug)]
 pub struct Model {
-    config: ModelConfig,
+    config: ResolvedConfig,
     schema: Schema,
     pre: Preprocessing,
     /// Where each modality/block sits in the feature axis (imputation plans).
@@ -134,11 +134,7 @@ impl Model {
             None => None,
             Some(name) => Some(self.modality_index(name)?),
         };
-        let default_sample = self
-            .config
-            .multigrate
-            .as_ref()
-            .is_some_and(|m| m.latent == LatentMode::Sample);
+        let default_sample = self.config.model.embeds_samples();
         let plan = infer::EmbedPlan {
             only,
             sample: req
@@ -250,7 +246,7 @@ impl Model {
                         .unwrap_or(mp.median_library)
                 })
                 .collect();
-            let lik = self.config.modalities[mi].likelihood.expect("resolved");
+            let lik = self.config.modalities[mi].likelihood;
             match mp.normalization {
                 Normalization::LogNormalize { target_sum } => {
                     Some(infer::CountsMap::LogNormalized {
@@ -267,7 +263,7 @@ impl Model {
                     }
                     Some(infer::CountsMap::Clr { libs })
                 }
-                _ if self.config.model == ModelKind::Multigrate
+                _ if self.config.model.nb_means_are_proportions()
                     && matches!(
                         lik,
                         crate::data::Likelihood::Nb | crate::data::Likelihood::Zinb
@@ -340,7 +336,7 @@ impl Model {
     /// Serializes the model (weights + metadata) to safetensors bytes.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         checkpoint::to_bytes(&CheckpointData {
-            config: self.config.clone(),
+            config: self.config.to_config(),
             schema: self.schema.clone(),
             pre: self.pre.clone(),
             epochs_trained: self.epochs_trained,
@@ -368,9 +364,9 @@ impl Model {
     /// Loads a model from bytes produced by [`Model::to_bytes`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
         let ck = checkpoint::from_bytes(bytes)?;
-        validate::validate_schema(&ck.schema, &ck.config, &ck.pre)?;
-        let layout = Layout::new(&ck.config, &ck.schema);
-        let arch = Arch::for_weights(&ck.config, &ck.schema, &layout);
+        let config = validate::resolve_stored(&ck.schema, &ck.config, &ck.pre)?;
+        let layout = Layout::new(&config, &ck.schema);
+        let arch = Arch::for_weights(&config, &ck.schema, &layout);
         let have: usize = ck.tensors.iter().map(|t| t.values.len()).sum();
         if arch.expected_elements() != Some(have) {
             return Err(Error::checkpoint(format!(
@@ -379,7 +375,7 @@ impl Model {
         }
         let engine = with_weights(Device::cpu(), &arch, ck.tensors)?;
         Ok(Model {
-            config: ck.config,
+            config,
             schema: ck.schema,
             pre: ck.pre,
             layout,
@@ -453,8 +449,14 @@ impl Model {
     pub fn device(&self) -> Device {
         self.engine.device()
     }
+    /// The resolved configuration, in the JSON form of [`ModelConfig`]
+    /// (every setting explicit; what a checkpoint stores).
+    pub fn config(&self) -> ModelConfig {
+        self.config.to_config()
+    }
+
     /// The resolved configuration.
-    pub fn config(&self) -> &ModelConfig {
+    pub fn resolved_config(&self) -> &ResolvedConfig {
         &self.config
     }
     /// Modalities, features and covariates of the model.
@@ -471,7 +473,7 @@ impl Model {
     }
     /// The model family.
     pub fn kind(&self) -> ModelKind {
-        self.config.model
+        self.config.kind()
     }
     /// Number of trainable parameters.
     pub fn n_params(&self) -> usize {

@@ -6,7 +6,7 @@
 
 use super::engine::{Build, Engine, Runner};
 use crate::backend::{Compute, Device};
-use crate::config::{ModelConfig, ModelKind};
+use crate::config::{ModelKind, ModelSettings, ResolvedConfig};
 use crate::data::Likelihood;
 use crate::error::Result;
 use crate::io::params::NamedTensor;
@@ -40,8 +40,8 @@ pub(crate) struct InitStats<'a> {
 impl Arch {
     /// Whether building a new model of `cfg` needs the per-feature
     /// statistics of the training values (one pass over the data).
-    pub fn needs_stats(cfg: &ModelConfig, likelihoods: &[Likelihood], head_bias: bool) -> bool {
-        match cfg.model {
+    pub fn needs_stats(cfg: &ResolvedConfig, likelihoods: &[Likelihood], head_bias: bool) -> bool {
+        match cfg.kind() {
             ModelKind::Scvaeit => true,
             ModelKind::Multigrate => {
                 head_bias
@@ -53,26 +53,31 @@ impl Arch {
     }
 
     /// The architecture of a new model of `cfg` on data with `schema`.
-    pub fn new(cfg: &ModelConfig, schema: &Schema, layout: &Layout, init: &InitStats<'_>) -> Arch {
-        match cfg.model {
-            ModelKind::Scvaeit => {
+    pub fn new(
+        cfg: &ResolvedConfig,
+        schema: &Schema,
+        layout: &Layout,
+        init: &InitStats<'_>,
+    ) -> Arch {
+        match &cfg.model {
+            ModelSettings::Scvaeit(s) => {
                 let stats = init.stats.expect("scVAEIT needs the training statistics");
                 let consts = crate::preprocess::output_constants(
                     schema,
                     init.likelihoods,
                     stats,
-                    cfg.max_disp,
+                    s.max_disp,
                 );
                 Arch::ScVaeIt(layout.clone(), consts)
             }
-            ModelKind::Multigrate => Arch::MultiVae(MgLayout::new(cfg, schema)),
+            ModelSettings::Multigrate(_) => Arch::MultiVae(MgLayout::new(cfg, schema)),
         }
     }
 
     /// The architecture of a model whose weights (scVAEIT: constants
     /// included) come from elsewhere: a checkpoint, another device, surgery.
-    pub fn for_weights(cfg: &ModelConfig, schema: &Schema, layout: &Layout) -> Arch {
-        match cfg.model {
+    pub fn for_weights(cfg: &ResolvedConfig, schema: &Schema, layout: &Layout) -> Arch {
+        match cfg.kind() {
             ModelKind::Scvaeit => {
                 let d = layout.n_features;
                 let placeholder = OutputConstants {

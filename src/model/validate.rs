@@ -1,20 +1,25 @@
 //! Checks that a checkpoint's config, schema and preprocessing agree with
 //! each other before any network is built from them.
 
-use crate::config::{ContCovType, ModelConfig, ModelKind};
+use crate::config::{ContinuousScaling, ModelConfig, ModelSettings, ResolvedConfig};
 use crate::error::{Error, Result};
 use crate::preprocess::Preprocessing;
 use crate::schema::Schema;
 use std::collections::HashSet;
 
-/// Rejects metadata that no released version writes (inconsistent or
-/// unresolved), with a checkpoint error naming what is wrong.
-pub(crate) fn validate_schema(
+/// The resolved config of a checkpoint's stored config, after checking that
+/// it, the schema and the preprocessing agree; metadata that no released
+/// version writes (inconsistent or unresolved) is a checkpoint error naming
+/// what is wrong.
+pub(crate) fn resolve_stored(
     schema: &Schema,
-    cfg: &ModelConfig,
+    stored: &ModelConfig,
     pre: &Preprocessing,
-) -> Result<()> {
+) -> Result<ResolvedConfig> {
     let bad = |m: String| Err(Error::checkpoint(m));
+    let Some(cfg) = ResolvedConfig::from_stored(stored) else {
+        return bad("config not resolved (a setting is missing)".into());
+    };
     if schema.modalities.is_empty() {
         return bad("schema has no modalities".into());
     }
@@ -27,14 +32,6 @@ pub(crate) fn validate_schema(
     for (ms, mc) in schema.modalities.iter().zip(&cfg.modalities) {
         if ms.name != mc.name || !names.insert(ms.name.as_str()) {
             return bad(format!("modality '{}' inconsistent or repeated", ms.name));
-        }
-        let scvaeit = cfg.model == ModelKind::Scvaeit;
-        if mc.likelihood.is_none()
-            || mc.weight.is_none()
-            || (scvaeit && (mc.block_hidden.is_none() || mc.embed_dim.is_none()))
-            || mc.normalization.is_none()
-        {
-            return bad(format!("modality '{}': config not resolved", ms.name));
         }
         let feats: HashSet<&str> = ms.features.iter().map(|s| s.as_str()).collect();
         if ms.features.is_empty() || feats.len() != ms.features.len() {
@@ -59,22 +56,14 @@ pub(crate) fn validate_schema(
             ));
         }
     }
-    match cfg.model {
-        ModelKind::Scvaeit => {
-            if cfg.beta_reverse.is_none()
-                || cfg.p_modal.as_ref().map(|p| p.len()) != Some(schema.modalities.len())
-            {
-                return bad("config not resolved (beta_reverse / p_modal)".into());
+    match &cfg.model {
+        ModelSettings::Scvaeit(sv) => {
+            if sv.p_modal.len() != schema.modalities.len() {
+                return bad("config not resolved (p_modal)".into());
             }
         }
-        ModelKind::Multigrate => {
-            let Some(mg) = &cfg.multigrate else {
-                return bad("config not resolved (multigrate section)".into());
-            };
-            if mg.integ_weight.is_none() || mg.kl_warmup_epochs.is_none() {
-                return bad("config not resolved (multigrate weights)".into());
-            }
-            if let Some(g) = &mg.integrate_on {
+        ModelSettings::Multigrate(mg) => {
+            if let Some(g) = &mg.section.integrate_on {
                 if !schema.covariates.iter().any(|c| &c.name == g) {
                     return bad(format!(
                         "integrate_on '{g}' is not a covariate of the model"
@@ -84,19 +73,14 @@ pub(crate) fn validate_schema(
             if cfg
                 .modalities
                 .iter()
-                .any(|m| m.likelihood == Some(crate::data::Likelihood::Poisson))
+                .any(|m| m.likelihood == crate::data::Likelihood::Poisson)
             {
                 return bad("Multigrate has no poisson loss".into());
             }
         }
     }
     let covs: Vec<&String> = schema.covariates.iter().map(|c| &c.name).collect();
-    if cfg
-        .covariates
-        .as_ref()
-        .map(|c| c.iter().collect::<Vec<_>>())
-        != Some(covs)
-    {
+    if cfg.covariates.iter().collect::<Vec<_>>() != covs {
         return bad("config covariates do not match the schema".into());
     }
     for c in &schema.covariates {
@@ -112,17 +96,11 @@ pub(crate) fn validate_schema(
                 c.name
             ));
         }
-        let ok = match (cfg.model, c.standardize) {
-            (ModelKind::Scvaeit, Some(st)) => {
+        let ok = match (cfg.model.continuous_scaling(), c.standardize) {
+            (ContinuousScaling::Standardize, Some(st)) => {
                 st.mean.is_finite() && st.sd.is_finite() && st.sd > 0.0 && !c.non_negative
             }
-            (ModelKind::Multigrate, None) => {
-                let logsigm = cfg
-                    .multigrate
-                    .as_ref()
-                    .is_some_and(|m| m.cont_cov_type == ContCovType::Logsigm);
-                c.non_negative == logsigm
-            }
+            (ContinuousScaling::Raw { non_negative }, None) => c.non_negative == non_negative,
             _ => false,
         };
         if !ok {
@@ -132,5 +110,5 @@ pub(crate) fn validate_schema(
             ));
         }
     }
-    Ok(())
+    Ok(cfg)
 }

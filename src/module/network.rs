@@ -15,7 +15,7 @@
 use crate::align::Aligned;
 use crate::backend::Compute;
 use crate::batch::Batch;
-use crate::config::ModelConfig;
+use crate::config::ResolvedConfig;
 use crate::nn::{Dense, Fwd};
 use burn::module::Module;
 use burn::tensor::Tensor;
@@ -224,7 +224,7 @@ pub(crate) trait Network<B: Compute>:
     fn output_biases(&mut self) -> &mut [Dense<B>];
 
     /// The objective of a `fit` with the resolved `cfg` on `data`.
-    fn objective(&self, cfg: &ModelConfig, data: &TrainData<'_>) -> Self::Objective;
+    fn objective(&self, cfg: &ResolvedConfig, data: &TrainData<'_>) -> Self::Objective;
 
     /// Draws the step inputs of a minibatch (training and validation).
     fn step(

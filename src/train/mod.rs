@@ -20,7 +20,7 @@ pub(crate) use rng::{rng_for, Stream};
 use crate::align::Aligned;
 use crate::backend::Compute;
 use crate::batch::Batch;
-use crate::config::{ModelConfig, TrainConfig};
+use crate::config::{ResolvedConfig, TrainConfig};
 use crate::error::{Error, Result};
 use crate::module::network::{Monitor, Network, Objective, PartsShape, StepRngs, TrainData};
 use crate::nn::{to_vec, BnMode, BnStats, Fwd};
@@ -105,7 +105,7 @@ pub type Progress<'a> = &'a mut dyn FnMut(&EpochLog) -> ControlFlow<()>;
 /// Everything the loop needs that does not change between steps.
 pub(crate) struct TrainContext<'a> {
     pub aligned: &'a Aligned<'a>,
-    pub cfg: &'a ModelConfig,
+    pub cfg: &'a ResolvedConfig,
     pub train_cells: Vec<usize>,
     pub valid_cells: Vec<usize>,
     /// Epochs completed before this call (for the RNG streams and MMD schedule).

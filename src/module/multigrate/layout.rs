@@ -1,7 +1,7 @@
 //! Shapes and settings of a Multigrate network, from a resolved config and
 //! the data schema.
 
-use crate::config::{ContCovType, Mix, ModelConfig};
+use crate::config::{ContCovType, Mix, ResolvedConfig};
 use crate::data::Likelihood;
 use crate::nn::FcSpec;
 use crate::schema::Schema;
@@ -56,21 +56,22 @@ pub struct MgLayout {
 
 impl MgLayout {
     /// Layout for a resolved Multigrate config and its schema.
-    pub fn new(cfg: &ModelConfig, schema: &Schema) -> MgLayout {
-        let mg = cfg.multigrate.clone().unwrap_or_default();
+    pub fn new(cfg: &ResolvedConfig, schema: &Schema) -> MgLayout {
+        let mg = &cfg
+            .multigrate()
+            .expect("a Multigrate layout is built for Multigrate configs")
+            .section;
         let mut col = 0;
         let modalities = schema
             .modalities
             .iter()
-            .map(|ms| {
-                let mc = cfg
-                    .modality(&ms.name)
-                    .expect("resolved config lists every modality");
+            .zip(&cfg.modalities)
+            .map(|(ms, mc)| {
                 let r = col..col + ms.features.len();
                 col = r.end;
                 MgModality {
                     range: r,
-                    likelihood: mc.likelihood.expect("resolved"),
+                    likelihood: mc.likelihood,
                 }
             })
             .collect();
@@ -95,7 +96,7 @@ impl MgLayout {
                 norm: mg.normalization,
                 activation: mg.activation,
                 dropout: mg.dropout,
-                bn: (0.01, 1e-3),
+                bn: (mg.bn_momentum, mg.bn_epsilon),
             },
         }
     }

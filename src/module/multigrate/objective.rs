@@ -8,7 +8,7 @@
 use super::{rows, sample, MultiVae};
 use crate::backend::Compute;
 use crate::batch::Batch;
-use crate::config::{AlignmentLoss, AlignmentType, Kernel, ModelConfig};
+use crate::config::{AlignmentLoss, AlignmentType, Kernel, ResolvedConfig};
 use crate::distributions::{jeffreys, kl_to_standard, mg_masked_log_prob, mmd_pair};
 use crate::module::network::{
     EpochFactors, Latent, Loss, LossParts, Monitor, Network, Objective, Sampling, Schedule,
@@ -77,17 +77,16 @@ impl<B: Compute> Network<B> for MultiVae<B> {
         &mut self.heads
     }
 
-    fn objective(&self, cfg: &ModelConfig, _data: &TrainData<'_>) -> MgObjective {
-        let mg = cfg.multigrate.clone().expect("resolved");
+    fn objective(&self, cfg: &ResolvedConfig, _data: &TrainData<'_>) -> MgObjective {
+        let s = cfg
+            .multigrate()
+            .expect("the registry builds Multigrate networks for Multigrate configs");
+        let mg = &s.section;
         MgObjective {
             recon: mg.recon_weight,
             kl: mg.kl_weight,
-            integ: mg.integ_weight.expect("resolved"),
-            modality: cfg
-                .modalities
-                .iter()
-                .map(|m| m.weight.expect("resolved"))
-                .collect(),
+            integ: s.integ_weight,
+            modality: cfg.modality_weights(),
             alignment: mg.alignment,
             alignment_type: mg.alignment_type,
             moments: mg.kernel == Kernel::Moments,
@@ -98,7 +97,7 @@ impl<B: Compute> Network<B> for MultiVae<B> {
                 ),
             integrate_on: self.layout.integrate_on,
             schedule: Schedule {
-                kl_warmup: Some(mg.kl_warmup_epochs.expect("resolved")),
+                kl_warmup: Some(s.kl_warmup_epochs),
                 align_decay: None,
             },
         }

@@ -12,7 +12,7 @@ use super::mask::MaskGenerator;
 use super::ScVaeIt;
 use crate::backend::Compute;
 use crate::batch::Batch;
-use crate::config::ModelConfig;
+use crate::config::ResolvedConfig;
 use crate::distributions::{gaussian_kl, mmd_groups};
 use crate::module::network::{
     EpochFactors, Latent, Loss, LossParts, Monitor, Network, Objective, Sampling, Schedule,
@@ -82,35 +82,28 @@ impl<B: Compute> Network<B> for ScVaeIt<B> {
         &mut self.out_blocks
     }
 
-    fn objective(&self, cfg: &ModelConfig, data: &TrainData<'_>) -> ScvaeitObjective {
-        let mmd_cov = cfg.mmd.as_ref().map(|m| {
+    fn objective(&self, cfg: &ResolvedConfig, data: &TrainData<'_>) -> ScvaeitObjective {
+        let s = cfg
+            .scvaeit()
+            .expect("the registry builds scVAEIT networks for scVAEIT configs");
+        let mmd_cov = s.mmd.as_ref().map(|m| {
             cfg.covariates
-                .as_ref()
-                .expect("resolved")
                 .iter()
                 .position(|c| *c == m.covariate)
-                .expect("validated")
+                .expect("resolved against the model's covariates")
         });
         ScvaeitObjective {
-            modality: cfg
-                .modalities
-                .iter()
-                .map(|m| m.weight.expect("resolved"))
-                .collect(),
-            unobs: cfg.beta_unobs,
-            reverse: cfg.beta_reverse.expect("resolved"),
-            kl: cfg.beta_kl,
-            gamma: cfg.mmd.as_ref().map_or(0.0, |m| m.gamma),
+            modality: cfg.modality_weights(),
+            unobs: s.beta_unobs,
+            reverse: s.beta_reverse,
+            kl: s.beta_kl,
+            gamma: s.mmd.as_ref().map_or(0.0, |m| m.gamma),
             mmd_cov,
             schedule: Schedule {
                 kl_warmup: None,
-                align_decay: cfg.mmd.as_ref().map(|m| (m.decay, m.decay_epochs)),
+                align_decay: s.mmd.as_ref().map(|m| (m.decay, m.decay_epochs)),
             },
-            masks: MaskGenerator::new(
-                cfg.p_feat,
-                cfg.p_modal.as_ref().expect("resolved"),
-                data.aligned.mod_ranges.clone(),
-            ),
+            masks: MaskGenerator::new(s.p_feat, &s.p_modal, data.aligned.mod_ranges.clone()),
         }
     }
 
