@@ -1,14 +1,14 @@
 //! Input transforms and the data-derived constants a model keeps.
 //!
 //! scVAEIT does no preprocessing itself; its paper log-normalizes RNA and ADT
-//! separately (`log1p(1e4 x / library)`) and binarizes ATAC (spec §1.5). Here the
+//! separately (`log1p(1e4 x / library)`) and binarizes ATAC (docs/models.md, scVAEIT §1.5). Here the
 //! transform is part of the model (raw counts in), and everything it derives from
 //! the training data is stored with the model:
 //! - per feature, the mean share of the library (`feature_fraction`), so a cell
 //!   that lacks some features (smaller panel, or features absent from new data)
 //!   is normalized consistently: `log1p(target_sum * F_S * x / library_S)` with
 //!   `library_S` the total over its observed features `S` and `F_S` their summed
-//!   share (the reference's transfer rule, spec §5, generalised per panel);
+//!   share (the reference's transfer rule, scVAEIT §5, generalised per panel);
 //! - the median library size, to map imputations back to counts;
 //! - the output bounds of the likelihoods (NB mean bound = block maximum, etc.).
 
@@ -143,7 +143,7 @@ pub(crate) fn logits(p: &[f64]) -> Vec<f32> {
 }
 
 /// Output bounds per feature from statistics of the transformed training
-/// values (spec §1.4, current package): NB/ZINB/Poisson upper bound = the
+/// values (docs/models.md, scVAEIT §1.4, current package): NB/ZINB/Poisson upper bound = the
 /// block's maximum (lower bound 0); Gaussian centre = feature mean, bounds =
 /// the block's extreme of `mean ± 3 sd` and the observed range; Bernoulli [0, 1].
 ///

@@ -1,10 +1,10 @@
-//! Per-block observation models of scVAEIT (spec §1.4), in their sound versions:
+//! Per-block observation models of scVAEIT (docs/models.md, scVAEIT §1.4), in their sound versions:
 //! - NB / ZINB: mean `mu = lo + sigmoid(h) (hi - lo)`, dispersion
 //!   `phi = clip(softplus(b W + theta), 1e-4, max_disp)`, `r = 1/phi`. The reference has no
-//!   `theta` (so `phi` is the constant ln 2 without covariates, §7.5); here `theta` is a
+//!   `theta` (so `phi` is the constant ln 2 without covariates, scVAEIT §7.5); here `theta` is a
 //!   learnable per-feature bias initialised at 0, which starts at the reference's value.
 //! - ZINB: zero-inflation probability from its own output head (as in the paper-era code),
-//!   instead of the reference's constant 0.5 tied to batch size 512 (§7.9).
+//!   instead of the reference's constant 0.5 tied to batch size 512 (scVAEIT §7.9).
 //! - Bernoulli: logits clipped to `±ln((1-1e-5)/1e-5)` (probability clip of the reference).
 //! - Gaussian: `loc = clip(h + center, lo, hi)`, `scale = clip(softplus(..), 1e-3, max_disp)`.
 //! - Poisson: `log rate = clip(h, ln lo, ln hi)`.

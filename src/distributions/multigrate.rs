@@ -1,4 +1,4 @@
-//! Multigrate's per-modality losses (spec §2–§3), written as log-likelihoods:
+//! Multigrate's per-modality losses (docs/models.md, Multigrate §2–§3), written as log-likelihoods:
 //! - `mse` (Gaussian): `-(r - x)^2` (unit variance without the constant, as the reference's squared error);
 //! - `nb`: NB with mean `softmax(h) * size_factor` and per-feature (per
 //!   `integrate_on` group) inverse dispersion `theta = exp(log_theta)`, scvi's

@@ -1,8 +1,8 @@
-//! Embedding and imputation (spec §5), with batch norms in inference mode.
+//! Embedding and imputation (docs/models.md, scVAEIT §5 and Multigrate §5), with batch norms in inference mode.
 //!
 //! The reference runs inference with batch-norm *minibatch* statistics over 5
 //! shuffled repeats, so a cell's output depends on its minibatch companions
-//! (pitfall §7.3). scmosaic uses the running statistics learned in training,
+//! (docs/models.md, scVAEIT §7.3). scmosaic uses the running statistics learned in training,
 //! which gives one deterministic answer per cell, independent of batch size and
 //! order. Multigrate has no batch norm by default (LayerNorm), and runs without dropout here.
 

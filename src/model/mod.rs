@@ -165,7 +165,7 @@ impl Model {
     }
 
     /// Imputes (or denoises) features of one modality for every cell of
-    /// `data`: the decoder mean averaged over posterior draws (spec §5).
+    /// `data`: the decoder mean averaged over posterior draws (docs/models.md, scVAEIT §5, Multigrate §5).
     pub fn impute(&self, data: &Dataset, req: &ImputeRequest) -> Result<Imputation> {
         let aligned = align(data, &self.schema, &self.pre)?;
         let mi = self.modality_index(&req.modality)?;

@@ -1,4 +1,4 @@
-//! Query-to-reference mapping (scArches-style surgery, Multigrate spec §5).
+//! Query-to-reference mapping (scArches-style surgery, docs/models.md, Multigrate §5).
 //!
 //! [`Model::map_query`] extends every covariate with the query's new levels
 //! (appended after the reference's), grows the tensors indexed by covariate
@@ -18,7 +18,7 @@
 //! like the rows of old levels).
 //!
 //! Deviations from the reference: it also unfreezes the old rows of grown
-//! embedding tables and every dispersion column (§7.15); here only new rows
+//! embedding tables and every dispersion column (Multigrate §7.15); here only new rows
 //! train. The freezing is a property of the mapped model in memory: a model
 //! saved and loaded again trains all its weights.
 
@@ -114,7 +114,7 @@ impl Model {
             }
         }
         // The query carries the reference's continuous covariates (their
-        // parameters stay frozen, spec §5), and no others.
+        // parameters stay frozen, Multigrate §5), and no others.
         let model_cont = self.schema.continuous_names();
         for c in &model_cont {
             if !query.continuous_covariates().iter().any(|q| &q.name == c) {

@@ -1,4 +1,4 @@
-//! The training loop, one for every model (spec §4 of both models): AdamW
+//! The training loop, one for every model (docs/models.md, §4 of both models): AdamW
 //! with the config's learning-rate schedule, minibatches densified per step
 //! ([`Batch`]), the model's step inputs and loss ([`Network`]), the KL
 //! warm-up and alignment schedule ([`Schedule`](crate::module::network::Schedule)),

@@ -1,5 +1,5 @@
-//! The Multigrate network (spec `multigrate.md` §2) as a burn module; its
-//! training objective (§3) is in `objective.rs`, its shapes in `layout.rs`.
+//! The Multigrate network (docs/models.md, Multigrate §2) as a burn module; its
+//! training objective (Multigrate §3) is in `objective.rs`, its shapes in `layout.rs`.
 //!
 //! ```text
 //! x [n, D] (modality m: columns r_m), avail [n, D], cov [n, nb] = [one-hot | c]
@@ -14,17 +14,17 @@
 //! r_m      = head_m(FC'_m([z, e]))                                     [n, d_m]
 //! ```
 //! A modality that no cell of the minibatch has is not encoded at all (its
-//! expert would be masked anyway; pitfall §7.18).
+//! expert would be masked anyway; Multigrate §7.18).
 //!
-//! Deviations from the reference, all documented in the README:
+//! Deviations from the reference, all documented in docs/deviations.md:
 //! presence comes from the data's measured flags (a measured cell whose
 //! features are all zero is still present; the reference's row-sum tests `> 0`
-//! and `!= 0` disagree, §7.1); the loss only counts observed features of
+//! and `!= 0` disagree, Multigrate §7.1); the loss only counts observed features of
 //! a present modality (feature panels); the mixture falls back to the prior
-//! for a cell with no modality instead of NaN (§7.10); the continuous
+//! for a cell with no modality instead of NaN (Multigrate §7.10); the continuous
 //! covariates add one `C`-wide embedding whatever their number, and the
 //! networks' input width is `C (K_cat + [K_cont > 0])` (the reference reserves
-//! `C (K_cat + K_cont)`, a shape error for two or more, §7.8).
+//! `C (K_cat + K_cont)`, a shape error for two or more, Multigrate §7.8).
 
 mod init;
 mod layout;

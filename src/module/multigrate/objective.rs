@@ -1,4 +1,4 @@
-//! Multigrate's training objective (spec §3) and its place in the pipeline:
+//! Multigrate's training objective (docs/models.md, Multigrate §3) and its place in the pipeline:
 //! the masked reconstruction of every present modality from a sample of the
 //! joint posterior, the KL of the joint posterior to N(0, I) (warmed up
 //! linearly over `kl_warmup_epochs`), and an optional alignment penalty (MMD

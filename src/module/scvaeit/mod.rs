@@ -1,5 +1,5 @@
-//! The scVAEIT network (spec §2) as a burn module; its training objective
-//! (§3) is in `objective.rs`, its mask generator in `mask.rs`.
+//! The scVAEIT network (docs/models.md, scVAEIT §2) as a burn module; its training objective
+//! (scVAEIT §3) is in `objective.rs`, its mask generator in `mask.rs`.
 //!
 //! ```text
 //! x [n, D], avail [n, D] (1 = input may be used), b [n, nb]

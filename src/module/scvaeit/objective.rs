@@ -1,4 +1,4 @@
-//! scVAEIT's training objective (spec §3) and its place in the pipeline.
+//! scVAEIT's training objective (docs/models.md, scVAEIT §3) and its place in the pipeline.
 //!
 //! Each step masks the observed entries at random ([`MaskGenerator`]) and
 //! runs three encoder/decoder passes: the observed pass (all observed
