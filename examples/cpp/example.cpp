@@ -110,7 +110,8 @@ int run(std::size_t epochs) {
     rna_only.add_dense("rna", "nb", data.genes, data.rna);
 
     scmosaic::Config config = scmosaic::Config::from_json(
-        R"({"latent_dim": 8, "hidden": [32], "train": {"epochs": 3, "batch_size": 64}})");
+        R"({"latent_dim": 8, "train": {"epochs": 3, "batch_size": 64}})");
+    config.set_value_json("hidden", "[32]");
     if (epochs != 3) {
         config.set("train.epochs", epochs);
     }

@@ -223,6 +223,22 @@ pub(crate) fn non_negative(v: f64) -> bool {
     v.is_finite() && v >= 0.0
 }
 
+/// The JSON patch that sets the option at the dotted path `key` (e.g.
+/// `"train.epochs"`) to `value`: `{"train": {"epochs": value}}`. The one
+/// place that expands dotted keys, for the C ABI and every binding.
+pub fn patch_at(key: &str, value: serde_json::Value) -> Result<serde_json::Value> {
+    if key.is_empty() || key.split('.').any(str::is_empty) {
+        return Err(Error::config(format!(
+            "config key '{key}' is not a dotted path such as \"train.epochs\""
+        )));
+    }
+    Ok(key.rsplit('.').fold(value, |acc, part| {
+        let mut m = serde_json::Map::new();
+        m.insert(part.to_string(), acc);
+        serde_json::Value::Object(m)
+    }))
+}
+
 /// A user's config merged over its kind's defaults, as a [`ModelConfig`].
 fn parse_merged(value: serde_json::Value) -> Result<ModelConfig> {
     let kind = json_kind(&value)?;

@@ -30,66 +30,6 @@ pub struct Embedding {
     pub alignment: Alignment,
 }
 
-/// Output scale of imputed values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ImputeScale {
-    /// The likelihood's own scale: log-normalized values (`log1p` of counts
-    /// per `target_sum`) for log-normalized modalities, probabilities for
-    /// Bernoulli, the input scale otherwise.
-    #[default]
-    Normalized,
-    /// Raw-count scale for log-normalized modalities: each draw's decoder mean is
-    /// mapped to `expm1(v) * library / target_sum` and then averaged (the posterior
-    /// mean of the count-scale value), the library being the cell's own for that
-    /// modality when measured, else the median training library. Other modalities
-    /// as `Normalized`.
-    Counts,
-}
-
-/// What to impute.
-#[derive(Debug, Clone)]
-pub struct ImputeRequest {
-    /// Modality to output.
-    pub modality: String,
-    /// Features to output (names); `None` = all of the modality's features.
-    pub features: Option<Vec<String>>,
-    /// Hide the target modality from the encoder even where it was measured
-    /// (pure cross-modal prediction). Otherwise measured values are used and
-    /// the output is their denoised reconstruction.
-    pub hide_target: bool,
-    /// Posterior draws averaged (`None` = the config's `inference.n_draws`;
-    /// 0 = decode the posterior mean only).
-    pub n_draws: Option<usize>,
-    /// Output scale.
-    pub scale: ImputeScale,
-    /// Decode under these covariate levels (`(covariate, level)`), e.g. to
-    /// remove a batch effect; other covariates keep each cell's own level.
-    pub covariates: Vec<(String, String)>,
-    /// Also return the per-value variance over draws.
-    pub variance: bool,
-    /// Also return every draw.
-    pub draws: bool,
-    /// Seed of the posterior draws (`None` = the training seed).
-    pub seed: Option<u64>,
-}
-
-impl ImputeRequest {
-    /// Defaults: all features of `modality`, config draws, normalized scale.
-    pub fn new(modality: impl Into<String>) -> Self {
-        ImputeRequest {
-            modality: modality.into(),
-            features: None,
-            hide_target: false,
-            n_draws: None,
-            scale: ImputeScale::Normalized,
-            covariates: Vec::new(),
-            variance: false,
-            draws: false,
-            seed: None,
-        }
-    }
-}
-
 /// Imputed values.
 #[derive(Debug, Clone)]
 pub struct Imputation {

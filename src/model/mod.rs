@@ -13,22 +13,10 @@ mod registry;
 mod threads;
 mod validate;
 
-pub use infer::{Embedding, Imputation, ImputeRequest, ImputeScale};
+mod request;
 
-/// What [`Model::embed_with`] returns.
-#[derive(Debug, Clone, Default)]
-pub struct EmbedRequest {
-    /// Latent of this modality alone (`None`: the joint latent from every
-    /// measured modality). scVAEIT encodes the cell with the other modalities
-    /// hidden; Multigrate returns that modality's own posterior (its expert),
-    /// NaN for cells that lack the modality.
-    pub modality: Option<String>,
-    /// One posterior sample per cell instead of the mean (`None`: the
-    /// config's choice, `multigrate.latent`, the mean for scVAEIT).
-    pub sample: Option<bool>,
-    /// Seed of the sample (`None`: the training seed).
-    pub seed: Option<u64>,
-}
+pub use infer::{Embedding, Imputation};
+pub use request::{EmbedRequest, ImputeRequest, ImputeScale};
 
 use crate::align::align;
 use crate::backend::Device;

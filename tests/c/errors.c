@@ -122,13 +122,28 @@ int main(int argc, char **argv) {
   FAILS(SCM_STATUS_INVALID_ARG, scm_config_set_double(cfg, "beta_kl", NAN));
   FAILS(SCM_STATUS_INVALID_ARG, scm_config_set_int(cfg, "train..epochs", 3));
   FAILS(SCM_STATUS_INVALID_ARG, scm_config_set_int(cfg, "\xff\xfe", 3));
+  FAILS(SCM_STATUS_NULL_ARG, scm_config_set_value_json(cfg, "hidden", NULL));
+  FAILS(SCM_STATUS_NULL_ARG, scm_config_set_value_json(cfg, NULL, "[8]"));
+  FAILS(SCM_STATUS_INVALID_CONFIG, scm_config_set_value_json(cfg, "hidden", "[8,"));
+  FAILS(SCM_STATUS_INVALID_CONFIG, scm_config_set_value_json(cfg, "hidden", "\"wide\""));
+  FAILS(SCM_STATUS_INVALID_CONFIG, scm_config_set_value_json(cfg, "hidden", "[]"));
+  FAILS(SCM_STATUS_INVALID_ARG, scm_config_set_value_json(cfg, ".hidden", "[8]"));
   OK(scm_config_to_json(cfg, NULL, 0, &len1));
   EXPECT(len0 == len1); /* failed calls changed nothing */
   char small[8];
   FAILS(SCM_STATUS_BUFFER_TOO_SMALL, scm_config_to_json(cfg, small, sizeof small, &len1));
   EXPECT(len1 == len0);
-  OK(scm_config_set_json(cfg, "{\"latent_dim\": 8, \"hidden\": [16], \"train\": {\"epochs\": 2, \"batch_size\": 16}}"));
+  OK(scm_config_set_json(cfg, "{\"latent_dim\": 8, \"hidden\": [32], \"train\": {\"epochs\": 2, \"batch_size\": 16}}"));
+  OK(scm_config_set_value_json(cfg, "hidden", "[16]"));
+  OK(scm_config_set_value_json(cfg, "train", "{\"epochs\": 2}")); /* objects merge */
   OK(scm_config_set_double(cfg, "train.learning_rate", 0.002));
+  {
+    char buf[4096];
+    size_t len = 0;
+    OK(scm_config_to_json(cfg, buf, sizeof buf, &len));
+    EXPECT(strstr(buf, "\"hidden\": [\n    16\n  ]") != NULL);
+    EXPECT(strstr(buf, "\"batch_size\": 16") != NULL); /* kept by the merge */
+  }
 
   printf("dataset errors\n");
   FAILS(SCM_STATUS_INVALID_ARG, scm_dataset_new(0, &ds));
