@@ -22,7 +22,9 @@ pub use multigrate::{
     Activation, AlignmentLoss, AlignmentType, ContCovType, Kernel, LatentMode, LayerNormKind, Mix,
     MultigrateConfig, MultigrateSettings,
 };
-pub use resolved::{ContinuousScaling, ModelSettings, ResolvedConfig, ResolvedModality};
+pub use resolved::{
+    ContinuousScaling, FamilySettings, ModelSettings, ResolvedConfig, ResolvedModality,
+};
 pub use scvaeit::{BlockWidths, MmdConfig, ScvaeitSettings};
 pub use train::{InferenceConfig, InferenceNorm, LrSchedule, TrainConfig};
 

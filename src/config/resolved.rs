@@ -33,6 +33,30 @@ pub enum ModelSettings {
     Multigrate(MultigrateSettings),
 }
 
+/// A model family's own settings type, taken out of [`ModelSettings`].
+pub trait FamilySettings: Sized {
+    /// These settings, when `m` holds this family's.
+    fn of(m: &ModelSettings) -> Option<&Self>;
+}
+
+impl FamilySettings for ScvaeitSettings {
+    fn of(m: &ModelSettings) -> Option<&Self> {
+        match m {
+            ModelSettings::Scvaeit(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl FamilySettings for MultigrateSettings {
+    fn of(m: &ModelSettings) -> Option<&Self> {
+        match m {
+            ModelSettings::Multigrate(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
 /// How a model takes its continuous covariates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContinuousScaling {
@@ -107,18 +131,12 @@ impl ResolvedConfig {
 
     /// scVAEIT's settings, when the model is scVAEIT.
     pub fn scvaeit(&self) -> Option<&ScvaeitSettings> {
-        match &self.model {
-            ModelSettings::Scvaeit(s) => Some(s),
-            ModelSettings::Multigrate(_) => None,
-        }
+        ScvaeitSettings::of(&self.model)
     }
 
     /// Multigrate's settings, when the model is Multigrate.
     pub fn multigrate(&self) -> Option<&MultigrateSettings> {
-        match &self.model {
-            ModelSettings::Multigrate(s) => Some(s),
-            ModelSettings::Scvaeit(_) => None,
-        }
+        MultigrateSettings::of(&self.model)
     }
 
     /// Loss weight of each modality.

@@ -2,7 +2,7 @@
 //! config, the schema, the preprocessing constants, the network's
 //! architecture and its data-derived initialisation.
 
-use super::engine::on_device;
+use super::engine::{on_device, Init};
 use super::registry::{Arch, InitStats};
 use super::Model;
 use crate::align::align;
@@ -92,7 +92,11 @@ impl Model {
         };
         let arch = Arch::new(&cfg, &schema, &layout, &init);
         let mut rng = rng_for(cfg.train.seed, Stream::Init, 0);
-        let mut engine = on_device(Device::cpu(), &arch, &mut rng, None)?;
+        let fresh = Init {
+            rng: &mut rng,
+            tensors: None,
+        };
+        let mut engine = on_device(Device::cpu(), &arch, fresh)?;
         if head_bias {
             engine.set_head_bias(&arch.head_bias(&schema, &init));
         }

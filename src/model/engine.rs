@@ -20,33 +20,35 @@ use burn::backend::Autodiff;
 use burn::module::AutodiffModule;
 use rand_chacha::ChaCha8Rng;
 
+/// What inference runs on.
+#[derive(Clone, Copy)]
+pub(crate) struct InferJob<'a> {
+    /// The data matched to the model.
+    pub aligned: &'a Aligned<'a>,
+    /// The model's feature layout.
+    pub layout: &'a Layout,
+    /// Cells per minibatch.
+    pub batch: usize,
+    /// Batch-norm statistics to use.
+    pub bn: BnMode,
+}
+
+/// The thread pool training runs on (`None`: rayon's global pool).
+pub(crate) type Pool<'a> = Option<&'a rayon::ThreadPool>;
+
 /// What a model does with its network (see the module docs).
 pub(crate) trait Runner: Send + Sync + std::fmt::Debug {
-    /// Trains on `ctx` (on `pool` when given; `progress` runs on the calling thread).
+    /// Trains on `ctx` (on `pool`; `progress` runs on the calling thread).
     fn fit(
         &mut self,
         ctx: &TrainContext<'_>,
-        pool: Option<&rayon::ThreadPool>,
-        progress: Progress<'_>,
+        pool: Pool<'_>,
+        p: Progress<'_>,
     ) -> Result<TrainReport>;
     /// Latent values `[n, Z]` (see [`infer::embed`]).
-    fn embed(
-        &self,
-        aligned: &Aligned<'_>,
-        layout: &Layout,
-        batch: usize,
-        bn: BnMode,
-        plan: EmbedPlan,
-    ) -> Vec<f32>;
+    fn embed(&self, job: InferJob<'_>, plan: EmbedPlan) -> Vec<f32>;
     /// Decoder means and draws (see [`infer::impute`]).
-    fn impute(
-        &self,
-        aligned: &Aligned<'_>,
-        layout: &Layout,
-        plan: &ImputePlan,
-        batch: usize,
-        bn: BnMode,
-    ) -> (Vec<f32>, Option<Vec<f32>>);
+    fn impute(&self, job: InferJob<'_>, plan: &ImputePlan) -> (Vec<f32>, Option<Vec<f32>>);
     /// Sets output-layer biases where given (see [`Network::output_biases`]).
     fn set_head_bias(&mut self, biases: &[Option<Vec<f32>>]);
     /// All parameters on the host.
@@ -70,8 +72,7 @@ impl Clone for Box<dyn Runner> {
 #[derive(Debug, Clone)]
 pub(crate) struct Engine<B: Compute, N> {
     net: N,
-    device: B::Device,
-    name: Device,
+    at: Place<B>,
 }
 
 impl<B, N> Engine<B, N>
@@ -80,18 +81,17 @@ where
     N: Network<Autodiff<B>> + AutodiffModule<Autodiff<B>> + 'static,
     N::InnerModule: Network<B, Objective = N::Objective>,
 {
-    /// `net` on `device` (named `name`), with `tensors` loaded into it when given.
+    /// `net` at `at`, with `tensors` loaded into it when given.
     pub fn boxed(
         net: N,
-        device: B::Device,
-        name: Device,
+        at: Place<B>,
         tensors: Option<Vec<NamedTensor>>,
     ) -> Result<Box<dyn Runner>> {
         let net = match tensors {
             Some(t) => params::import(net, t)?,
             None => net,
         };
-        Ok(Box::new(Engine::<B, N> { net, device, name }))
+        Ok(Box::new(Engine::<B, N> { net, at }))
     }
 }
 
@@ -104,57 +104,27 @@ where
     fn fit(
         &mut self,
         ctx: &TrainContext<'_>,
-        pool: Option<&rayon::ThreadPool>,
-        progress: Progress<'_>,
+        pool: Pool<'_>,
+        p: Progress<'_>,
     ) -> Result<TrainReport> {
-        let device = self.device.clone();
-        let (net, result) = run_training(pool, self.net.clone(), progress, |net, cb| {
+        let device = self.at.device.clone();
+        let (net, result) = run_training(pool, self.net.clone(), p, |net, cb| {
             train::fit::<B, N>(net, ctx, &device, cb)
         });
         self.net = net;
         result
     }
 
-    fn embed(
-        &self,
-        aligned: &Aligned<'_>,
-        layout: &Layout,
-        batch: usize,
-        bn: BnMode,
-        plan: EmbedPlan,
-    ) -> Vec<f32> {
-        infer::embed::<B, _>(
-            &self.net.valid(),
-            layout,
-            aligned,
-            batch,
-            bn,
-            plan,
-            &self.device,
-        )
+    fn embed(&self, job: InferJob<'_>, plan: EmbedPlan) -> Vec<f32> {
+        infer::embed::<B, _>(&self.net.valid(), job, plan, &self.at.device)
     }
 
-    fn impute(
-        &self,
-        aligned: &Aligned<'_>,
-        layout: &Layout,
-        plan: &ImputePlan,
-        batch: usize,
-        bn: BnMode,
-    ) -> (Vec<f32>, Option<Vec<f32>>) {
-        infer::impute::<B, _>(
-            &self.net.valid(),
-            layout,
-            aligned,
-            plan,
-            batch,
-            bn,
-            &self.device,
-        )
+    fn impute(&self, job: InferJob<'_>, plan: &ImputePlan) -> (Vec<f32>, Option<Vec<f32>>) {
+        infer::impute::<B, _>(&self.net.valid(), job, plan, &self.at.device)
     }
 
     fn set_head_bias(&mut self, biases: &[Option<Vec<f32>>]) {
-        crate::nn::set_biases(self.net.output_biases(), biases, &self.device);
+        crate::nn::set_biases(self.net.output_biases(), biases, &self.at.device);
     }
 
     fn export(&self) -> Vec<NamedTensor> {
@@ -166,7 +136,7 @@ where
     }
 
     fn device(&self) -> Device {
-        self.name
+        self.at.name
     }
 
     fn boxed_clone(&self) -> Box<dyn Runner> {
@@ -174,41 +144,53 @@ where
     }
 }
 
+/// Where an engine is built: a device of backend `B` and its name.
+#[derive(Debug, Clone)]
+pub(crate) struct Place<B: Compute> {
+    /// The backend's device.
+    pub device: B::Device,
+    /// Its name.
+    pub name: Device,
+}
+
+/// A network's initial values: drawn from `rng`, then overwritten by
+/// `tensors` when given.
+pub(crate) struct Init<'a> {
+    /// Initialisation stream.
+    pub rng: &'a mut ChaCha8Rng,
+    /// Weights to load.
+    pub tensors: Option<Vec<NamedTensor>>,
+}
+
 /// Builds a network on one backend: the network family's half of engine
 /// creation (`registry.rs`), called by [`on_device`] with the backend.
 pub(crate) trait Build {
-    /// An engine on backend `B`, device `device` (named `name`).
-    fn engine<B: Compute>(
-        &self,
-        device: B::Device,
-        name: Device,
-        rng: &mut ChaCha8Rng,
-        tensors: Option<Vec<NamedTensor>>,
-    ) -> Result<Box<dyn Runner>>;
+    /// An engine on backend `B` at `at`.
+    fn engine<B: Compute>(&self, at: Place<B>, init: Init<'_>) -> Result<Box<dyn Runner>>;
 }
 
-/// The engine `build` makes on the backend of `device`: freshly initialised
-/// from `rng`, or with `tensors` loaded over the initial values.
+/// The engine `build` makes on the backend of `device`, initialised by `init`.
 pub(crate) fn on_device(
     device: Device,
     build: &impl Build,
-    rng: &mut ChaCha8Rng,
-    tensors: Option<Vec<NamedTensor>>,
+    init: Init<'_>,
 ) -> Result<Box<dyn Runner>> {
+    fn at<B: Compute>(device: B::Device, name: Device) -> Place<B> {
+        Place { device, name }
+    }
     match device {
         #[cfg(feature = "flex")]
-        Device::Flex => {
-            build.engine::<burn::backend::Flex>(Default::default(), device, rng, tensors)
-        }
+        Device::Flex => build.engine(at::<burn::backend::Flex>(Default::default(), device), init),
         #[cfg(feature = "ndarray")]
-        Device::NdArray => {
-            build.engine::<burn::backend::NdArray>(Default::default(), device, rng, tensors)
-        }
+        Device::NdArray => build.engine(
+            at::<burn::backend::NdArray>(Default::default(), device),
+            init,
+        ),
         #[cfg(feature = "cuda")]
         Device::Cuda(i) => {
             let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let dev = burn::backend::cuda::CudaDevice::new(i);
-                build.engine::<burn::backend::Cuda>(dev, device, rng, tensors)
+                build.engine(at::<burn::backend::Cuda>(dev, device), init)
             }));
             match made {
                 Ok(engine) => engine,

@@ -6,12 +6,12 @@
 //! which gives one deterministic answer per cell, independent of batch size and
 //! order. Multigrate has no batch norm by default (LayerNorm), and runs without dropout here.
 
-use crate::align::{Aligned, Alignment};
+use super::engine::InferJob;
+use crate::align::Alignment;
 use crate::backend::Compute;
 use crate::batch::Batch;
-use crate::module::network::Network;
-use crate::module::Layout;
-use crate::nn::{tensor2, to_vec, BnMode, BnStats, Fwd};
+use crate::module::network::{Decode, Network};
+use crate::nn::{tensor2, to_vec, BnStats, Fwd};
 use crate::train::{rng_for, Stream};
 use std::ops::Range;
 
@@ -111,13 +111,11 @@ pub(crate) struct EmbedPlan {
 /// Latent values `[n, Z]` of all cells of `aligned`.
 pub(crate) fn embed<B: Compute, N: Network<B>>(
     net: &N,
-    layout: &Layout,
-    aligned: &Aligned<'_>,
-    batch: usize,
-    bn: BnMode,
+    job: InferJob<'_>,
     plan: EmbedPlan,
     device: &B::Device,
 ) -> Vec<f32> {
+    let (aligned, layout) = (job.aligned, job.layout);
     let n = aligned.n_cells;
     let latent = layout.latent;
     let mut out = Vec::with_capacity(n * latent);
@@ -130,10 +128,10 @@ pub(crate) fn embed<B: Compute, N: Network<B>>(
             .collect(),
     };
     let all: Vec<usize> = (0..n).collect();
-    for cells in all.chunks(batch.max(1)) {
+    for cells in all.chunks(job.batch.max(1)) {
         let m = cells.len();
         let b = Batch::<B>::new(aligned, cells, &hide, device);
-        let mut stats = BnStats::new(bn);
+        let mut stats = BnStats::new(job.bn);
         let mut fwd = Fwd {
             stats: &mut stats,
             dropout: None,
@@ -161,13 +159,11 @@ pub(crate) fn embed<B: Compute, N: Network<B>>(
 /// if requested, the draws `[n, n_draws, n_out]`.
 pub(crate) fn impute<B: Compute, N: Network<B>>(
     net: &N,
-    layout: &Layout,
-    aligned: &Aligned<'_>,
+    job: InferJob<'_>,
     plan: &ImputePlan,
-    batch: usize,
-    bn: BnMode,
     device: &B::Device,
 ) -> (Vec<f32>, Option<Vec<f32>>) {
+    let (aligned, layout) = (job.aligned, job.layout);
     let n = aligned.n_cells;
     let latent = layout.latent;
     let l = plan.n_draws;
@@ -178,7 +174,7 @@ pub(crate) fn impute<B: Compute, N: Network<B>>(
         .sum::<usize>()
         .max(layout.hidden[0]);
     // Keep the largest decoder intermediate around 4M values.
-    let chunk = (4_000_000 / (l.max(1) * decoded)).clamp(1, batch.max(1));
+    let chunk = (4_000_000 / (l.max(1) * decoded)).clamp(1, job.batch.max(1));
     let mut mean = vec![0f32; n * plan.n_out];
     let mut draws = plan.keep_draws.then(|| vec![0f32; n * l * plan.n_out]);
     let mut rng = rng_for(plan.seed, Stream::Impute, 0);
@@ -202,12 +198,17 @@ pub(crate) fn impute<B: Compute, N: Network<B>>(
             let v = crate::nn::randn(m * l * latent, &mut rng);
             (l, tensor2::<B>(v, m * l, latent, device))
         });
-        let mut stats = BnStats::new(bn);
+        let mut stats = BnStats::new(job.bn);
         let mut fwd = Fwd {
             stats: &mut stats,
             dropout: None,
         };
-        let outs = net.impute(&b, dec_cov.as_ref(), &block_ids, noise, &mut fwd);
+        let decode = Decode {
+            cov: dec_cov,
+            targets: block_ids.clone(),
+            draws: noise,
+        };
+        let outs = net.impute(&b, decode, &mut fwd);
         let base = cells[0];
         for ((k, cols), out) in plan.blocks.iter().zip(outs) {
             let dk = layout.blocks[*k].len;

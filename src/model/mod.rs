@@ -28,7 +28,7 @@ use crate::module::Layout;
 use crate::preprocess::Preprocessing;
 use crate::schema::Schema;
 use crate::train::{self, rng_for, Progress, Stream, TrainContext, TrainReport};
-use engine::{on_device, Runner};
+use engine::{on_device, InferJob, Init, Runner};
 use registry::Arch;
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -133,7 +133,7 @@ impl Model {
         let batch = self.config.inference.batch_size;
         let bn = self.inference_bn();
         let values = crate::backend::with_threads(self.pool.as_deref(), || {
-            self.engine.embed(&aligned, &self.layout, batch, bn, plan)
+            self.engine.embed(self.infer_job(&aligned, batch, bn), plan)
         });
         Ok(Embedding {
             n_cells: aligned.n_cells,
@@ -277,7 +277,8 @@ impl Model {
         let batch = self.config.inference.batch_size;
         let bn = self.inference_bn();
         let (mean, draws) = crate::backend::with_threads(self.pool.as_deref(), || {
-            self.engine.impute(&aligned, &self.layout, &plan, batch, bn)
+            self.engine
+                .impute(self.infer_job(&aligned, batch, bn), &plan)
         });
         let n = aligned.n_cells;
         let f = local.len();
@@ -415,6 +416,20 @@ impl Model {
         Ok(())
     }
 
+    fn infer_job<'a>(
+        &'a self,
+        aligned: &'a crate::align::Aligned<'a>,
+        batch: usize,
+        bn: crate::nn::BnMode,
+    ) -> InferJob<'a> {
+        InferJob {
+            aligned,
+            layout: &self.layout,
+            batch,
+            bn,
+        }
+    }
+
     fn inference_bn(&self) -> crate::nn::BnMode {
         match self.config.inference.batch_norm {
             crate::config::InferenceNorm::Running => crate::nn::BnMode::Eval,
@@ -488,5 +503,9 @@ fn with_weights(
     tensors: Vec<crate::io::params::NamedTensor>,
 ) -> Result<Box<dyn Runner>> {
     let mut rng = rng_for(0, Stream::Init, 0);
-    on_device(device, arch, &mut rng, Some(tensors))
+    let init = Init {
+        rng: &mut rng,
+        tensors: Some(tensors),
+    };
+    on_device(device, arch, init)
 }

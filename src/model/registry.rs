@@ -4,18 +4,16 @@
 //! through [`Runner`](super::engine::Runner) and the
 //! [`Network`](crate::module::network::Network) seam.
 
-use super::engine::{Build, Engine, Runner};
-use crate::backend::{Compute, Device};
+use super::engine::{Build, Engine, Init, Place, Runner};
+use crate::backend::Compute;
 use crate::config::{ModelKind, ModelSettings, ResolvedConfig};
 use crate::data::Likelihood;
 use crate::error::Result;
-use crate::io::params::NamedTensor;
 use crate::module::network::Growth;
 use crate::module::{multigrate, scvaeit, Layout, MgLayout, MultiVae, OutputConstants, ScVaeIt};
 use crate::preprocess::FeatureStats;
 use crate::schema::Schema;
 use burn::backend::Autodiff;
-use rand_chacha::ChaCha8Rng;
 
 /// What a model's network is built from.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,21 +130,16 @@ impl Arch {
 }
 
 impl Build for Arch {
-    fn engine<B: Compute>(
-        &self,
-        device: B::Device,
-        name: Device,
-        rng: &mut ChaCha8Rng,
-        tensors: Option<Vec<NamedTensor>>,
-    ) -> Result<Box<dyn Runner>> {
+    fn engine<B: Compute>(&self, at: Place<B>, init: Init<'_>) -> Result<Box<dyn Runner>> {
+        let dev = &at.device;
         match self {
-            Arch::ScVaeIt(layout, consts) => {
-                let net = ScVaeIt::<Autodiff<B>>::new(layout.clone(), consts, rng, &device);
-                Engine::<B, _>::boxed(net, device, name, tensors)
+            Arch::ScVaeIt(l, consts) => {
+                let net = ScVaeIt::<Autodiff<B>>::new(l.clone(), consts, init.rng, dev);
+                Engine::<B, _>::boxed(net, at, init.tensors)
             }
-            Arch::MultiVae(layout) => {
-                let net = MultiVae::<Autodiff<B>>::new(layout.clone(), rng, &device);
-                Engine::<B, _>::boxed(net, device, name, tensors)
+            Arch::MultiVae(l) => {
+                let net = MultiVae::<Autodiff<B>>::new(l.clone(), init.rng, dev);
+                Engine::<B, _>::boxed(net, at, init.tensors)
             }
         }
     }

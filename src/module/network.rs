@@ -15,7 +15,7 @@
 use crate::align::Aligned;
 use crate::backend::Compute;
 use crate::batch::Batch;
-use crate::config::ResolvedConfig;
+use crate::config::{FamilySettings, ResolvedConfig};
 use crate::nn::{Dense, Fwd};
 use burn::module::Module;
 use burn::tensor::Tensor;
@@ -29,15 +29,14 @@ pub(crate) struct TrainData<'a> {
     pub train_cells: &'a [usize],
 }
 
-/// The random streams a training or validation step may draw from (each a
-/// ChaCha8 stream of the config's seed; see `train::rng`).
+/// The random streams a training or validation step draws its inputs from
+/// (each a ChaCha8 stream of the config's seed; see `train::rng`; dropout
+/// masks come from their own stream through `Fwd`).
 pub(crate) struct StepRngs {
     /// Model-specific masks (scVAEIT's mask generator).
     pub masks: ChaCha8Rng,
     /// Reparameterisation noise.
     pub noise: ChaCha8Rng,
-    /// Dropout masks (training only).
-    pub dropout: ChaCha8Rng,
 }
 
 /// The multipliers of one epoch's schedule ([`Schedule::factors`]).
@@ -104,15 +103,45 @@ pub(crate) enum Monitor {
     Reconstruction,
 }
 
+/// How the loop runs a model's training.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct TrainSpec {
+    /// The loss weights' schedule.
+    pub schedule: Schedule,
+    /// How minibatches are drawn.
+    pub sampling: Sampling,
+    /// What early stopping watches.
+    pub monitor: Monitor,
+}
+
 /// The model-specific part of one `fit`'s objective (built once per fit
 /// from the config by [`Network::objective`]).
 pub(crate) trait Objective: Sync {
-    /// The loss weights' schedule.
-    fn schedule(&self) -> Schedule;
-    /// How minibatches are drawn.
-    fn sampling(&self) -> Sampling;
-    /// What early stopping watches.
-    fn monitor(&self) -> Monitor;
+    /// How the loop runs this objective.
+    fn spec(&self) -> TrainSpec;
+}
+
+/// What a training or validation step computes its loss on.
+pub(crate) struct Step<'a, B: Compute> {
+    /// The minibatch.
+    pub batch: &'a Batch<B>,
+    /// The fit's data.
+    pub data: &'a TrainData<'a>,
+    /// Random streams to draw the step's masks and noise from.
+    pub rngs: &'a mut StepRngs,
+    /// The epoch's loss-weight multipliers.
+    pub factors: EpochFactors,
+}
+
+/// What imputation decodes.
+pub(crate) struct Decode<B: Compute> {
+    /// Covariates to decode under, `[n, nb]` (`None` without covariates).
+    pub cov: Option<Tensor<B, 2>>,
+    /// Output blocks (a block is a slice of one modality's features, see `Layout`).
+    pub targets: Vec<usize>,
+    /// Posterior draws: `Some((L, eps))` with `eps` `[n L, Z]` standard
+    /// normal; `None`: the posterior mean.
+    pub draws: Option<(usize, Tensor<B, 2>)>,
 }
 
 /// The named parts of a step's loss (each `[1]`, unweighted).
@@ -214,57 +243,28 @@ pub(crate) struct Growth {
 pub(crate) trait Network<B: Compute>:
     Module<B> + Clone + std::fmt::Debug + Send + Sync
 {
+    /// The family's resolved settings.
+    type Settings: FamilySettings;
     /// The model-specific settings of one `fit` (loss weights, mask generator ...).
     type Objective: Objective;
-    /// The model-specific inputs of one training step (masks, noise ...).
-    type Step;
 
     /// The output layers whose biases data-derived initialisation sets (one
     /// per output block, see `head_bias` in `registry.rs`).
     fn output_biases(&mut self) -> &mut [Dense<B>];
 
-    /// The objective of a `fit` with the resolved `cfg` on `data`.
-    fn objective(&self, cfg: &ResolvedConfig, data: &TrainData<'_>) -> Self::Objective;
+    /// The objective of a `fit` with the family's settings `s` of the resolved `cfg`.
+    fn objective(&self, s: &Self::Settings, cfg: &ResolvedConfig) -> Self::Objective;
 
-    /// Draws the step inputs of a minibatch (training and validation).
-    fn step(
-        &self,
-        objective: &Self::Objective,
-        batch: &Batch<B>,
-        data: &TrainData<'_>,
-        rngs: &mut StepRngs,
-    ) -> Self::Step;
-
-    /// The loss of one step.
-    fn loss(
-        &self,
-        objective: &Self::Objective,
-        batch: &Batch<B>,
-        step: &Self::Step,
-        factors: EpochFactors,
-        fwd: &mut Fwd<'_, B>,
-    ) -> Loss<B>;
+    /// The loss of one step on minibatch `s.batch` (training and
+    /// validation); draws the step's model-specific inputs (masks, noise)
+    /// from `s.rngs`.
+    fn loss(&self, o: &Self::Objective, s: Step<'_, B>, fwd: &mut Fwd<'_, B>) -> Loss<B>;
 
     /// The latent posterior of each row from what it has (`only`: from
-    /// modality `only` alone).
-    ///
-    /// # Shapes
-    /// - `batch`: `[n, D]` -> `[n, Z]`
-    fn latent(&self, batch: &Batch<B>, only: Option<usize>, fwd: &mut Fwd<'_, B>) -> Latent<B>;
+    /// modality `only` alone), `[n, Z]`.
+    fn latent(&self, b: &Batch<B>, only: Option<usize>, f: &mut Fwd<'_, B>) -> Latent<B>;
 
-    /// Decoder means of the output blocks `targets` (a block is a slice of
-    /// one modality's features, see `Layout`) at the posterior mean (`draws
-    /// = None`) or for posterior samples (`Some((L, eps))`, `eps`: `[n L, Z]`
-    /// standard normal), decoded under the covariates `dec_cov` (`[n, nb]`).
-    ///
-    /// # Shapes
-    /// - returns per target `[n, L, d_k]` (`L` = 1 without draws)
-    fn impute(
-        &self,
-        batch: &Batch<B>,
-        dec_cov: Option<&Tensor<B, 2>>,
-        targets: &[usize],
-        draws: Option<(usize, Tensor<B, 2>)>,
-        fwd: &mut Fwd<'_, B>,
-    ) -> Vec<Tensor<B, 3>>;
+    /// Decoder means of the output blocks `d.targets`, per target
+    /// `[n, L, d_k]` (`L` = 1 without draws).
+    fn impute(&self, b: &Batch<B>, d: Decode<B>, f: &mut Fwd<'_, B>) -> Vec<Tensor<B, 3>>;
 }

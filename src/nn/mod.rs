@@ -60,3 +60,13 @@ pub(crate) fn to_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
         .into_vec::<f32>()
         .expect("f32 tensor data")
 }
+
+/// Each row of `t` repeated `l` times in place (row `i` becomes rows
+/// `i l .. (i + 1) l`), for decoding `l` posterior draws per cell.
+///
+/// # Shapes
+/// - `t`: `[n, c]` -> `[n l, c]`
+pub(crate) fn repeat_rows<B: Backend>(t: Tensor<B, 2>, l: usize) -> Tensor<B, 2> {
+    let [n, c] = t.dims();
+    t.unsqueeze_dim::<3>(1).repeat_dim(1, l).reshape([n * l, c])
+}

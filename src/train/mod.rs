@@ -20,9 +20,9 @@ pub(crate) use rng::{rng_for, Stream};
 use crate::align::Aligned;
 use crate::backend::Compute;
 use crate::batch::Batch;
-use crate::config::{ResolvedConfig, TrainConfig};
+use crate::config::{FamilySettings, ResolvedConfig, TrainConfig};
 use crate::error::{Error, Result};
-use crate::module::network::{Monitor, Network, Objective, PartsShape, StepRngs, TrainData};
+use crate::module::network::{Monitor, Network, Objective, PartsShape, Step, StepRngs, TrainData};
 use crate::nn::{to_vec, BnMode, BnStats, Fwd};
 use burn::backend::Autodiff;
 use burn::grad_clipping::GradientClippingConfig;
@@ -332,9 +332,8 @@ where
     let mut rngs = StepRngs {
         masks: rng_for(t.seed, Stream::ValidationMasks, 0),
         noise: rng_for(t.seed, Stream::ValidationNoise, 0),
-        dropout: rng_for(t.seed, Stream::Dropout, u64::MAX),
     };
-    let factors = objective.schedule().validation_factors(epoch);
+    let factors = objective.spec().schedule.validation_factors(epoch);
     let mut sums: Option<Vec<f64>> = None;
     let mut shape = PartsShape {
         recon: 0,
@@ -342,13 +341,18 @@ where
     };
     for cells in ctx.valid_cells.chunks(t.batch_size.max(1)) {
         let batch = Batch::<B>::new(ctx.aligned, cells, &[], device);
-        let step = net.step(objective, &batch, data, &mut rngs);
         let mut stats = BnStats::new(BnMode::Eval);
         let mut fwd = Fwd {
             stats: &mut stats,
             dropout: None,
         };
-        let (packed, s) = net.loss(objective, &batch, &step, factors, &mut fwd).pack();
+        let step = Step {
+            batch: &batch,
+            data,
+            rngs: &mut rngs,
+            factors,
+        };
+        let (packed, s) = net.loss(objective, step, &mut fwd).pack();
         shape = s;
         let parts = to_vec(packed);
         let acc = sums.get_or_insert_with(|| vec![0.0; parts.len()]);
@@ -391,9 +395,11 @@ where
         aligned: ctx.aligned,
         train_cells: &ctx.train_cells,
     };
-    let objective = net.objective(ctx.cfg, &data);
-    let schedule = objective.schedule();
-    let sampling = objective.sampling();
+    let settings = N::Settings::of(&ctx.cfg.model)
+        .expect("the registry builds each network for its own family's configs");
+    let objective = net.objective(settings, ctx.cfg);
+    let spec = objective.spec();
+    let (schedule, sampling) = (spec.schedule, spec.sampling);
     let groups: Option<&[u32]> = sampling
         .stratify
         .map(|g| ctx.aligned.cov_codes[g].as_slice());
@@ -408,8 +414,8 @@ where
         let mut rngs = StepRngs {
             masks: rng_for(t.seed, Stream::Masks, epoch as u64),
             noise: rng_for(t.seed, Stream::Noise, epoch as u64),
-            dropout: rng_for(t.seed, Stream::Dropout, epoch as u64),
         };
+        let mut dropout = rng_for(t.seed, Stream::Dropout, epoch as u64);
         let batches = sampler.epoch(groups, &mut shuffle);
         let factors = schedule.factors(epoch);
         let lr = t.lr_schedule.rate(t.learning_rate, e, t.epochs);
@@ -420,14 +426,19 @@ where
         };
         for cells in &batches {
             let batch = Batch::<Autodiff<B>>::new(ctx.aligned, cells, &[], device);
-            let step = net.step(&objective, &batch, &data, &mut rngs);
             let mut stats = BnStats::new(BnMode::Train);
             let loss = {
                 let mut fwd = Fwd {
                     stats: &mut stats,
-                    dropout: Some(&mut rngs.dropout),
+                    dropout: Some(&mut dropout),
                 };
-                net.loss(&objective, &batch, &step, factors, &mut fwd)
+                let step = Step {
+                    batch: &batch,
+                    data: &data,
+                    rngs: &mut rngs,
+                    factors,
+                };
+                net.loss(&objective, step, &mut fwd)
             };
             let (packed, s) = loss.pack();
             shape = s;
@@ -453,7 +464,7 @@ where
             validation,
         }
     };
-    let monitor = objective.monitor();
+    let monitor = spec.monitor;
     drive(
         net,
         t,

@@ -39,7 +39,8 @@ use crate::config::{ContCovType, Mix};
 use crate::data::Likelihood;
 use crate::distributions::{mg_mean, MgOutput};
 use crate::host::{SparseRows, MAX_DENSITY};
-use crate::nn::{randn, tensor2, Dense, FcStack, Fwd};
+use crate::module::network::Decode;
+use crate::nn::{randn, repeat_rows, tensor2, Dense, FcStack, Fwd};
 use burn::module::{Module, Param};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
@@ -349,27 +350,23 @@ impl<B: Compute> MultiVae<B> {
         }
     }
 
-    /// Decoder means of modalities `mods` at the posterior mean (`draws =
-    /// None`) or for posterior samples (`Some((L, eps))`, `eps`: `[n L, Z]`),
+    /// Decoder means of modalities `d.targets` at the posterior mean (`d.draws
+    /// = None`) or for posterior samples (`Some((L, eps))`, `eps`: `[n L, Z]`),
     /// on each modality's own scale ([`mg_mean`]). Returns per modality `[n, L, d_m]`.
-    pub(crate) fn impute(
+    pub(crate) fn decode_means(
         &self,
         batch: &Batch<B>,
-        dec_cov: Option<&Tensor<B, 2>>,
-        mods: &[usize],
-        draws: Option<(usize, Tensor<B, 2>)>,
+        d: Decode<B>,
         fwd: &mut Fwd<'_, B>,
     ) -> Vec<Tensor<B, 3>> {
         let n = batch.n();
         let enc = self.encode(batch, fwd);
-        let embed = self.embed_covariates(dec_cov);
-        let (z, embed, l) = match draws {
+        let mods = &d.targets[..];
+        let embed = self.embed_covariates(d.cov.as_ref());
+        let (z, embed, l) = match d.draws {
             None => (enc.mu, embed, 1),
             Some((l, eps)) => {
-                let tile = |t: Tensor<B, 2>| -> Tensor<B, 2> {
-                    let [_, c] = t.dims();
-                    t.unsqueeze_dim::<3>(1).repeat_dim(1, l).reshape([n * l, c])
-                };
+                let tile = |t: Tensor<B, 2>| repeat_rows(t, l);
                 let z = sample(tile(enc.mu), tile(enc.logvar), eps);
                 (z, embed.map(tile), l)
             }

@@ -8,11 +8,11 @@
 use super::{rows, sample, MultiVae};
 use crate::backend::Compute;
 use crate::batch::Batch;
-use crate::config::{AlignmentLoss, AlignmentType, Kernel, ResolvedConfig};
+use crate::config::{AlignmentLoss, AlignmentType, Kernel, MultigrateSettings, ResolvedConfig};
 use crate::distributions::{jeffreys, kl_to_standard, mg_masked_log_prob, mmd_pair};
 use crate::module::network::{
-    EpochFactors, Latent, Loss, LossParts, Monitor, Network, Objective, Sampling, Schedule,
-    StepRngs, TrainData,
+    Decode, Latent, Loss, LossParts, Monitor, Network, Objective, Sampling, Schedule, Step,
+    StepRngs, TrainSpec,
 };
 use crate::nn::{randn, tensor2, Dense, Fwd};
 use burn::tensor::Tensor;
@@ -42,27 +42,23 @@ pub(crate) struct MgObjective {
 }
 
 impl Objective for MgObjective {
-    fn schedule(&self) -> Schedule {
-        self.schedule
-    }
-
-    fn sampling(&self) -> Sampling {
-        Sampling {
-            carry_order: false,
-            drop_last: false,
-            stratify: self.integrate_on,
-        }
-    }
-
     /// The reference monitors the validation reconstruction loss.
-    fn monitor(&self) -> Monitor {
-        Monitor::Reconstruction
+    fn spec(&self) -> TrainSpec {
+        TrainSpec {
+            schedule: self.schedule,
+            sampling: Sampling {
+                carry_order: false,
+                drop_last: false,
+                stratify: self.integrate_on,
+            },
+            monitor: Monitor::Reconstruction,
+        }
     }
 }
 
 /// The model-specific inputs of one step.
 #[derive(Debug, Clone)]
-pub(crate) struct MgStep<B: Compute> {
+struct MgStep<B: Compute> {
     /// Noise of the joint sample, `[n, Z]`.
     eps: Tensor<B, 2>,
     /// Noise of each modality's own sample (marginal alignment only), `[n, Z]` each.
@@ -70,17 +66,10 @@ pub(crate) struct MgStep<B: Compute> {
 }
 
 impl<B: Compute> Network<B> for MultiVae<B> {
+    type Settings = MultigrateSettings;
     type Objective = MgObjective;
-    type Step = MgStep<B>;
 
-    fn output_biases(&mut self) -> &mut [Dense<B>] {
-        &mut self.heads
-    }
-
-    fn objective(&self, cfg: &ResolvedConfig, _data: &TrainData<'_>) -> MgObjective {
-        let s = cfg
-            .multigrate()
-            .expect("the registry builds Multigrate networks for Multigrate configs");
+    fn objective(&self, s: &MultigrateSettings, cfg: &ResolvedConfig) -> MgObjective {
         let mg = &s.section;
         MgObjective {
             recon: mg.recon_weight,
@@ -103,37 +92,14 @@ impl<B: Compute> Network<B> for MultiVae<B> {
         }
     }
 
-    fn step(
-        &self,
-        o: &MgObjective,
-        batch: &Batch<B>,
-        _data: &TrainData<'_>,
-        rngs: &mut StepRngs,
-    ) -> MgStep<B> {
-        let (n, z) = (batch.n(), self.layout.latent);
-        let device = batch.x.device();
-        let mut draw = || tensor2(randn(n * z, &mut rngs.noise), n, z, &device);
-        let eps = draw();
-        let eps_marginal = if o.marginal {
-            (0..batch.ranges.len()).map(|_| draw()).collect()
-        } else {
-            Vec::new()
-        };
-        MgStep { eps, eps_marginal }
-    }
-
     /// Returns `total` and the parts: per-modality reconstruction (mean over
     /// the batch's cells, masked), KL of the joint posterior (unweighted,
     /// mean), alignment penalty (unweighted).
     #[allow(clippy::needless_range_loop)] // pairs of modalities index three parallel lists
-    fn loss(
-        &self,
-        o: &MgObjective,
-        batch: &Batch<B>,
-        step: &MgStep<B>,
-        factors: EpochFactors,
-        fwd: &mut Fwd<'_, B>,
-    ) -> Loss<B> {
+    fn loss(&self, o: &Self::Objective, s: Step<'_, B>, fwd: &mut Fwd<'_, B>) -> Loss<B> {
+        let batch = s.batch;
+        let step = &self.draw_step(o, batch, s.rngs);
+        let factors = s.factors;
         let l = &self.layout;
         let b = batch;
         let n = b.n();
@@ -264,19 +230,30 @@ impl<B: Compute> Network<B> for MultiVae<B> {
         }
     }
 
-    fn impute(
-        &self,
-        batch: &Batch<B>,
-        dec_cov: Option<&Tensor<B, 2>>,
-        targets: &[usize],
-        draws: Option<(usize, Tensor<B, 2>)>,
-        fwd: &mut Fwd<'_, B>,
-    ) -> Vec<Tensor<B, 3>> {
-        MultiVae::impute(self, batch, dec_cov, targets, draws, fwd)
+    fn output_biases(&mut self) -> &mut [Dense<B>] {
+        &mut self.heads
+    }
+
+    fn impute(&self, batch: &Batch<B>, d: Decode<B>, fwd: &mut Fwd<'_, B>) -> Vec<Tensor<B, 3>> {
+        MultiVae::decode_means(self, batch, d, fwd)
     }
 }
 
 impl<B: Compute> MultiVae<B> {
+    /// Draws the noise of one step.
+    fn draw_step(&self, o: &MgObjective, batch: &Batch<B>, rngs: &mut StepRngs) -> MgStep<B> {
+        let (n, z) = (batch.n(), self.layout.latent);
+        let device = batch.x.device();
+        let mut draw = || tensor2(randn(n * z, &mut rngs.noise), n, z, &device);
+        let eps = draw();
+        let eps_marginal = if o.marginal {
+            (0..batch.ranges.len()).map(|_| draw()).collect()
+        } else {
+            Vec::new()
+        };
+        MgStep { eps, eps_marginal }
+    }
+
     /// Alignment penalty `D(z, groups)` summed over pairs of groups (rows in `idx`).
     fn group_penalty(
         &self,

@@ -12,13 +12,13 @@ use super::mask::MaskGenerator;
 use super::ScVaeIt;
 use crate::backend::Compute;
 use crate::batch::Batch;
-use crate::config::ResolvedConfig;
+use crate::config::{ResolvedConfig, ScvaeitSettings};
 use crate::distributions::{gaussian_kl, mmd_groups};
 use crate::module::network::{
-    EpochFactors, Latent, Loss, LossParts, Monitor, Network, Objective, Sampling, Schedule,
-    StepRngs, TrainData,
+    Decode, Latent, Loss, LossParts, Monitor, Network, Objective, Sampling, Schedule, Step,
+    StepRngs, TrainData, TrainSpec,
 };
-use crate::nn::{randn, tensor2, Dense, Fwd};
+use crate::nn::{randn, repeat_rows, tensor2, Dense, Fwd};
 use burn::tensor::Tensor;
 use rand::Rng;
 use std::sync::Arc;
@@ -42,26 +42,22 @@ pub(crate) struct ScvaeitObjective {
 }
 
 impl Objective for ScvaeitObjective {
-    fn schedule(&self) -> Schedule {
-        self.schedule
-    }
-
-    fn sampling(&self) -> Sampling {
-        Sampling {
-            carry_order: true,
-            drop_last: true,
-            stratify: None,
+    fn spec(&self) -> TrainSpec {
+        TrainSpec {
+            schedule: self.schedule,
+            sampling: Sampling {
+                carry_order: true,
+                drop_last: true,
+                stratify: None,
+            },
+            monitor: Monitor::Total,
         }
-    }
-
-    fn monitor(&self) -> Monitor {
-        Monitor::Total
     }
 }
 
 /// The model-specific inputs of one step.
 #[derive(Debug, Clone)]
-pub(crate) struct ScvaeitStep<B: Compute> {
+struct ScvaeitStep<B: Compute> {
     /// `1` where observed and kept visible (mask == 0), `[n, D]`.
     kept: Tensor<B, 2>,
     /// `1` where observed but artificially masked (mask == 1), `[n, D]`.
@@ -75,17 +71,10 @@ pub(crate) struct ScvaeitStep<B: Compute> {
 }
 
 impl<B: Compute> Network<B> for ScVaeIt<B> {
+    type Settings = ScvaeitSettings;
     type Objective = ScvaeitObjective;
-    type Step = ScvaeitStep<B>;
 
-    fn output_biases(&mut self) -> &mut [Dense<B>] {
-        &mut self.out_blocks
-    }
-
-    fn objective(&self, cfg: &ResolvedConfig, data: &TrainData<'_>) -> ScvaeitObjective {
-        let s = cfg
-            .scvaeit()
-            .expect("the registry builds scVAEIT networks for scVAEIT configs");
+    fn objective(&self, s: &ScvaeitSettings, cfg: &ResolvedConfig) -> ScvaeitObjective {
         let mmd_cov = s.mmd.as_ref().map(|m| {
             cfg.covariates
                 .iter()
@@ -103,69 +92,14 @@ impl<B: Compute> Network<B> for ScVaeIt<B> {
                 kl_warmup: None,
                 align_decay: s.mmd.as_ref().map(|m| (m.decay, m.decay_epochs)),
             },
-            masks: MaskGenerator::new(s.p_feat, &s.p_modal, data.aligned.mod_ranges.clone()),
+            masks: MaskGenerator::new(s.p_feat, &s.p_modal, self.layout.modality_ranges.clone()),
         }
     }
 
-    fn step(
-        &self,
-        o: &ScvaeitObjective,
-        batch: &Batch<B>,
-        data: &TrainData<'_>,
-        rngs: &mut StepRngs,
-    ) -> ScvaeitStep<B> {
-        let n = batch.n();
-        let d = batch.n_features();
-        let latent = self.layout.latent;
-        let device = batch.x.device();
-        let observed = &batch.host_copy().avail;
-        // One modality: the missingness pattern of other random training cells.
-        let other = (o.masks.modality_ranges.len() == 1).then(|| {
-            let pick: Vec<usize> = (0..n)
-                .map(|_| data.train_cells[rngs.masks.random_range(0..data.train_cells.len())])
-                .collect();
-            let (mut values, mut avail) = (vec![0f32; n * d], vec![0f32; n * d]);
-            data.aligned.fill(&pick, &mut values, &mut avail);
-            avail
-        });
-        let (mut kept, mut masked) = (vec![0f32; n * d], vec![0f32; n * d]);
-        o.masks.generate(
-            observed,
-            other.as_deref(),
-            &mut rngs.masks,
-            &mut kept,
-            &mut masked,
-        );
-        let eps =
-            [0, 1, 2].map(|_| tensor2::<B>(randn(n * latent, &mut rngs.noise), n, latent, &device));
-        let mmd = o.mmd_cov.map(|k| {
-            let g = data.aligned.cov_widths[k];
-            let mut onehot = vec![0f32; n * g];
-            let mut sizes = vec![0usize; g];
-            for (i, &c) in batch.codes[k].iter().enumerate() {
-                onehot[i * g + c as usize] = 1.0;
-                sizes[c as usize] += 1;
-            }
-            (tensor2::<B>(onehot, n, g, &device), sizes)
-        });
-        let host = B::HOST.then(|| Arc::new([kept.clone(), masked.clone()]));
-        ScvaeitStep {
-            kept: tensor2(kept, n, d, &device),
-            masked: tensor2(masked, n, d, &device),
-            host,
-            eps,
-            mmd,
-        }
-    }
-
-    fn loss(
-        &self,
-        o: &ScvaeitObjective,
-        batch: &Batch<B>,
-        step: &ScvaeitStep<B>,
-        factors: EpochFactors,
-        fwd: &mut Fwd<'_, B>,
-    ) -> Loss<B> {
+    fn loss(&self, o: &Self::Objective, s: Step<'_, B>, fwd: &mut Fwd<'_, B>) -> Loss<B> {
+        let batch = s.batch;
+        let step = &self.draw_step(o, batch, s.data, s.rngs);
+        let factors = s.factors;
         let cov = batch.cov.as_ref();
         let x = &batch.x;
         let h = batch.host_view().zip(step.host.as_deref());
@@ -254,23 +188,98 @@ impl<B: Compute> Network<B> for ScVaeIt<B> {
         }
     }
 
-    fn impute(
+    fn output_biases(&mut self) -> &mut [Dense<B>] {
+        &mut self.out_blocks
+    }
+
+    fn impute(&self, batch: &Batch<B>, d: Decode<B>, fwd: &mut Fwd<'_, B>) -> Vec<Tensor<B, 3>> {
+        // The encoder reads the dense inputs (no host view), so imputations do
+        // not depend on the backend's sparse path.
+        let n = batch.n();
+        let enc = self.encode(&batch.x, batch.avail.clone(), batch.cov.as_ref(), None, fwd);
+        let (dec_cov, blocks) = (d.cov.as_ref(), &d.targets[..]);
+        let Some((n_draws, eps)) = d.draws else {
+            let outs = self.decode(enc.mu, enc.embed, dec_cov, Some(&enc.skip), blocks, fwd);
+            return outs
+                .iter()
+                .zip(blocks)
+                .map(|(o, &k)| self.likelihood(k).mean(o).unsqueeze_dim::<3>(1)) // [n, 1, d_k]
+                .collect();
+        };
+        let l = n_draws;
+        let tile = |t: Tensor<B, 2>| repeat_rows(t, l);
+        let mu = tile(enc.mu);
+        let sd = tile((enc.logvar * 0.5).exp());
+        let z = mu + sd * eps; // [n*l, d]
+        let embed = tile(enc.embed);
+        let cov_t = dec_cov.map(|c| tile(c.clone()));
+        let skip: Vec<Tensor<B, 2>> = if self.layout.skip_conn {
+            enc.skip.into_iter().map(tile).collect()
+        } else {
+            Vec::new()
+        };
+        let skip = self.layout.skip_conn.then_some(skip.as_slice());
+        let outs = self.decode(z, embed, cov_t.as_ref(), skip, blocks, fwd);
+        outs.iter()
+            .zip(blocks)
+            .map(|(o, &k)| {
+                let dk = self.layout.blocks[k].len;
+                self.likelihood(k).mean(o).reshape([n, l, dk]) // [n, l, d_k]
+            })
+            .collect()
+    }
+}
+
+impl<B: Compute> ScVaeIt<B> {
+    /// Draws the masks and noise of one step.
+    fn draw_step(
         &self,
+        o: &ScvaeitObjective,
         batch: &Batch<B>,
-        dec_cov: Option<&Tensor<B, 2>>,
-        targets: &[usize],
-        draws: Option<(usize, Tensor<B, 2>)>,
-        fwd: &mut Fwd<'_, B>,
-    ) -> Vec<Tensor<B, 3>> {
-        ScVaeIt::impute(
-            self,
-            &batch.x,
-            batch.avail.clone(),
-            batch.cov.as_ref(),
-            dec_cov,
-            targets,
-            draws,
-            fwd,
-        )
+        data: &TrainData<'_>,
+        rngs: &mut StepRngs,
+    ) -> ScvaeitStep<B> {
+        let n = batch.n();
+        let d = batch.n_features();
+        let latent = self.layout.latent;
+        let device = batch.x.device();
+        let observed = &batch.host_copy().avail;
+        // One modality: the missingness pattern of other random training cells.
+        let other = (o.masks.modality_ranges.len() == 1).then(|| {
+            let pick: Vec<usize> = (0..n)
+                .map(|_| data.train_cells[rngs.masks.random_range(0..data.train_cells.len())])
+                .collect();
+            let (mut values, mut avail) = (vec![0f32; n * d], vec![0f32; n * d]);
+            data.aligned.fill(&pick, &mut values, &mut avail);
+            avail
+        });
+        let (mut kept, mut masked) = (vec![0f32; n * d], vec![0f32; n * d]);
+        o.masks.generate(
+            observed,
+            other.as_deref(),
+            &mut rngs.masks,
+            &mut kept,
+            &mut masked,
+        );
+        let eps =
+            [0, 1, 2].map(|_| tensor2::<B>(randn(n * latent, &mut rngs.noise), n, latent, &device));
+        let mmd = o.mmd_cov.map(|k| {
+            let g = data.aligned.cov_widths[k];
+            let mut onehot = vec![0f32; n * g];
+            let mut sizes = vec![0usize; g];
+            for (i, &c) in batch.codes[k].iter().enumerate() {
+                onehot[i * g + c as usize] = 1.0;
+                sizes[c as usize] += 1;
+            }
+            (tensor2::<B>(onehot, n, g, &device), sizes)
+        });
+        let host = B::HOST.then(|| Arc::new([kept.clone(), masked.clone()]));
+        ScvaeitStep {
+            kept: tensor2(kept, n, d, &device),
+            masked: tensor2(masked, n, d, &device),
+            host,
+            eps,
+            mmd,
+        }
     }
 }
