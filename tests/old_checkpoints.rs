@@ -273,7 +273,14 @@ fn old_checkpoints_give_the_stored_outputs() {
             .to_string();
         let spec: Value =
             serde_json::from_slice(&std::fs::read(case.join("case.json")).unwrap()).unwrap();
-        let bytes = std::fs::read(case.join(spec["checkpoint"].as_str().unwrap())).unwrap();
+        let file = case.join(spec["checkpoint"].as_str().unwrap());
+        let bytes = std::fs::read(&file).unwrap_or_else(|e| {
+            panic!(
+                "{label}: {}: {e} (fixture checkpoints must be committed; \
+                 .gitignore excludes *.safetensors except under tests/fixtures/)",
+                file.display()
+            )
+        });
         // The fixture itself is intact (a damaged fixture would test nothing).
         assert_eq!(
             format!("{:08x}", crc32fast::hash(&bytes)),
