@@ -99,6 +99,49 @@ impl FeatureStats {
     }
 }
 
+impl FeatureStats {
+    /// Mean of each feature of `r` over its observed entries; features never
+    /// observed get the average of the others.
+    pub fn means(&self, r: std::ops::Range<usize>) -> Vec<f64> {
+        let mean = |j: usize| (self.count[j] > 0).then(|| self.sum[j] / self.count[j] as f64);
+        let seen: Vec<f64> = r.clone().filter_map(mean).collect();
+        let fallback = seen.iter().sum::<f64>() / seen.len().max(1) as f64;
+        r.map(|j| mean(j).unwrap_or(fallback)).collect()
+    }
+
+    /// Statistics of the transformed values of `aligned`, per feature, over
+    /// the entries that are observed (dense buffers of 128 cells at a time,
+    /// so a 25k-peak modality costs ~30 MB here).
+    pub fn observed(aligned: &crate::align::Aligned<'_>) -> FeatureStats {
+        let d = aligned.n_features;
+        let mut stats = FeatureStats::new(d);
+        let all: Vec<usize> = (0..aligned.n_cells).collect();
+        let (mut x, mut a) = (vec![0f32; 128 * d], vec![0f32; 128 * d]);
+        for cells in all.chunks(128) {
+            let (x, a) = (&mut x[..cells.len() * d], &mut a[..cells.len() * d]);
+            aligned.fill(cells, x, a);
+            for (xr, ar) in x.chunks(d).zip(a.chunks(d)) {
+                for j in 0..d {
+                    if ar[j] > 0.0 {
+                        stats.add(j, xr[j]);
+                    }
+                }
+            }
+        }
+        stats
+    }
+}
+
+/// `ln(p / (1 - p))` with `p` clipped to `[1e-4, 1 - 1e-4]`.
+pub(crate) fn logits(p: &[f64]) -> Vec<f32> {
+    p.iter()
+        .map(|&p| {
+            let p = p.clamp(1e-4, 1.0 - 1e-4);
+            (p / (1.0 - p)).ln() as f32
+        })
+        .collect()
+}
+
 /// Output bounds per feature from statistics of the transformed training
 /// values (spec §1.4, current package): NB/ZINB/Poisson upper bound = the
 /// block's maximum (lower bound 0); Gaussian centre = feature mean, bounds =

@@ -365,7 +365,13 @@ pub(crate) fn from_bytes(bytes: &[u8]) -> Result<CheckpointData> {
     let kind = meta
         .get(K_KIND)
         .ok_or_else(|| Error::checkpoint("metadata 'scmosaic.model_kind' is missing"))?;
-    let config: ModelConfig = parse_json(&meta, K_CONFIG)?;
+    let config = meta
+        .get(K_CONFIG)
+        .ok_or_else(|| Error::checkpoint(format!("metadata '{K_CONFIG}' is missing")))
+        .and_then(|s| {
+            ModelConfig::from_stored_json(s)
+                .map_err(|e| Error::checkpoint(format!("metadata '{K_CONFIG}': {e}")))
+        })?;
     if config.model.as_str() != kind {
         return Err(Error::checkpoint(format!(
             "model kind '{kind}' does not match the stored config ('{}')",

@@ -6,12 +6,10 @@
 mod batchnorm;
 mod dense;
 mod fc;
-mod sparse;
 
 pub use batchnorm::{BatchNorm, BnMode, BnStats};
 pub use dense::{set_biases, Dense, SplitDense};
 pub use fc::{dropout, layer_norm, FcSpec, FcStack, Fwd};
-pub use sparse::{sparse_matmul, SparseRows, MAX_DENSITY};
 
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 use rand::Rng;
