@@ -532,7 +532,8 @@ pub unsafe extern "C" fn scm_model_from_buffer(
         if n_bytes == 0 {
             return Err(FfiError::new(
                 scm_status::SCM_STATUS_CHECKPOINT,
-                "invalid checkpoint: the buffer is empty",
+                "invalid checkpoint: the buffer is empty (0 bytes): the file is truncated or \
+                 corrupt, or not a checkpoint",
             ));
         }
         let bytes = slice_arg(bytes, n_bytes, "bytes")?;

@@ -11,6 +11,22 @@
 
 #include "check.h"
 
+/* A checkpoint call that must fail with SCM_STATUS_CHECKPOINT and a
+ * message saying the file is corrupt. */
+#define FAILS_CORRUPT(call)                                        \
+  do {                                                             \
+    FAILS(SCM_STATUS_CHECKPOINT, call);                            \
+    EXPECT(strstr(scm_last_error_message(), "corrupt") != NULL);   \
+  } while (0)
+
+/* Position of `needle` in `buf`, or (size_t)-1. */
+static size_t find_bytes(const uint8_t *buf, size_t n, const char *needle) {
+  size_t k = strlen(needle);
+  for (size_t i = 0; i + k <= n; i++)
+    if (memcmp(buf + i, needle, k) == 0) return i;
+  return (size_t)-1;
+}
+
 #define N_CELLS 40
 #define N_RNA 12
 #define N_ADT 4
@@ -288,12 +304,36 @@ int main(int argc, char **argv) {
   FAILS(SCM_STATUS_BUFFER_TOO_SMALL, scm_model_to_buffer(model, bytes, n_bytes - 1, &n_bytes));
   OK(scm_model_to_buffer(model, bytes, n_bytes, &n_bytes));
   scm_model *again = NULL;
-  FAILS(SCM_STATUS_CHECKPOINT, scm_model_from_buffer(bytes, 0, &again));
-  FAILS(SCM_STATUS_CHECKPOINT, scm_model_from_buffer(bytes, 7, &again));
-  FAILS(SCM_STATUS_CHECKPOINT, scm_model_from_buffer(bytes, n_bytes / 2, &again));
+  FAILS_CORRUPT(scm_model_from_buffer(bytes, 0, &again));
+  FAILS_CORRUPT(scm_model_from_buffer(bytes, 7, &again));
+  FAILS_CORRUPT(scm_model_from_buffer(bytes, n_bytes / 2, &again));
+  FAILS_CORRUPT(scm_model_from_buffer(bytes, n_bytes - 1, &again));
   bytes[n_bytes - 5] ^= 0x40; /* one flipped bit in the weights */
-  FAILS(SCM_STATUS_CHECKPOINT, scm_model_from_buffer(bytes, n_bytes, &again));
+  FAILS_CORRUPT(scm_model_from_buffer(bytes, n_bytes, &again));
   bytes[n_bytes - 5] ^= 0x40;
+  /* One byte changed in the header's metadata, keeping it valid JSON: a
+   * feature renamed ("g11" -> "g1!") and a config value altered. Each would
+   * give another model; the integrity check rejects both as corrupt. */
+  {
+    size_t at = find_bytes(bytes, n_bytes, "g11");
+    EXPECT(at != (size_t)-1);
+    if (at != (size_t)-1) {
+      bytes[at + 2] = '!';
+      FAILS_CORRUPT(scm_model_from_buffer(bytes, n_bytes, &again));
+      bytes[at + 2] = '1';
+    }
+    at = find_bytes(bytes, n_bytes, "beta_unobs");
+    EXPECT(at != (size_t)-1);
+    if (at != (size_t)-1) {
+      while (at < n_bytes && (bytes[at] < '1' || bytes[at] > '8')) at++;
+      bytes[at]++;
+      FAILS_CORRUPT(scm_model_from_buffer(bytes, n_bytes, &again));
+      bytes[at]--;
+    }
+  }
+  OK(scm_model_from_buffer(bytes, n_bytes, &again)); /* restored: loads */
+  scm_model_free(again);
+  again = NULL;
   {
     uint8_t junk[256];
     for (int i = 0; i < 256; i++) junk[i] = (uint8_t)(i * 37);
@@ -305,7 +345,7 @@ int main(int argc, char **argv) {
   FILE *f = fopen(path, "wb");
   fwrite(bytes, 1, n_bytes / 3, f);
   fclose(f);
-  FAILS(SCM_STATUS_CHECKPOINT, scm_model_load(path, &again));
+  FAILS_CORRUPT(scm_model_load(path, &again));
   OK(scm_model_save(model, path));
   OK(scm_model_load(path, &again));
   scm_model_free(again);
