@@ -192,7 +192,11 @@ impl<B: Compute> LikelihoodParams<B> {
 
 /// NB log-probability without the `-lgamma(x+1)` term, mean `mu`, inverse
 /// dispersion `r` (broadcast `[1, d]` or `[n, d]`).
-fn nb_log_prob<B: Backend>(x: Tensor<B, 2>, mu: Tensor<B, 2>, r: Tensor<B, 2>) -> Tensor<B, 2> {
+pub(crate) fn nb_log_prob<B: Backend>(
+    x: Tensor<B, 2>,
+    mu: Tensor<B, 2>,
+    r: Tensor<B, 2>,
+) -> Tensor<B, 2> {
     let log_r_mu = (r.clone() + mu.clone() + EPS).log();
     lgamma(x.clone() + r.clone()) - lgamma(r.clone())
         + r.clone() * ((r + EPS).log() - log_r_mu.clone())
