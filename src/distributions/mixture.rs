@@ -271,8 +271,8 @@ pub fn background_prior<'a>(rows: impl Iterator<Item = &'a [f32]>) -> MixInit {
 mod tests {
     use super::*;
     use crate::backend::CpuBackend as TB;
-    use crate::special::lgamma as lgamma_f64;
     use crate::nn::tensor2;
+    use crate::special::lgamma as lgamma_f64;
 
     fn t(v: &[f32], n: usize, d: usize) -> Tensor<TB, 2> {
         tensor2::<TB>(v.to_vec(), n, d, &Default::default())

@@ -298,3 +298,65 @@ pub fn evaluate(model: &Model, data: &ReapData, n_draws: Option<usize>) -> Resul
         impute_seconds,
     })
 }
+
+/// A validation split of the protocol's **training** cells, for choosing
+/// settings without touching the test cells: a seeded random `fraction` of
+/// the `split == train` cells (shuffled with `split_seed`, independent of the
+/// model seed) becomes the "test" part with its protein hidden (RNA only,
+/// not trained on), the rest trains with both modalities. The result is a
+/// [`ReapData`] that [`evaluate`] scores like the real protocol.
+pub fn validation_split(data: &ReapData, fraction: f64, split_seed: u64) -> Result<ReapData> {
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    let n = data.train.n_cells();
+    let nv = ((n as f64) * fraction).round() as usize;
+    if !(fraction > 0.0 && fraction < 1.0) || nv < 2 || n - nv < 2 {
+        return Err(Error::config(format!(
+            "validation fraction {fraction} of {n} training cells leaves too few cells"
+        )));
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(split_seed));
+    let mut valid = order.split_off(n - nv);
+    let mut fit = order;
+    valid.sort_unstable();
+    fit.sort_unstable();
+    let train = data.train.select_cells(&fit)?;
+    let held = data.train.select_cells(&valid)?;
+    let rna = held
+        .modality("rna")
+        .ok_or_else(|| Error::data("no rna modality"))?
+        .clone();
+    let test = Dataset::new(vec![rna])?;
+    let adt = held
+        .modality("adt")
+        .ok_or_else(|| Error::data("no adt modality"))?;
+    let idx: std::collections::HashMap<&str, usize> = adt
+        .features()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.as_str(), i))
+        .collect();
+    let cols: Vec<usize> = data.proteins.iter().map(|p| idx[p.as_str()]).collect();
+    let dense = adt.data().select_cols(&cols)?.to_dense();
+    let libs: Vec<f32> = train
+        .modality("adt")
+        .expect("adt")
+        .data()
+        .row_sums()
+        .into_iter()
+        .map(|v| v as f32)
+        .collect();
+    Ok(ReapData {
+        train,
+        test,
+        proteins: data.proteins.clone(),
+        test_protein_counts: dense.stored_values().iter().map(|&v| v as f64).collect(),
+        train_labels: fit.iter().map(|&r| data.train_labels[r].clone()).collect(),
+        test_labels: valid
+            .iter()
+            .map(|&r| data.train_labels[r].clone())
+            .collect(),
+        train_protein_median: crate::preprocess::median(libs) as f64,
+    })
+}

@@ -2,8 +2,8 @@
 
 use super::MgLayout;
 use crate::align::Aligned;
-use crate::distributions::{background_prior, MixInit};
 use crate::data::Likelihood;
+use crate::distributions::{background_prior, MixInit};
 use crate::module::network::{GrowInit, GrowRows, Growth};
 use crate::preprocess::{logits, FeatureStats};
 use crate::schema::Schema;

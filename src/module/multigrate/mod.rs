@@ -232,10 +232,11 @@ impl<B: Compute> MultiVae<B> {
             .enumerate()
             .map(|(k, m)| {
                 m.nb_mixture.map(|mix| {
-                    let start = mix_start.get(k).copied().flatten().unwrap_or(MixInit {
-                        mean: 0.0,
-                        sd: 1.0,
-                    });
+                    let start = mix_start
+                        .get(k)
+                        .copied()
+                        .flatten()
+                        .unwrap_or(MixInit { mean: 0.0, sd: 1.0 });
                     let start = MixInit {
                         sd: mix.prior_sd as f32,
                         ..start
