@@ -19,6 +19,9 @@
 //! and with `--pp-draws N` (N > 0) the coverage of central 80% / 95%
 //! posterior-predictive intervals on the per-cell CLR scale. One JSON line
 //! per run goes to stdout and, with `--out`, is appended to that file.
+//! `--dump FILE.tsv` writes every cell's embedding (`--model pca`: its 30
+//! RNA principal components) with its cell type and whether its protein was
+//! measured, for `scripts/plot_umap.py`.
 
 use scmosaic::eval::metrics::knn;
 use scmosaic::eval::reap;
@@ -40,6 +43,7 @@ struct Args {
     label: String,
     out: Option<PathBuf>,
     threads: usize,
+    dump: Option<PathBuf>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -56,6 +60,7 @@ fn parse() -> Result<Args, String> {
         label: String::new(),
         out: None,
         threads: 0,
+        dump: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -76,6 +81,7 @@ fn parse() -> Result<Args, String> {
             "--label" => a.label = val()?,
             "--out" => a.out = Some(val()?.into()),
             "--threads" => a.threads = num(val()?)?,
+            "--dump" => a.dump = Some(val()?.into()),
             "-h" | "--help" => {
                 println!(
                     "{}",
@@ -320,7 +326,35 @@ fn pca_scores(x: &[f64], n: usize, g: usize, k: usize) -> Vec<f32> {
 /// The RNA-PCA baseline: 30 PCs of scaled log1p(CP10k) RNA of all cells;
 /// kNN (k = 15) label transfer, 9-cluster ARI, and protein by kNN
 /// regression (mean of the 15 nearest train cells' counts), scored as the protocol.
-fn pca_baseline(data: &reap::ReapData) -> serde_json::Value {
+/// Writes `set, cell_type, z...` per cell (train cells first) to `path`.
+fn dump(
+    path: &PathBuf,
+    data: &reap::ReapData,
+    zt: &[f32],
+    zs: &[f32],
+    d: usize,
+) -> Result<(), String> {
+    let mut out = String::from("set\tcell_type");
+    for j in 0..d {
+        out.push_str(&format!("\tz{j}"));
+    }
+    out.push('\n');
+    let rows = zt
+        .chunks(d)
+        .zip(&data.train_labels)
+        .map(|r| ("rna+protein", r))
+        .chain(zs.chunks(d).zip(&data.test_labels).map(|r| ("rna only", r)));
+    for (set, (z, label)) in rows {
+        out.push_str(&format!("{set}\t{label}"));
+        for v in z {
+            out.push_str(&format!("\t{v}"));
+        }
+        out.push('\n');
+    }
+    std::fs::write(path, out).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn pca_baseline(data: &reap::ReapData, dump_to: Option<&PathBuf>) -> serde_json::Value {
     use scmosaic::eval::metrics::{adjusted_rand_index, clr, column_correlations, knn_accuracy};
     let (x, g) = rna_lognorm(&[&data.train, &data.test]);
     let nt = data.train.n_cells();
@@ -328,6 +362,11 @@ fn pca_baseline(data: &reap::ReapData) -> serde_json::Value {
     let k = 30;
     let z = pca_scores(&x, n, g, k);
     let (zt, zs) = z.split_at(nt * k);
+    if let Some(p) = dump_to {
+        if let Err(e) = dump(p, data, zt, zs, k) {
+            eprintln!("error: {e}");
+        }
+    }
     let acc = knn_accuracy(zt, &data.train_labels, zs, &data.test_labels, k, 15);
     let labels: Vec<&String> = data.train_labels.iter().chain(&data.test_labels).collect();
     let mut types = labels.clone();
@@ -382,7 +421,7 @@ fn run(a: Args) -> Result<(), String> {
         other => return Err(format!("unknown --split '{other}' (val or test)")),
     };
     if a.model == "pca" {
-        let mut json = pca_baseline(&data);
+        let mut json = pca_baseline(&data, a.dump.as_ref());
         json["split"] = a.split.clone().into();
         println!("{json}");
         if let Some(p) = &a.out {
@@ -404,6 +443,9 @@ fn run(a: Args) -> Result<(), String> {
     let s = reap::evaluate(&model, &data, a.draws).map_err(e)?;
     let zt = model.embed(&data.train).map_err(e)?;
     let zs = model.embed(&data.test).map_err(e)?;
+    if let Some(p) = &a.dump {
+        dump(p, &data, &zt.values, &zs.values, zt.dim)?;
+    }
     let (gap, perfect, paired_type) = modality_gap(
         &zt.values,
         &zs.values,
