@@ -9,7 +9,7 @@
 //!     [--cells-per-dataset N] [--batch-strength F] [--draws N] [--device D] [--json FILE] [--quiet]
 //! ```
 //! - `--data synthetic` (default): the seeded synthetic trimodal mosaic
-//!   (`scmosaic::data::synthetic`, 3 x 600 cells; `--data-seed` picks the data,
+//!   (`scmosaic_eval::synthetic`, 3 x 600 cells; `--data-seed` picks the data,
 //!   `--cells-per-dataset` its size, `--batch-strength` the scale of the
 //!   per-dataset batch effects, default 1): ADT imputed for dataset 2, ATAC for
 //!   dataset 1, embedding of all cells.
@@ -21,96 +21,63 @@
 //! `ModelConfig`), then `--epochs` (default 100) and `--seed` (default 0, the
 //! training seed) applied; everything else is the model's default.
 
-use scmosaic::data::synthetic::MosaicSpec;
-use scmosaic::eval::{mosaic, snare};
+use clap::Parser;
 use scmosaic::{EpochLog, ModelConfig};
+use scmosaic_eval::synthetic::MosaicSpec;
+use scmosaic_eval::{mosaic, snare};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 
+/// Trains a model on a mosaic (mosaic-trimodal v1) and prints imputation and
+/// integration scores as a table and one JSON object.
+#[derive(Parser)]
+#[command(name = "mosaic_bench")]
 struct Args {
+    /// The seeded synthetic trimodal mosaic, or SNARE-seq mouse cortex.
+    #[arg(long, default_value = "synthetic", value_parser = ["synthetic", "snare"])]
     data: String,
+    /// Folder of the SNARE-seq data (`--data snare`).
+    #[arg(long = "snare-dir", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/snare_mouse_cortex"))]
     snare_dir: PathBuf,
+    /// Model family.
+    #[arg(long, default_value = "scvaeit", value_parser = ["scvaeit", "multigrate"])]
     model: String,
+    /// A JSON patch merged over `{"model": MODEL}` (any key of `ModelConfig`).
+    #[arg(long)]
     config: Option<PathBuf>,
+    /// Training epochs.
+    #[arg(long, default_value_t = 100)]
     epochs: usize,
+    /// Training seed.
+    #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Seed of the synthetic data.
+    #[arg(long = "data-seed", default_value_t = 0)]
     data_seed: u64,
+    /// Kernel threads (0 = all cores).
+    #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// SNARE-seq: keep a random subset of this many cells.
+    #[arg(long = "max-cells")]
     max_cells: Option<usize>,
+    /// Synthetic: cells in each of the three datasets.
+    #[arg(long = "cells-per-dataset", default_value_t = MosaicSpec::default().n_cells_per_dataset)]
     cells_per_dataset: usize,
+    /// Synthetic: scale of the per-dataset batch effects.
+    #[arg(long = "batch-strength", default_value_t = MosaicSpec::default().batch_strength)]
     batch_strength: f64,
+    /// Posterior draws averaged by imputation (default: the config's).
+    #[arg(long)]
     draws: Option<usize>,
+    /// Device (`cpu`, `cuda:0`, ...).
+    #[arg(long, default_value = "cpu")]
     device: String,
+    /// Also write the JSON object to this file.
+    #[arg(long)]
     json: Option<PathBuf>,
+    /// No per-epoch progress.
+    #[arg(long)]
     quiet: bool,
-}
-
-fn parse() -> Result<Args, String> {
-    let mut a = Args {
-        data: "synthetic".into(),
-        snare_dir: PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/data/snare_mouse_cortex"
-        )),
-        model: "scvaeit".into(),
-        config: None,
-        epochs: 100,
-        seed: 0,
-        data_seed: 0,
-        threads: 0,
-        max_cells: None,
-        cells_per_dataset: MosaicSpec::default().n_cells_per_dataset,
-        batch_strength: MosaicSpec::default().batch_strength,
-        draws: None,
-        device: "cpu".into(),
-        json: None,
-        quiet: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut val = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-        let num = |s: String| s.parse::<usize>().map_err(|_| format!("bad number '{s}'"));
-        match flag.as_str() {
-            "--data" => a.data = val()?,
-            "--snare-dir" => a.snare_dir = val()?.into(),
-            "--model" => a.model = val()?,
-            "--config" => a.config = Some(val()?.into()),
-            "--epochs" => a.epochs = num(val()?)?,
-            "--seed" => a.seed = num(val()?)? as u64,
-            "--data-seed" => a.data_seed = num(val()?)? as u64,
-            "--threads" => a.threads = num(val()?)?,
-            "--max-cells" => a.max_cells = Some(num(val()?)?),
-            "--cells-per-dataset" => a.cells_per_dataset = num(val()?)?,
-            "--batch-strength" => {
-                let v = val()?;
-                a.batch_strength = v.parse().map_err(|_| format!("bad number '{v}'"))?
-            }
-            "--draws" => a.draws = Some(num(val()?)?),
-            "--device" => a.device = val()?,
-            "--json" => a.json = Some(val()?.into()),
-            "--quiet" => a.quiet = true,
-            "-h" | "--help" => {
-                println!(
-                    "{}",
-                    include_str!("mosaic_bench.rs")
-                        .lines()
-                        .take_while(|l| l.starts_with("//!"))
-                        .map(|l| l.trim_start_matches("//!"))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                );
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown flag '{other}' (see --help)")),
-        }
-    }
-    if a.data != "synthetic" && a.data != "snare" {
-        return Err(format!(
-            "--data must be synthetic or snare, got '{}'",
-            a.data
-        ));
-    }
-    Ok(a)
 }
 
 /// `{"model": MODEL}`, merged with the config file, then the flags.
@@ -246,14 +213,7 @@ fn run(a: Args) -> scmosaic::Result<()> {
 }
 
 fn main() {
-    let args = match parse() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = run(args) {
+    if let Err(e) = run(Args::parse()) {
         eprintln!("error: {e}");
         std::process::exit(1);
     }

@@ -13,90 +13,75 @@
 //! `--model multigrate` runs Multigrate with the reference Multigrate's settings
 //! (RNA counts with NB, protein CLR with MSE; `reap::multigrate_config`).
 
-use scmosaic::eval::reap;
+use clap::Parser;
+use scmosaic::config::InferenceNorm;
 use scmosaic::{Model, ModelConfig};
+use scmosaic_eval::reap;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// Trains scVAEIT (or Multigrate) on REAP-seq PBMC and prints the reap-impute
+/// v1 metrics as a table and one JSON object.
+#[derive(Parser)]
+#[command(name = "reap_impute")]
 struct Args {
-    train: PathBuf,
-    test: Option<PathBuf>,
-    epochs: usize,
-    batch: usize,
-    latent: usize,
-    seed: u64,
-    threads: usize,
-    draws: Option<usize>,
-    device: String,
-    config: Option<PathBuf>,
-    preset: String,
-    json: Option<PathBuf>,
-    save: Option<PathBuf>,
-    load: Option<PathBuf>,
-    bn: Option<String>,
-    quiet: bool,
+    /// Model family.
+    #[arg(long, default_value = "scvaeit", value_parser = ["scvaeit", "multigrate"])]
     model: String,
+    /// Folder of the training data (10x-style; its `split == train` cells).
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data/reap_pbmc2"))]
+    train: PathBuf,
+    /// Folder of the test cells (default: the `split == test` cells of `--train`).
+    #[arg(long)]
+    test: Option<PathBuf>,
+    /// Training epochs.
+    #[arg(long, default_value_t = 100)]
+    epochs: usize,
+    /// Minibatch size.
+    #[arg(long = "batch-size", value_name = "N", default_value_t = 256)]
+    batch: usize,
+    /// Latent dimension.
+    #[arg(long, default_value_t = 32)]
+    latent: usize,
+    /// Training seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Kernel threads (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Posterior draws averaged by imputation (default: the config's).
+    #[arg(long)]
+    draws: Option<usize>,
+    /// Device (`cpu`, `cuda:0`, ...).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Settings: scmosaic's defaults or the reference implementation's.
+    #[arg(long, default_value = "default", value_parser = ["default", "reference"])]
+    preset: String,
+    /// A JSON model config (replaces the preset; the flags above still apply).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Also write the JSON object to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Save the trained model to this checkpoint.
+    #[arg(long)]
+    save: Option<PathBuf>,
+    /// Score this checkpoint instead of training.
+    #[arg(long)]
+    load: Option<PathBuf>,
+    /// Batch-norm statistics at inference (`running` or `batch`).
+    #[arg(long = "inference-bn", value_name = "MODE", value_parser = parse_bn)]
+    bn: Option<InferenceNorm>,
+    /// No per-epoch progress.
+    #[arg(long)]
+    quiet: bool,
 }
 
-fn parse() -> Result<Args, String> {
-    let mut a = Args {
-        train: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/reap_pbmc2")),
-        test: None,
-        epochs: 100,
-        batch: 256,
-        latent: 32,
-        seed: 0,
-        threads: 0,
-        draws: None,
-        device: "cpu".into(),
-        config: None,
-        preset: "default".into(),
-        json: None,
-        save: None,
-        load: None,
-        bn: None,
-        quiet: false,
-        model: "scvaeit".into(),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut val = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-        let num = |s: String| s.parse::<usize>().map_err(|_| format!("bad number '{s}'"));
-        match flag.as_str() {
-            "--train" => a.train = val()?.into(),
-            "--test" => a.test = Some(val()?.into()),
-            "--epochs" => a.epochs = num(val()?)?,
-            "--batch-size" => a.batch = num(val()?)?,
-            "--latent" => a.latent = num(val()?)?,
-            "--seed" => a.seed = num(val()?)? as u64,
-            "--threads" => a.threads = num(val()?)?,
-            "--draws" => a.draws = Some(num(val()?)?),
-            "--device" => a.device = val()?,
-            "--config" => a.config = Some(val()?.into()),
-            "--preset" => a.preset = val()?,
-            "--json" => a.json = Some(val()?.into()),
-            "--save" => a.save = Some(val()?.into()),
-            "--load" => a.load = Some(val()?.into()),
-            "--inference-bn" => a.bn = Some(val()?),
-            "--quiet" => a.quiet = true,
-            "--model" => a.model = val()?,
-            "-h" | "--help" => {
-                println!(
-                    "{}",
-                    include_str!("reap_impute.rs")
-                        .lines()
-                        .take_while(|l| l.starts_with("//!"))
-                        .map(|l| l.trim_start_matches("//!"))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                );
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown flag '{other}' (see --help)")),
-        }
-    }
-    Ok(a)
+/// An `InferenceNorm` by its config name.
+fn parse_bn(s: &str) -> Result<InferenceNorm, String> {
+    serde_json::from_value(serde_json::json!(s)).map_err(|e| e.to_string())
 }
 
 /// The standardized configuration, or a JSON config file, with the flags applied.
@@ -109,19 +94,9 @@ fn config(a: &Args) -> Result<ModelConfig, scmosaic::Error> {
             }
         })?)?,
         None => match (a.model.as_str(), a.preset.as_str()) {
-            ("multigrate", "default" | "reference") => reap::multigrate_config(),
-            ("scvaeit", "default") => reap::standard_config(),
-            ("scvaeit", "reference") => reap::reference_config(),
-            ("scvaeit" | "multigrate", other) => {
-                return Err(scmosaic::Error::InvalidConfig(format!(
-                    "unknown --preset '{other}' (default or reference)"
-                )))
-            }
-            (other, _) => {
-                return Err(scmosaic::Error::InvalidConfig(format!(
-                    "unknown --model '{other}' (scvaeit or multigrate)"
-                )))
-            }
+            ("multigrate", _) => reap::multigrate_config(),
+            (_, "reference") => reap::reference_config(),
+            _ => reap::standard_config(),
         },
     };
     cfg.latent_dim = a.latent;
@@ -138,9 +113,8 @@ fn run(a: Args) -> scmosaic::Result<()> {
         Some(p) => Model::load(p)?,
         None => Model::new(&cfg, &data.train)?,
     };
-    if let Some(bn) = &a.bn {
-        model.inference_config_mut().batch_norm = serde_json::from_value(serde_json::json!(bn))
-            .map_err(|e| scmosaic::Error::InvalidConfig(format!("--inference-bn: {e}")))?;
+    if let Some(bn) = a.bn {
+        model.inference_config_mut().batch_norm = bn;
     }
     model.set_device(&a.device)?;
     model.set_threads(a.threads)?;
@@ -181,7 +155,7 @@ fn run(a: Args) -> scmosaic::Result<()> {
         model.save(p)?;
     }
     let s = reap::evaluate(&model, &data, a.draws)?;
-    let rss = scmosaic::eval::peak_rss_mib();
+    let rss = scmosaic_eval::peak_rss_mib();
     let spe = train_seconds / epochs_run.max(1) as f64;
     let kind = model.kind().as_str();
     // reference-results.md, standardized run
@@ -253,14 +227,7 @@ fn rayon_threads() -> usize {
 }
 
 fn main() {
-    let args = match parse() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = run(args) {
+    if let Err(e) = run(Args::parse()) {
         eprintln!("error: {e}");
         std::process::exit(1);
     }

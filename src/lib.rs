@@ -51,7 +51,6 @@ pub mod config;
 pub mod data;
 pub mod distributions;
 mod error;
-pub mod eval;
 pub mod ffi;
 pub mod io;
 pub mod model;

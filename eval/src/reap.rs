@@ -13,11 +13,11 @@ use super::cluster::cluster_to_k;
 use super::metrics::{
     adjusted_rand_index, clr, column_correlations, knn_accuracy, mean_median, pearson,
 };
-use crate::config::ModelConfig;
-use crate::data::tenx::read_lines;
-use crate::data::{read_10x_folder, Dataset, Likelihood, Modality};
-use crate::error::{Error, Result};
-use crate::model::{ImputeRequest, ImputeScale, Model};
+use scmosaic::data::read_lines;
+use scmosaic::{
+    read_10x_folder, Dataset, ImputeRequest, ImputeScale, Likelihood, Modality, Model, ModelConfig,
+    Result,
+};
 use std::path::Path;
 use std::time::Instant;
 
@@ -150,7 +150,7 @@ pub fn load(train_dir: &Path, test_dir: Option<&Path>) -> Result<ReapData> {
     let (genes, rna) = tr.modality("rna")?;
     let hvg_cols = select(genes, &hvg);
     if hvg_cols.len() != hvg.len() {
-        return Err(Error::data(
+        return Err(crate::invalid_data(
             "rna_hvg.tsv lists genes absent from rna_features.tsv",
         ));
     }
@@ -173,15 +173,8 @@ pub fn load(train_dir: &Path, test_dir: Option<&Path>) -> Result<ReapData> {
             adt.select_rows(&train_rows),
         )?,
     ])?;
-    let train_protein_median = {
-        let libs: Vec<f32> = adt
-            .select_rows(&train_rows)
-            .row_sums()
-            .into_iter()
-            .map(|v| v as f32)
-            .collect();
-        crate::preprocess::median(libs) as f64
-    };
+    // Library sizes are whole numbers, so the median is exact in f64.
+    let train_protein_median = mean_median(&adt.select_rows(&train_rows).row_sums()).1;
     let owned;
     let te = match test_dir {
         Some(p) => {
@@ -195,7 +188,7 @@ pub fn load(train_dir: &Path, test_dir: Option<&Path>) -> Result<ReapData> {
         _ => (0..te.barcodes.len()).collect(),
     };
     if test_rows.is_empty() {
-        return Err(Error::data("no test cells"));
+        return Err(crate::invalid_data("no test cells"));
     }
     let (te_genes, te_rna) = te.modality("rna")?;
     let te_cols = select(te_genes, &hvg);
