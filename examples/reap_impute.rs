@@ -12,6 +12,8 @@
 //! `--preset reference` uses the settings the reference scVAEIT was run with.
 //! `--model multigrate` runs Multigrate with the reference Multigrate's settings
 //! (RNA counts with NB, protein CLR with MSE; `reap::multigrate_config`).
+//! The JSON object's `modality_gap` is `scmosaic_eval::gap::modality_gap` of
+//! all cells' latent (test cells `rna`, train cells `rna+adt`).
 
 use clap::Parser;
 use scmosaic::config::InferenceNorm;
@@ -188,6 +190,29 @@ fn run(a: Args) -> scmosaic::Result<()> {
     for ((name, v), r) in rows.into_iter().zip(refs) {
         println!("  {name:<38} {v:>10.3}   {r:>10}");
     }
+    // The modality gap: RNA-only test cells among the paired train cells.
+    if let Some(g) = s.modality_gap.levels.get("rna") {
+        let pair = |a: Option<f64>, b: Option<f64>| {
+            format!(
+                "{:.3} (mixed: {:.3})",
+                a.unwrap_or(f64::NAN),
+                b.unwrap_or(f64::NAN)
+            )
+        };
+        println!(
+            "  {:<38} {:.3} (mixed: {:.3})",
+            "RNA-only: same-set neighbours", g.same, g.same_if_mixed
+        );
+        println!(
+            "  {:<38} {}",
+            "RNA-only: paired same-type neighbours",
+            pair(g.paired_same_type, g.paired_same_type_if_mixed)
+        );
+        println!(
+            "  {:<38} {:.3}",
+            "modality-set kNN entropy", s.modality_gap.entropy
+        );
+    }
     let json = serde_json::json!({
         "model": kind,
         "preset": if a.config.is_some() { "config file" } else { a.preset.as_str() },
@@ -204,6 +229,7 @@ fn run(a: Args) -> scmosaic::Result<()> {
         "cell_pearson_mean": s.cell_pearson_mean,
         "knn_accuracy": s.knn_accuracy,
         "ari": s.ari,
+        "modality_gap": s.modality_gap,
         "train_seconds": train_seconds,
         "seconds_per_epoch": spe,
         "impute_seconds": s.impute_seconds,

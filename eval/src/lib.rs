@@ -6,7 +6,10 @@
 //! The examples, benchmarks and tests of the workspace use it; it uses only the
 //! public API of `scmosaic`.
 
+pub mod baseline;
 pub mod cluster;
+pub mod gap;
+pub mod hao;
 pub mod metrics;
 pub mod mosaic;
 pub mod reap;

@@ -465,17 +465,16 @@ mod mosaic_metric_tests {
     }
 }
 
+/// Per column of two row-major `[n, p]` matrices, `f` of the two columns.
+pub fn per_column(obs: &[f64], hat: &[f64], p: usize, f: fn(&[f64], &[f64]) -> f64) -> Vec<f64> {
+    let n = obs.len() / p.max(1);
+    let col = |m: &[f64], j: usize| -> Vec<f64> { (0..n).map(|i| m[i * p + j]).collect() };
+    (0..p).map(|j| f(&col(obs, j), &col(hat, j))).collect()
+}
+
 /// Per column of two row-major `[n, p]` matrices, Pearson and Spearman
 /// between them: (Pearson mean, Pearson median, Spearman mean) over columns.
 pub fn column_correlations(obs: &[f64], hat: &[f64], p: usize) -> (f64, f64, f64) {
-    let n = obs.len() / p.max(1);
-    let col = |m: &[f64], j: usize| -> Vec<f64> { (0..n).map(|i| m[i * p + j]).collect() };
-    let per_p: Vec<f64> = (0..p)
-        .map(|j| pearson(&col(obs, j), &col(hat, j)))
-        .collect();
-    let per_s: Vec<f64> = (0..p)
-        .map(|j| spearman(&col(obs, j), &col(hat, j)))
-        .collect();
-    let (pm, pmed) = mean_median(&per_p);
-    (pm, pmed, mean_median(&per_s).0)
+    let (pm, pmed) = mean_median(&per_column(obs, hat, p, pearson));
+    (pm, pmed, mean_median(&per_column(obs, hat, p, spearman)).0)
 }
