@@ -64,13 +64,14 @@ fn baselines_beat_chance() {
     let s = hao::baseline_scores(&data()).unwrap();
     eprintln!("{}", s.to_json());
     assert_eq!(s.model, "pca-knn");
-    // measured: protein Pearson 0.xxx, RNA Pearson 0.xxx, transfer p1 / p2 / p4 0.xxx / 0.xxx / 0.xxx
-    assert!(s.protein.pearson_mean > 0.2, "{}", s.protein.pearson_mean);
-    assert!(s.rna.pearson_mean > 0.1, "{}", s.rna.pearson_mean);
+    // measured: protein Pearson 0.349, RNA Pearson 0.306 (232 genes), transfer
+    // p3 -> p1 / p2 / p4 0.850 / 0.913 / 0.830
+    assert!(s.protein.pearson_mean > 0.3, "{}", s.protein.pearson_mean);
+    assert!(s.rna.pearson_mean > 0.25, "{}", s.rna.pearson_mean);
     assert!(s.rna.genes_scored > 100, "{}", s.rna.genes_scored);
-    assert!(s.transfer_p2 > 0.6, "{}", s.transfer_p2);
+    assert!(s.transfer_p1 > 0.7, "{}", s.transfer_p1);
+    assert!(s.transfer_p2 > 0.8, "{}", s.transfer_p2);
     assert!(s.transfer_p4 > 0.7, "{}", s.transfer_p4);
-    assert!(s.transfer_p1 > 0.4, "{}", s.transfer_p1);
     assert!(s.ari.is_nan() && s.modality_gap.is_none());
 }
 
@@ -78,7 +79,8 @@ fn baselines_beat_chance() {
 fn short_run_scores_are_finite_and_beat_chance() {
     let d = data().subsample(100, 0).unwrap();
     let mut cfg = ModelConfig::from_json(
-        r#"{"latent_dim": 8, "hidden": [64], "train": {"batch_size": 64, "epochs": 30}}"#,
+        r#"{"latent_dim": 8, "hidden": [64],
+            "train": {"batch_size": 32, "epochs": 20, "lr_schedule": "constant"}}"#,
     )
     .unwrap();
     cfg.train.seed = 0;
@@ -89,11 +91,6 @@ fn short_run_scores_are_finite_and_beat_chance() {
     })
     .unwrap();
     eprintln!("{}", s.to_json());
-    assert_eq!(epochs, 60, "two models of 30 epochs");
-    assert_eq!(
-        (s.n_cells, s.epochs, s.epochs_protein_to_rna),
-        (400, 30, 30)
-    );
     for (name, v) in [
         ("protein.pearson_mean", s.protein.pearson_mean),
         ("protein.clr_rmse", s.protein.clr_rmse),
@@ -108,10 +105,18 @@ fn short_run_scores_are_finite_and_beat_chance() {
         assert!(v.is_finite(), "{name} = {v}");
     }
     // measured: ...
+    assert_eq!(epochs, 40, "two models of 20 epochs");
+    assert_eq!(
+        (s.n_cells, s.epochs, s.epochs_protein_to_rna),
+        (400, 20, 20)
+    );
+    // measured: protein Pearson 0.211, RNA Pearson 0.208, transfer p3 -> p1 /
+    // p2 / p4 0.61 / 0.38 / 0.64, ARI 0.343 (9 s on 2 busy cores)
     assert!(s.protein.pearson_mean > 0.1, "{}", s.protein.pearson_mean);
-    assert!(s.rna.pearson_mean > 0.05, "{}", s.rna.pearson_mean);
-    assert!(s.transfer_p4 > 0.5, "{}", s.transfer_p4);
-    assert!(s.ari > 0.1, "{}", s.ari);
+    assert!(s.rna.pearson_mean > 0.1, "{}", s.rna.pearson_mean);
+    assert!(s.transfer_p1 > 0.45, "{}", s.transfer_p1);
+    assert!(s.transfer_p4 > 0.45, "{}", s.transfer_p4);
+    assert!(s.ari > 0.15, "{}", s.ari);
     let gap = s.modality_gap.as_ref().unwrap();
     let sets: Vec<&str> = gap.levels.keys().map(|k| k.as_str()).collect();
     assert_eq!(sets, ["adt", "rna", "rna+adt"]);
