@@ -16,10 +16,9 @@
 //! transfer in RNA and protein PCA spaces; no training, no seed).
 
 use clap::Parser;
-use scmosaic::{EpochLog, ModelConfig};
+use scmosaic::ModelConfig;
+use scmosaic_eval::cli::{self, RunFlags};
 use scmosaic_eval::hao::{self, HaoData, HaoScores};
-use scmosaic_eval::mosaic::RunOptions;
-use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 /// Runs hao-mosaic v1 for one model and seed (or the baselines).
@@ -29,9 +28,6 @@ struct Args {
     /// Model family, or `pca-knn` for the baselines.
     #[arg(long, default_value = "scvaeit", value_parser = ["scvaeit", "multigrate", "pca-knn"])]
     model: String,
-    /// Training seed.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
     /// Training epochs (default: the model's).
     #[arg(long)]
     epochs: Option<usize>,
@@ -50,36 +46,14 @@ struct Args {
     /// Keep a seeded random subset of at most this many cells per donor (quick runs).
     #[arg(long = "cells-per-donor", value_name = "N")]
     cells_per_donor: Option<usize>,
-    /// Kernel threads (0 = all cores).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
-    /// Posterior draws averaged by imputation (default: the config's).
-    #[arg(long)]
-    draws: Option<usize>,
-    /// Device (`cpu`, `cuda:0`, ...).
-    #[arg(long, default_value = "cpu")]
-    device: String,
-    /// Also write the JSON object to this file.
-    #[arg(long)]
-    json: Option<PathBuf>,
-    /// No per-epoch progress.
-    #[arg(long)]
-    quiet: bool,
+    #[command(flatten)]
+    run: RunFlags,
 }
 
 /// `{"model": MODEL}`, merged with the config file, then the flags.
 fn config(a: &Args) -> scmosaic::Result<ModelConfig> {
-    let mut cfg = ModelConfig::from_json(&format!(r#"{{"model": "{}"}}"#, a.model))?;
-    if let Some(p) = &a.config {
-        let text = std::fs::read_to_string(p).map_err(|e| scmosaic::Error::Io {
-            path: p.display().to_string(),
-            source: e,
-        })?;
-        let patch: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| scmosaic::Error::InvalidConfig(format!("{}: {e}", p.display())))?;
-        cfg = cfg.merged(patch)?;
-    }
-    cfg.train.seed = a.seed;
+    let mut cfg = cli::model_config(&a.model, a.config.as_deref())?;
+    cfg.train.seed = a.run.seed;
     if let Some(e) = a.epochs {
         cfg.train.epochs = e;
     }
@@ -93,7 +67,6 @@ fn config(a: &Args) -> scmosaic::Result<ModelConfig> {
 }
 
 fn print_table(s: &HaoScores) {
-    println!("hao-mosaic v1 ({}, seed {})", s.model, s.seed);
     let mut rows: Vec<(String, f64)> = vec![
         ("p4 protein Pearson, mean".into(), s.protein.pearson_mean),
         (
@@ -136,21 +109,19 @@ fn print_table(s: &HaoScores) {
     }
     rows.push(("train seconds (both models)".into(), s.cost.train_seconds));
     rows.push(("peak RSS MiB".into(), s.cost.peak_rss_mib));
-    for (name, v) in rows {
-        println!("  {name:<42} {v:>8.3}");
-    }
+    cli::print_rows(
+        &format!("hao-mosaic v1 ({}, seed {})", s.model, s.seed),
+        &rows,
+        42,
+    );
 }
 
 fn run(a: Args) -> scmosaic::Result<()> {
     let mut data = HaoData::load(&a.data)?;
     if let Some(n) = a.cells_per_donor {
-        data = data.subsample(n, a.seed)?;
+        data = data.subsample(n, a.run.seed)?;
     }
-    let threads = if a.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        a.threads
-    };
+    let threads = a.run.threads_used();
     eprintln!(
         "hao-mosaic v1: {} cells, {} genes, {} proteins; {} on {} thread(s)",
         data.n_cells(),
@@ -163,36 +134,13 @@ fn run(a: Args) -> scmosaic::Result<()> {
         hao::baseline_scores(&data)?
     } else {
         let cfg = config(&a)?;
-        let opts = RunOptions {
-            threads: a.threads,
-            device: a.device.clone(),
-            n_draws: a.draws,
-        };
-        let quiet = a.quiet;
-        let mut progress = |log: &EpochLog| {
-            if !quiet
-                && (log.epoch.is_multiple_of(25) || log.epoch == 1 || log.epoch == log.n_epochs)
-            {
-                eprintln!(
-                    "epoch {:>4}/{}  loss {:>10.3}  kl {:>7.3}  ({:.2} s)",
-                    log.epoch, log.n_epochs, log.train.total, log.train.kl, log.seconds
-                );
-            }
-            ControlFlow::Continue(())
-        };
-        hao::run(&cfg, &data, &opts, &mut progress)?
+        let mut progress = a.run.progress(25);
+        hao::run(&cfg, &data, &a.run.options(), &mut progress)?
     };
     print_table(&s);
     let mut json = serde_json::to_value(&s).expect("scores serialize");
     json["threads"] = serde_json::json!(threads);
-    println!("{json}");
-    if let Some(p) = &a.json {
-        std::fs::write(p, format!("{json}\n")).map_err(|e| scmosaic::Error::Io {
-            path: p.display().to_string(),
-            source: e,
-        })?;
-    }
-    Ok(())
+    a.run.emit(&json)
 }
 
 fn main() {

@@ -1,4 +1,4 @@
-//! The mosaic-trimodal v1 protocol (`../shared/docs/benchmarks.md`): train a
+//! The mosaic-trimodal v1 protocol (`docs/results.md`): train a
 //! model on a mosaic and print imputation and integration scores as a table
 //! and one JSON object.
 //!
@@ -22,10 +22,10 @@
 //! training seed) applied; everything else is the model's default.
 
 use clap::Parser;
-use scmosaic::{EpochLog, ModelConfig};
+use scmosaic::ModelConfig;
+use scmosaic_eval::cli::{self, RunFlags};
 use scmosaic_eval::synthetic::MosaicSpec;
 use scmosaic_eval::{mosaic, snare};
-use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 /// Trains a model on a mosaic (mosaic-trimodal v1) and prints imputation and
@@ -48,15 +48,9 @@ struct Args {
     /// Training epochs.
     #[arg(long, default_value_t = 100)]
     epochs: usize,
-    /// Training seed.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
     /// Seed of the synthetic data.
     #[arg(long = "data-seed", default_value_t = 0)]
     data_seed: u64,
-    /// Kernel threads (0 = all cores).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
     /// SNARE-seq: keep a random subset of this many cells.
     #[arg(long = "max-cells")]
     max_cells: Option<usize>,
@@ -66,59 +60,23 @@ struct Args {
     /// Synthetic: scale of the per-dataset batch effects.
     #[arg(long = "batch-strength", default_value_t = MosaicSpec::default().batch_strength)]
     batch_strength: f64,
-    /// Posterior draws averaged by imputation (default: the config's).
-    #[arg(long)]
-    draws: Option<usize>,
-    /// Device (`cpu`, `cuda:0`, ...).
-    #[arg(long, default_value = "cpu")]
-    device: String,
-    /// Also write the JSON object to this file.
-    #[arg(long)]
-    json: Option<PathBuf>,
-    /// No per-epoch progress.
-    #[arg(long)]
-    quiet: bool,
+    #[command(flatten)]
+    run: RunFlags,
 }
 
 /// `{"model": MODEL}`, merged with the config file, then the flags.
 fn config(a: &Args) -> scmosaic::Result<ModelConfig> {
-    let mut cfg = ModelConfig::from_json(&format!(r#"{{"model": "{}"}}"#, a.model))?;
-    if let Some(p) = &a.config {
-        let text = std::fs::read_to_string(p).map_err(|e| scmosaic::Error::Io {
-            path: p.display().to_string(),
-            source: e,
-        })?;
-        let patch: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| scmosaic::Error::InvalidConfig(format!("{}: {e}", p.display())))?;
-        cfg = cfg.merged(patch)?;
-    }
+    let mut cfg = cli::model_config(&a.model, a.config.as_deref())?;
     cfg.train.epochs = a.epochs;
-    cfg.train.seed = a.seed;
+    cfg.train.seed = a.run.seed;
     Ok(cfg)
 }
 
 fn run(a: Args) -> scmosaic::Result<()> {
     let cfg = config(&a)?;
-    let opts = mosaic::RunOptions {
-        threads: a.threads,
-        device: a.device.clone(),
-        n_draws: a.draws,
-    };
-    let quiet = a.quiet;
-    let mut progress = |log: &EpochLog| {
-        if !quiet && (log.epoch.is_multiple_of(10) || log.epoch == 1 || log.epoch == log.n_epochs) {
-            eprintln!(
-                "epoch {:>4}/{}  loss {:>10.3}  kl {:>7.3}  ({:.2} s)",
-                log.epoch, log.n_epochs, log.train.total, log.train.kl, log.seconds
-            );
-        }
-        ControlFlow::Continue(())
-    };
-    let threads = if a.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        a.threads
-    };
+    let opts = a.run.options();
+    let mut progress = a.run.progress(10);
+    let threads = a.run.threads_used();
     let (title, rows, mut json): (String, Vec<(&str, f64)>, serde_json::Value) = if a.data
         == "synthetic"
     {
@@ -155,12 +113,10 @@ fn run(a: Args) -> scmosaic::Result<()> {
                 ("ARI", s.ari),
                 ("batch entropy (dataset, k=15)", s.batch_entropy),
                 ("batch ASW (dataset)", s.batch_asw),
-                ("train seconds", s.cost.train_seconds),
-                ("seconds per epoch", s.cost.seconds_per_epoch),
-                ("impute seconds", s.cost.impute_seconds),
-                ("peak RSS MiB", s.cost.peak_rss_mib),
-                ("parameters", s.cost.params as f64),
-            ],
+            ]
+            .into_iter()
+            .chain(s.cost.rows())
+            .collect(),
             serde_json::to_value(&s).expect("scores serialize"),
         )
     } else {
@@ -188,28 +144,16 @@ fn run(a: Args) -> scmosaic::Result<()> {
                 ("ARI", s.ari),
                 ("batch entropy (library, k=15)", s.batch_entropy),
                 ("batch ASW (library)", s.batch_asw),
-                ("train seconds", s.cost.train_seconds),
-                ("seconds per epoch", s.cost.seconds_per_epoch),
-                ("impute seconds", s.cost.impute_seconds),
-                ("peak RSS MiB", s.cost.peak_rss_mib),
-                ("parameters", s.cost.params as f64),
-            ],
+            ]
+            .into_iter()
+            .chain(s.cost.rows())
+            .collect(),
             serde_json::to_value(&s).expect("scores serialize"),
         )
     };
     json["threads"] = serde_json::json!(threads);
-    println!("{title}");
-    for (name, v) in rows {
-        println!("  {name:<38} {v:>10.3}");
-    }
-    println!("{json}");
-    if let Some(p) = &a.json {
-        std::fs::write(p, format!("{json}\n")).map_err(|e| scmosaic::Error::Io {
-            path: p.display().to_string(),
-            source: e,
-        })?;
-    }
-    Ok(())
+    cli::print_rows(&title, &rows, 38);
+    a.run.emit(&json)
 }
 
 fn main() {

@@ -1,5 +1,5 @@
 //! The main job: train scVAEIT (or Multigrate) on REAP-seq PBMC and print the
-//! reap-impute v1 metrics (`../shared/docs/benchmarks.md`) as a table and one JSON object.
+//! reap-impute v1 metrics (`docs/results.md`) as a table and one JSON object.
 //!
 //! ```text
 //! cargo run --release --example reap_impute -- [--model scvaeit|multigrate] [--train DIR] [--test DIR] [--epochs N]
@@ -18,8 +18,8 @@
 use clap::Parser;
 use scmosaic::config::InferenceNorm;
 use scmosaic::{Model, ModelConfig};
+use scmosaic_eval::cli::{self, RunFlags};
 use scmosaic_eval::reap;
-use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -46,27 +46,12 @@ struct Args {
     /// Latent dimension.
     #[arg(long, default_value_t = 32)]
     latent: usize,
-    /// Training seed.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Kernel threads (0 = all cores).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
-    /// Posterior draws averaged by imputation (default: the config's).
-    #[arg(long)]
-    draws: Option<usize>,
-    /// Device (`cpu`, `cuda:0`, ...).
-    #[arg(long, default_value = "cpu")]
-    device: String,
     /// Settings: scmosaic's defaults or the reference implementation's.
     #[arg(long, default_value = "default", value_parser = ["default", "reference"])]
     preset: String,
     /// A JSON model config (replaces the preset; the flags above still apply).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Also write the JSON object to this file.
-    #[arg(long)]
-    json: Option<PathBuf>,
     /// Save the trained model to this checkpoint.
     #[arg(long)]
     save: Option<PathBuf>,
@@ -76,9 +61,8 @@ struct Args {
     /// Batch-norm statistics at inference (`running` or `batch`).
     #[arg(long = "inference-bn", value_name = "MODE", value_parser = parse_bn)]
     bn: Option<InferenceNorm>,
-    /// No per-epoch progress.
-    #[arg(long)]
-    quiet: bool,
+    #[command(flatten)]
+    run: RunFlags,
 }
 
 /// An `InferenceNorm` by its config name.
@@ -89,12 +73,7 @@ fn parse_bn(s: &str) -> Result<InferenceNorm, String> {
 /// The standardized configuration, or a JSON config file, with the flags applied.
 fn config(a: &Args) -> Result<ModelConfig, scmosaic::Error> {
     let mut cfg = match &a.config {
-        Some(p) => ModelConfig::from_json(&std::fs::read_to_string(p).map_err(|e| {
-            scmosaic::Error::Io {
-                path: p.display().to_string(),
-                source: e,
-            }
-        })?)?,
+        Some(p) => ModelConfig::from_json(&cli::read_json(p)?.to_string())?,
         None => match (a.model.as_str(), a.preset.as_str()) {
             ("multigrate", _) => reap::multigrate_config(),
             (_, "reference") => reap::reference_config(),
@@ -104,7 +83,7 @@ fn config(a: &Args) -> Result<ModelConfig, scmosaic::Error> {
     cfg.latent_dim = a.latent;
     cfg.train.epochs = a.epochs;
     cfg.train.batch_size = a.batch;
-    cfg.train.seed = a.seed;
+    cfg.train.seed = a.run.seed;
     Ok(cfg)
 }
 
@@ -118,13 +97,9 @@ fn run(a: Args) -> scmosaic::Result<()> {
     if let Some(bn) = a.bn {
         model.inference_config_mut().batch_norm = bn;
     }
-    model.set_device(&a.device)?;
-    model.set_threads(a.threads)?;
-    let threads = if a.threads == 0 {
-        rayon_threads()
-    } else {
-        a.threads
-    };
+    model.set_device(&a.run.device)?;
+    model.set_threads(a.run.threads)?;
+    let threads = a.run.threads_used();
     eprintln!(
         "reap-impute v1: {} train cells, {} test cells, {} genes, {} proteins; {} parameters; {} on {} thread(s)",
         data.train.n_cells(),
@@ -136,27 +111,18 @@ fn run(a: Args) -> scmosaic::Result<()> {
         threads
     );
     let t0 = Instant::now();
-    let quiet = a.quiet;
     let skip = a.load.is_some();
     let epochs_run = if skip {
         0
     } else {
-        let report = model.fit_with_progress(&data.train, &mut |log| {
-            if !quiet && (log.epoch % 10 == 0 || log.epoch == 1 || log.epoch == log.n_epochs) {
-                eprintln!(
-                    "epoch {:>4}/{}  loss {:>9.3}  kl {:>7.3}  ({:.2} s)",
-                    log.epoch, log.n_epochs, log.train.total, log.train.kl, log.seconds
-                );
-            }
-            ControlFlow::Continue(())
-        })?;
+        let report = model.fit_with_progress(&data.train, &mut a.run.progress(10))?;
         report.epochs_run
     };
     let train_seconds = t0.elapsed().as_secs_f64();
     if let Some(p) = &a.save {
         model.save(p)?;
     }
-    let s = reap::evaluate(&model, &data, a.draws)?;
+    let s = reap::evaluate(&model, &data, a.run.draws)?;
     let rss = scmosaic_eval::peak_rss_mib();
     let spe = train_seconds / epochs_run.max(1) as f64;
     let kind = model.kind().as_str();
@@ -217,7 +183,7 @@ fn run(a: Args) -> scmosaic::Result<()> {
         "model": kind,
         "preset": if a.config.is_some() { "config file" } else { a.preset.as_str() },
         "epochs": model.epochs_trained(),
-        "seed": a.seed,
+        "seed": a.run.seed,
         "batch_size": a.batch,
         "latent": a.latent,
         "n_train": data.train.n_cells(),
@@ -238,18 +204,7 @@ fn run(a: Args) -> scmosaic::Result<()> {
         "threads": threads,
         "device": model.device().name(),
     });
-    println!("{json}");
-    if let Some(p) = &a.json {
-        std::fs::write(p, format!("{json}\n")).map_err(|e| scmosaic::Error::Io {
-            path: p.display().to_string(),
-            source: e,
-        })?;
-    }
-    Ok(())
-}
-
-fn rayon_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    a.run.emit(&json)
 }
 
 fn main() {

@@ -180,15 +180,7 @@ fn mixing<T: AsRef<str>>(
                 paired_same += 1;
             }
         }
-        let h: f64 = hist
-            .iter()
-            .filter(|&&c| c > 0)
-            .map(|&c| {
-                let p = c as f64 / m;
-                -p * p.ln()
-            })
-            .sum::<f64>()
-            / norm;
+        let h = crate::metrics::entropy(&hist) / norm;
         let others = (type_size[t] - 1).max(1) as f64;
         let a = &mut acc[l];
         a.same += hist[l] as f64 / m;

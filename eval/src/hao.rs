@@ -230,22 +230,19 @@ impl HaoData {
             Hide::Protein => (self.has_rna.clone(), self.task_flags(&self.has_adt)),
             Hide::Rna => (self.task_flags(&self.has_rna), self.has_adt.clone()),
         };
-        let not = |v: &[bool]| v.iter().map(|b| !b).collect::<Vec<_>>();
+        let modality = |name: &str, features: &[String], m: &Matrix, measured: Vec<bool>| {
+            let unmeasured: Vec<bool> = measured.iter().map(|b| !b).collect();
+            Modality::new(
+                name,
+                Likelihood::Nb,
+                features.to_vec(),
+                empty_rows(m, &unmeasured)?,
+            )?
+            .with_measured(measured)
+        };
         Dataset::new(vec![
-            Modality::new(
-                "rna",
-                Likelihood::Nb,
-                self.genes.clone(),
-                empty_rows(&self.rna, &not(&rna_m))?,
-            )?
-            .with_measured(rna_m)?,
-            Modality::new(
-                "adt",
-                Likelihood::Nb,
-                self.proteins.clone(),
-                empty_rows(&self.adt, &not(&adt_m))?,
-            )?
-            .with_measured(adt_m)?,
+            modality("rna", &self.genes, &self.rna, rna_m)?,
+            modality("adt", &self.proteins, &self.adt, adt_m)?,
         ])?
         .with_covariate(Covariate::from_labels("donor", &self.donor)?)?
         .with_cell_names(self.barcodes.clone())

@@ -2,11 +2,14 @@
 //!
 //! Evaluation of [`scmosaic`] models, kept out of the shipped library: the
 //! metrics, the benchmark protocols (reap-impute v1, mosaic-trimodal v1 on the
-//! synthetic mosaic and on SNARE-seq) and the seeded synthetic trimodal mosaic.
-//! The examples, benchmarks and tests of the workspace use it; it uses only the
-//! public API of `scmosaic`.
+//! synthetic mosaic and on SNARE-seq, hao-mosaic v1 with its model-free
+//! baselines), the modality-gap metric, the seeded synthetic trimodal mosaic,
+//! and the flags the protocol binaries share ([`cli`]). The examples,
+//! benchmarks and tests of the workspace use it; it uses only the public API of
+//! `scmosaic`.
 
 pub mod baseline;
+pub mod cli;
 pub mod cluster;
 pub mod gap;
 pub mod hao;
@@ -45,6 +48,17 @@ pub struct RunCost {
 }
 
 impl RunCost {
+    /// The costs as `(name, value)` rows of a printed table.
+    pub fn rows(&self) -> Vec<(&'static str, f64)> {
+        vec![
+            ("train seconds", self.train_seconds),
+            ("seconds per epoch", self.seconds_per_epoch),
+            ("impute seconds", self.impute_seconds),
+            ("peak RSS MiB", self.peak_rss_mib),
+            ("parameters", self.params as f64),
+        ]
+    }
+
     /// The cost of scoring `model` (training time left at 0).
     pub(crate) fn of(model: &scmosaic::Model, impute_seconds: f64, embed_seconds: f64) -> RunCost {
         RunCost {

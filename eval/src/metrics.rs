@@ -216,6 +216,20 @@ pub fn average_precision(scores: &[f64], labels: &[bool]) -> f64 {
     ap
 }
 
+/// Shannon entropy (natural log) of the distribution with these counts (0
+/// when all are 0).
+pub fn entropy(counts: &[usize]) -> f64 {
+    let m: usize = counts.iter().sum();
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / m as f64;
+            -p * p.ln()
+        })
+        .sum()
+}
+
 /// Batch mixing of an embedding (`x`: `[n, d]` row-major): for each cell,
 /// the Shannon entropy of the batch labels among its `k` nearest neighbours
 /// (Euclidean, the cell itself excluded), divided by `ln(number of batches)`;
@@ -237,16 +251,7 @@ pub fn knn_batch_entropy(x: &[f32], d: usize, batches: &[usize], k: usize) -> f6
         for &(j, _) in neigh {
             counts[levels.binary_search(&batches[j]).expect("level")] += 1;
         }
-        let m = neigh.len() as f64;
-        let h: f64 = counts
-            .iter()
-            .filter(|&&c| c > 0)
-            .map(|&c| {
-                let p = c as f64 / m;
-                -p * p.ln()
-            })
-            .sum();
-        total += h / norm;
+        total += entropy(&counts) / norm;
     }
     total / nn.len() as f64
 }

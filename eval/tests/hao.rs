@@ -104,7 +104,6 @@ fn short_run_scores_are_finite_and_beat_chance() {
     ] {
         assert!(v.is_finite(), "{name} = {v}");
     }
-    // measured: ...
     assert_eq!(epochs, 40, "two models of 20 epochs");
     assert_eq!(
         (s.n_cells, s.epochs, s.epochs_protein_to_rna),
