@@ -111,3 +111,39 @@ pub fn print_rows<S: AsRef<str>>(title: &str, rows: &[(S, f64)], width: usize) {
         println!("  {:<width$} {v:>10.3}", name.as_ref());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Bin {
+        #[command(flatten)]
+        run: RunFlags,
+    }
+
+    #[test]
+    fn flags_and_config() {
+        let b = Bin::try_parse_from(["bin", "--seed", "3", "--draws", "7", "--quiet"]).unwrap();
+        assert_eq!((b.run.seed, b.run.draws, b.run.quiet), (3, Some(7), true));
+        assert_eq!(b.run.options().n_draws, Some(7));
+        for bad in [
+            &["bin", "--seed", "-1"][..],
+            &["bin", "--threads", "x"],
+            &["bin", "--nope"],
+        ] {
+            assert!(Bin::try_parse_from(bad).is_err(), "{bad:?}");
+        }
+        let m = model_config("multigrate", None).unwrap();
+        assert_eq!(m.model.as_str(), "multigrate");
+        let dir = tempfile::tempdir().unwrap();
+        let patch = dir.path().join("patch.json");
+        std::fs::write(&patch, r#"{"latent_dim": 5, "train": {"epochs": 2}}"#).unwrap();
+        let c = model_config("scvaeit", Some(&patch)).unwrap();
+        assert_eq!((c.latent_dim, c.train.epochs), (5, 2));
+        std::fs::write(&patch, "{oops").unwrap();
+        assert!(model_config("scvaeit", Some(&patch)).is_err());
+        assert!(model_config("scvaeit", Some(&dir.path().join("none.json"))).is_err());
+    }
+}
