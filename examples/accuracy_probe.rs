@@ -23,8 +23,8 @@
 //! RNA principal components) with its cell type and whether its protein was
 //! measured, for `scripts/plot_umap.py`.
 
-use scmosaic::eval::metrics::knn;
-use scmosaic::eval::reap;
+use scmosaic_eval::metrics::knn;
+use scmosaic_eval::reap;
 use scmosaic::{ImputeRequest, ImputeScale, Model, ModelConfig};
 use std::io::Write;
 use std::path::PathBuf;
@@ -355,7 +355,7 @@ fn dump(
 }
 
 fn pca_baseline(data: &reap::ReapData, dump_to: Option<&PathBuf>) -> serde_json::Value {
-    use scmosaic::eval::metrics::{adjusted_rand_index, clr, column_correlations, knn_accuracy};
+    use scmosaic_eval::metrics::{adjusted_rand_index, clr, column_correlations, knn_accuracy};
     let (x, g) = rna_lognorm(&[&data.train, &data.test]);
     let nt = data.train.n_cells();
     let n = x.len() / g;
@@ -372,7 +372,7 @@ fn pca_baseline(data: &reap::ReapData, dump_to: Option<&PathBuf>) -> serde_json:
     let mut types = labels.clone();
     types.sort();
     types.dedup();
-    let clusters = scmosaic::eval::cluster::cluster_to_k(&z, k, types.len(), 15, 0);
+    let clusters = scmosaic_eval::cluster::cluster_to_k(&z, k, types.len(), 15, 0);
     let ari = adjusted_rand_index(&clusters, &labels);
     // protein: kNN regression from the train cells' counts
     let adt = data.train.modality("adt").expect("adt");
@@ -464,7 +464,7 @@ fn run(a: Args) -> Result<(), String> {
         req.predictive = true;
         let imp = model.impute(&data.test, &req).map_err(e)?;
         let p = data.proteins.len();
-        let obs = scmosaic::eval::metrics::clr(&data.test_protein_counts, p);
+        let obs = scmosaic_eval::metrics::clr(&data.test_protein_counts, p);
         let (c80, c95, w80) = coverage(
             imp.draws.as_ref().expect("draws"),
             imp.n_draws,
