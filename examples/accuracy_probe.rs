@@ -23,9 +23,9 @@
 //! RNA principal components) with its cell type and whether its protein was
 //! measured, for `scripts/plot_umap.py`.
 
+use scmosaic::{ImputeRequest, ImputeScale, Model, ModelConfig};
 use scmosaic_eval::metrics::knn;
 use scmosaic_eval::reap;
-use scmosaic::{ImputeRequest, ImputeScale, Model, ModelConfig};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;

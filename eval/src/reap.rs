@@ -378,7 +378,11 @@ pub fn validation_split(data: &ReapData, fraction: f64, split_seed: u64) -> Resu
         .collect();
     let cols: Vec<usize> = data.proteins.iter().map(|p| idx[p.as_str()]).collect();
     let dense = adt.data().select_cols(&cols)?.to_dense();
-    let libs = train.modality("adt").ok_or_else(|| no("adt"))?.data().row_sums();
+    let libs = train
+        .modality("adt")
+        .ok_or_else(|| no("adt"))?
+        .data()
+        .row_sums();
     Ok(ReapData {
         train,
         test,

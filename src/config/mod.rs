@@ -476,6 +476,12 @@ impl ModelConfig {
                     mg.bn_momentum, mg.bn_epsilon
                 ));
             }
+            if !non_negative(mg.modality_alignment) {
+                return bad(format!(
+                    "multigrate.modality_alignment must be >= 0, got {}",
+                    mg.modality_alignment
+                ));
+            }
             if !(mg.modality_dropout.is_finite() && (0.0..=1.0).contains(&mg.modality_dropout)) {
                 return bad(format!(
                     "multigrate.modality_dropout must be in [0, 1], got {}",

@@ -52,7 +52,8 @@ pub(super) fn defaults() -> serde_json::Value {
             "cont_cov_type": "sigm",
             "bn_momentum": BN_MOMENTUM,
             "bn_epsilon": BN_EPSILON,
-            "modality_dropout": 0.0
+            "modality_dropout": 0.0,
+            "modality_alignment": 0.0
         }
     })
 }
@@ -219,6 +220,13 @@ pub struct MultigrateConfig {
     /// the remaining modalities to predict the dropped one: the path cells
     /// measured with fewer modalities take (0 = never, the reference).
     pub modality_dropout: f64,
+    /// Weight of the MMD (with `kernel`) between each pair of modalities'
+    /// own posterior samples over the cells measured with both: it aligns
+    /// the unimodal experts, so cells measured with fewer modalities land
+    /// where their multimodal counterparts do (0 = none, the reference; the
+    /// reference's `alignment_type = "marginal"` penalty without
+    /// `integrate_on` groups). Independent of `alignment`/`integ_weight`.
+    pub modality_alignment: f64,
 }
 
 impl Default for MultigrateConfig {

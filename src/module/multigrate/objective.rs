@@ -45,6 +45,8 @@ pub(crate) struct MgObjective {
     /// Probability of leaving one modality of a multi-modal cell out of the
     /// product of experts in a training step.
     modality_dropout: f64,
+    /// Weight of the MMD between pairs of modalities' own posteriors.
+    modality_alignment: f64,
     schedule: Schedule,
 }
 
@@ -93,6 +95,7 @@ impl<B: Compute> Network<B> for MultiVae<B> {
                 ),
             integrate_on: self.layout.integrate_on,
             modality_dropout: mg.modality_dropout,
+            modality_alignment: mg.modality_alignment,
             schedule: Schedule {
                 kl_warmup: Some(s.kl_warmup_epochs),
                 align_decay: None,
@@ -225,6 +228,31 @@ impl<B: Compute> Network<B> for MultiVae<B> {
             }
             total = total + integ.clone() * integ_weight;
         }
+        let modal_weight = o.modality_alignment * factors.align;
+        if modal_weight > 0.0 {
+            // MMD between each pair of modalities' own posterior samples over
+            // the cells that have both (reported with the alignment penalty)
+            let mut modal = Tensor::<B, 1>::zeros([1], &device);
+            for i in 0..n_mod {
+                let Some((mi, vi)) = &enc.marginals[i] else {
+                    continue;
+                };
+                let si = sample(mi.clone(), vi.clone(), step.eps_marginal[i].clone());
+                for j in i + 1..n_mod {
+                    let Some((mj, vj)) = &enc.marginals[j] else {
+                        continue;
+                    };
+                    let both: Vec<usize> = (0..n).filter(|&r| b.has(r, i) && b.has(r, j)).collect();
+                    if both.len() < 2 {
+                        continue;
+                    }
+                    let sj = sample(mj.clone(), vj.clone(), step.eps_marginal[j].clone());
+                    modal = modal + mmd_pair(rows(&si, &both), rows(&sj, &both), o.moments);
+                }
+            }
+            total = total + modal.clone() * modal_weight;
+            integ = integ + modal;
+        }
         Loss {
             total,
             parts: LossParts {
@@ -301,7 +329,7 @@ impl<B: Compute> MultiVae<B> {
         let device = batch.x.device();
         let mut draw = || tensor2(randn(n * z, &mut rngs.noise), n, z, &device);
         let eps = draw();
-        let eps_marginal = if o.marginal {
+        let eps_marginal = if o.marginal || o.modality_alignment > 0.0 {
             (0..batch.ranges.len()).map(|_| draw()).collect()
         } else {
             Vec::new()
