@@ -5,8 +5,11 @@
 //! the reference, Multigrate from the decoder mean as the reference).
 //!
 //! ```text
-//! cargo bench --bench reap [-- --model scvaeit|multigrate --device cpu --threads 2 --repeats 5 --epochs 5]
+//! cargo bench --bench reap [-- --model scvaeit|multigrate --preset default|reference
+//!     --device cpu --threads 2 --repeats 5 --epochs 5]
 //! ```
+//! `--preset reference`: the settings the reference model was run with
+//! (`reap::reference_config`, `reap::multigrate_reference_config`).
 //! Each training repeat is one `fit` of `--epochs` epochs (default 5, so the
 //! optimizer and allocator are in their steady state as in a whole run),
 //! reported per epoch. Prints the median and min of each figure and one JSON line.
@@ -24,6 +27,9 @@ struct Args {
     /// Model family.
     #[arg(long, default_value = "scvaeit", value_parser = ["scvaeit", "multigrate"])]
     model: String,
+    /// scmosaic's default settings or the reference model's.
+    #[arg(long, default_value = "default", value_parser = ["default", "reference"])]
+    preset: String,
     /// Device (`cpu`, `cuda:0`, ...).
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -53,9 +59,12 @@ fn main() -> scmosaic::Result<()> {
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/reap_pbmc2");
     let data = reap::load(&dir, None)?;
     let kind = args.model;
-    let (mut cfg, draws, label) = match kind.as_str() {
-        "multigrate" => (reap::multigrate_config(), None, "Multigrate"),
-        _ => (reap::standard_config(), Some(50), "scVAEIT"),
+    let reference = args.preset == "reference";
+    let (mut cfg, draws, label) = match (kind.as_str(), reference) {
+        ("multigrate", false) => (reap::multigrate_config(), None, "Multigrate"),
+        ("multigrate", true) => (reap::multigrate_reference_config(), None, "Multigrate"),
+        (_, false) => (reap::standard_config(), Some(50), "scVAEIT"),
+        (_, true) => (reap::reference_config(), Some(50), "scVAEIT"),
     };
     cfg.train.epochs = 1;
     let mut model = Model::new(&cfg, &data.train)?;

@@ -9,9 +9,11 @@
 //! ```
 //! Defaults: the bundled `data/reap_pbmc2`, the standardized run (100 epochs,
 //! batch 256, latent 32, seed 0) with scmosaic's default model settings;
-//! `--preset reference` uses the settings the reference scVAEIT was run with.
-//! `--model multigrate` runs Multigrate with the reference Multigrate's settings
-//! (RNA counts with NB, protein CLR with MSE; `reap::multigrate_config`).
+//! `--preset reference` uses the settings the reference model was run with.
+//! `--model multigrate` runs Multigrate with its defaults, RNA counts with NB
+//! and protein counts with the NB mixture (`reap::multigrate_config`); with
+//! `--preset reference`, the reference Multigrate's settings (protein CLR with
+//! MSE, no modality dropout or alignment; `reap::multigrate_reference_config`).
 //! The JSON object's `modality_gap` is `scmosaic_eval::gap::modality_gap` of
 //! all cells' latent (test cells `rna`, train cells `rna+adt`).
 
@@ -75,6 +77,7 @@ fn config(a: &Args) -> Result<ModelConfig, scmosaic::Error> {
     let mut cfg = match &a.config {
         Some(p) => ModelConfig::from_json(&cli::read_json(p)?.to_string())?,
         None => match (a.model.as_str(), a.preset.as_str()) {
+            ("multigrate", "reference") => reap::multigrate_reference_config(),
             ("multigrate", _) => reap::multigrate_config(),
             (_, "reference") => reap::reference_config(),
             _ => reap::standard_config(),

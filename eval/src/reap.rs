@@ -63,12 +63,32 @@ pub fn reference_config() -> ModelConfig {
     c
 }
 
+/// The standardized run for Multigrate with scmosaic's defaults: RNA raw
+/// counts with `nb`, protein counts with totalVI's background/foreground NB
+/// mixture on a CLR input (`nb_mixture`), z 32, 100 epochs, batch 256, no
+/// validation split; everything else (modality dropout, modality alignment,
+/// layers, optimizer) Multigrate's defaults.
+pub fn multigrate_config() -> ModelConfig {
+    multigrate_run(
+        r#"{
+          "model": "multigrate",
+          "latent_dim": 32,
+          "modalities": [
+            {"name": "rna", "likelihood": "nb"},
+            {"name": "adt", "likelihood": "nb", "normalization": "clr", "nb_mixture": {}}
+          ],
+          "train": {"validation_fraction": 0.0}
+        }"#,
+    )
+}
+
 /// The standardized run for Multigrate with the settings the reference
 /// Multigrate was run with (`reference-results.md`): RNA raw counts with `nb`,
 /// protein CLR with `mse`, z 32, 2 x 128 layers, dropout 0.2, LayerNorm, AdamW
-/// lr 5e-4, weight decay 1e-3, 100 epochs, batch 256, no validation split.
-pub fn multigrate_config() -> ModelConfig {
-    let mut c = ModelConfig::from_json(
+/// lr 5e-4, weight decay 1e-3, 100 epochs, batch 256, no validation split, and
+/// neither modality dropout nor modality alignment.
+pub fn multigrate_reference_config() -> ModelConfig {
+    multigrate_run(
         r#"{
           "model": "multigrate",
           "latent_dim": 32,
@@ -76,10 +96,14 @@ pub fn multigrate_config() -> ModelConfig {
             {"name": "rna", "likelihood": "nb"},
             {"name": "adt", "likelihood": "mse", "normalization": "clr"}
           ],
+          "multigrate": {"modality_dropout": 0.0, "modality_alignment": 0.0},
           "train": {"validation_fraction": 0.0}
         }"#,
     )
-    .expect("valid config");
+}
+
+fn multigrate_run(json: &str) -> ModelConfig {
+    let mut c = ModelConfig::from_json(json).expect("valid config");
     c.train.epochs = 100;
     c.train.batch_size = 256;
     c.train.seed = 0;
