@@ -66,7 +66,8 @@ fn at(v: &[f32], row: usize, d: usize, j: usize) -> f32 {
 
 /// One NB (gamma-Poisson) draw.
 fn nb(mu: f32, r: f32, rng: &mut ChaCha8Rng) -> f32 {
-    if !(mu > 0.0) {
+    // NaN and non-positive means draw 0
+    if mu.is_nan() || mu <= 0.0 {
         return 0.0;
     }
     let r = r.max(1e-6) as f64;
@@ -74,7 +75,7 @@ fn nb(mu: f32, r: f32, rng: &mut ChaCha8Rng) -> f32 {
         Ok(g) => g.sample(rng),
         Err(_) => mu as f64,
     };
-    if !(lambda > 0.0) {
+    if lambda.is_nan() || lambda <= 0.0 {
         return 0.0;
     }
     if lambda > 1e7 {
