@@ -89,7 +89,7 @@ test_that("unknown modality, mismatched features, wrong objects", {
   set.seed(4)
   x <- tiny()
   model <- scmosaic_model(x, latent_dim = 2, hidden = 8, epochs = 1)
-  expect_scm_error(impute(model, x, "ATAC"), "the model has no modality 'ATAC' \\(modalities: RNA, ADT\\)")
+  expect_scm_error(impute_modality(model, x, "ATAC"), "the model has no modality 'ATAC' \\(modalities: RNA, ADT\\)")
   other <- x$RNA
   rownames(other) <- paste0("gene", 1:20)
   expect_scm_error(embed_cells(model, list(RNA = other)),
@@ -97,8 +97,8 @@ test_that("unknown modality, mismatched features, wrong objects", {
   d <- scmosaic_data(list(RNA = other))
   expect_scm_error(embed_cells(model, d), "none of the 20 data features matches the model's 20 features")
   expect_scm_error(embed_cells(model, scmosaic_data(list(ATAC = x$RNA))), "modality 'ATAC', which the model does not know")
-  expect_scm_error(impute(model, x, "ADT", features = "CD999"), "feature 'CD999'")
-  expect_scm_error(impute(model, x, "ADT", covariates = c(batch = "a")), "covariate 'batch'")
+  expect_scm_error(impute_modality(model, x, "ADT", features = "CD999"), "feature 'CD999'")
+  expect_scm_error(impute_modality(model, x, "ADT", covariates = c(batch = "a")), "covariate 'batch'")
   expect_scm_error(embed_cells(list(), x), "expected a scmosaic model")
   expect_scm_error(scmosaic_data(42), "class 'numeric'")
   # Partially matching features: a warning, then the missing ones count as unmeasured.
@@ -132,7 +132,6 @@ test_that("missing, corrupt and stale model files", {
 })
 
 test_that("Seurat and SingleCellExperiment inputs are checked", {
-  skip_without_data()
   skip_if_not_installed("Seurat")
   obj <- small_seurat(40)
   expect_scm_error(scmosaic_data(obj, assays = c("RNA", "PROTEIN")),
