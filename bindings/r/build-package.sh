@@ -65,22 +65,44 @@ stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 t0=$(date +%s)
 
-# 1. The package folder, without build leftovers.
-tar -C "$root/bindings/r" \
-  --exclude='scmosaic/src/rust/target' --exclude='scmosaic/src/rust/vendor' \
-  --exclude='scmosaic/src/.cargo' --exclude='scmosaic/src/Makevars' \
-  --exclude='*.o' --exclude='*.so' --exclude='*.dll' \
-  --exclude='scmosaic/tests/testthat/Rplots.pdf' \
-  -cf - scmosaic | tar -C "$stage" -xf -
+# 1. The package folder: the files git tracks or would track (no build
+# leftovers), else everything but known leftovers.
+if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  (cd "$root/bindings/r" && git ls-files -co --exclude-standard -z scmosaic |
+    tar --null -T - -cf -) | tar -C "$stage" -xf -
+else
+  tar -C "$root/bindings/r" \
+    --exclude='scmosaic/src/rust/target' --exclude='scmosaic/src/vendor' \
+    --exclude='scmosaic/src/.cargo' --exclude='scmosaic/src/Makevars' \
+    --exclude='*.o' --exclude='*.so' --exclude='*.dll' \
+    --exclude='scmosaic/tests/testthat/Rplots.pdf' \
+    -cf - scmosaic | tar -C "$stage" -xf -
+fi
 rust="$stage/scmosaic/src/rust"
 
-# 2. The core crate.
+# 2. The core crate: its sources (and build script, if any) and the parts of
+# its manifest a dependency needs.
 mkdir -p "$rust/scmosaic-core"
-cp -R "$root/src" "$rust/scmosaic-core/src"
+if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  (cd "$root" && git ls-files -co --exclude-standard -z src | tar --null -T - -cf -) |
+    tar -C "$rust/scmosaic-core" -xf -
+else
+  cp -R "$root/src" "$rust/scmosaic-core/src"
+fi
+[ -f "$root/build.rs" ] && cp "$root/build.rs" "$rust/scmosaic-core/"
 awk '
-  /^\[/ { keep = ($0 == "[package]" || $0 == "[lib]" || $0 == "[features]" || $0 == "[dependencies]") }
+  /^\[/ {
+    keep = ($0 == "[package]" || $0 == "[lib]" || $0 == "[features]" ||
+            $0 ~ /^\[(build-)?dependencies(\..*)?\]$/ ||
+            $0 ~ /^\[target\..*\.(build-)?dependencies(\..*)?\]$/)
+  }
   keep { if ($0 ~ /^crate-type *=/) print "crate-type = [\"rlib\"]"; else print }
 ' "$root/Cargo.toml" > "$rust/scmosaic-core/Cargo.toml"
+if grep -q 'workspace *= *true\|\.workspace *=' "$rust/scmosaic-core/Cargo.toml"; then
+  echo "build-package.sh: the core's Cargo.toml inherits settings from the workspace" \
+    "(workspace = true), which the copied crate cannot; resolve them in step 2" >&2
+  exit 1
+fi
 
 # 3. The R crate as its own workspace, depending on the copied core.
 manifest="$rust/Cargo.toml"
