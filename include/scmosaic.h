@@ -135,8 +135,8 @@ typedef int32_t scm_status;
 #endif // __cplusplus
 
 /**
- * A model configuration (every setting of a model; see the README's
- * configuration section for the keys). Create with `scm_config_new` or
+ * A model configuration (every setting of a model; the keys and their
+ * defaults are in docs/configuration.md). Create with `scm_config_new` or
  * `scm_config_from_json`, free with `scm_config_free`.
  */
 typedef struct scm_config scm_config;

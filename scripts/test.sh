@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test: the Rust suites (unit, integration, real data, header staleness,
-# Julia ccall check, fuzz regressions, doc tests), the C tests against the
+# Julia binding staleness, fuzz regressions, doc tests), the C tests against the
 # shared and static library (plus valgrind), the C++ example through
 # pkg-config, and the R package's testthat suite. Needs gcc/g++, zlib headers,
 # pkg-config and valgrind (.ci/run installs them); VALGRIND=0 skips the

@@ -75,3 +75,15 @@ pub use model::{EmbedRequest, Embedding, Imputation, ImputeRequest, ImputeScale,
 pub use preprocess::{ModalityPreprocessing, Preprocessing};
 pub use schema::Schema;
 pub use train::{EpochLog, LossSummary, StopReason, TrainReport};
+
+/// The Rust examples of the README and of `docs/` compiled (and, unless marked
+/// `no_run`, run) as doc tests, so that they cannot drift from the API.
+#[cfg(doctest)]
+mod doc_examples {
+    #[doc = include_str!("../README.md")]
+    struct Readme;
+    #[doc = include_str!("../docs/configuration.md")]
+    struct Configuration;
+    #[doc = include_str!("../docs/library.md")]
+    struct Library;
+}

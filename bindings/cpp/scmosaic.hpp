@@ -187,7 +187,7 @@ inline void json_string(std::string& out, const std::string& s) {
 // ---------------------------------------------------------------------------
 // Config
 
-/// A model configuration (see the README's configuration section for keys).
+/// A model configuration (keys and defaults: docs/configuration.md).
 class Config {
 public:
     /// Every setting at its default.

@@ -31,6 +31,7 @@ int main(void) {
     for (int j = 0; j < N_GENES; j++) rna[c * N_GENES + j] = (float)(rand() % 4 + (j % 3 == c % 3) * 6);
     for (int j = 0; j < N_PROTEINS; j++) adt[c * N_PROTEINS + j] = (float)(rand() % 5 + (j == c % 3) * 30);
   }
+  /* README quick start: begin (tests/readme_examples.rs) */
   scm_dataset *both, *rna_only;
   CHECK(scm_dataset_new(N_CELLS, &both));
   CHECK(scm_dataset_add_dense(both, "rna", "nb", genes, N_GENES, rna, N_CELLS * N_GENES));
@@ -57,5 +58,6 @@ int main(void) {
   scm_config_free(cfg);
   scm_dataset_free(both);
   scm_dataset_free(rna_only);
+  /* README quick start: end */
   return 0;
 }

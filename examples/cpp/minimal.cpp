@@ -21,6 +21,7 @@ int main() try {
         for (std::size_t j = 0; j < n_proteins; ++j)
             adt[c * n_proteins + j] = float(noise(rng) + (j == c % 3 ? 30 : 0));
     }
+    // README quick start: begin (tests/readme_examples.rs)
     scmosaic::Dataset both(n_cells), rna_only(n_cells);
     both.add_dense("rna", "nb", genes, rna).add_dense("adt", "nb", proteins, adt);
     rna_only.add_dense("rna", "nb", genes, rna);
@@ -38,6 +39,7 @@ int main() try {
     std::printf("cell 0: latent[0] = %.3f, imputed protein0 = %.1f counts\n", latent[0],
                 protein[0]);
     model.save("minimal.safetensors");
+    // README quick start: end
     return 0;
 } catch (const scmosaic::Error& e) {
     std::fprintf(stderr, "scmosaic error %d: %s\n", int(e.status()), e.what());

@@ -7,8 +7,8 @@ use crate::ModelConfig;
 use serde_json::Value;
 use std::ffi::c_char;
 
-/// A model configuration (every setting of a model; see the README's
-/// configuration section for the keys). Create with `scm_config_new` or
+/// A model configuration (every setting of a model; the keys and their
+/// defaults are in docs/configuration.md). Create with `scm_config_new` or
 /// `scm_config_from_json`, free with `scm_config_free`.
 pub struct scm_config {
     pub(crate) inner: Locked<ModelConfig>,

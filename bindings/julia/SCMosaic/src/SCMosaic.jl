@@ -28,15 +28,15 @@ using Libdl
 using SparseArrays
 using Preferences
 
-include("LibSCMosaic.jl")
+include("LibSCMosaic.jl") # generated from include/scmosaic.h (scripts/gen-julia.sh)
 using .LibSCMosaic
 const L = LibSCMosaic
 
-import .LibSCMosaic: SCM_ABI_VERSION, SCM_STOP_COMPLETED, SCM_STOP_EARLY_STOPPED,
-    SCM_STOP_CANCELLED, SCM_STATUS_OK, SCM_STATUS_NULL_ARG, SCM_STATUS_INVALID_ARG,
-    SCM_STATUS_INVALID_DATA, SCM_STATUS_INVALID_CONFIG, SCM_STATUS_NOT_FOUND,
-    SCM_STATUS_CHECKPOINT, SCM_STATUS_DEVICE, SCM_STATUS_INVALID_STATE,
-    SCM_STATUS_NUMERICAL, SCM_STATUS_IO, SCM_STATUS_BUFFER_TOO_SMALL, SCM_STATUS_PANIC
+# The header's constants (SCM_ABI_VERSION, SCM_STATUS_*, SCM_STOP_*), also as
+# SCMosaic.SCM_...
+for name in L.CONSTANTS
+    @eval const $name = L.$name
+end
 
 include("errors.jl")
 
@@ -241,21 +241,39 @@ function _cstrings(strs)
     return s, p
 end
 
-# The (buf, cap, len) string protocol: ask for the size, then fill.
-function _read_string(f)
+# The (buf, cap, len) output protocol of strings and serialized models: ask
+# for the size with `f(C_NULL, 0, len)`, then fill a buffer of that size.
+function _read_buffer(f)
     len = Ref{Csize_t}(0)
     @check f(C_NULL, 0, len)
     for _ in 1:8
         buf = Vector{UInt8}(undef, len[])
         status = f(buf, length(buf), len)
-        # The string may have grown between the two calls: ask again.
+        # The output may have grown between the two calls: ask again.
         status == L.SCM_STATUS_BUFFER_TOO_SMALL && continue
         check(status)
-        n = Int(len[])
-        return String(resize!(buf, max(n - 1, 0))) # drop the NUL
+        return resize!(buf, Int(len[]))
     end
-    error("the string kept changing size while it was read")
+    error("the library's output kept changing size while it was read")
 end
+
+# A string through the (buf, cap, len) protocol (`len` counts the NUL).
+function _read_string(f)
+    buf = _read_buffer(f)
+    return String(resize!(buf, max(length(buf) - 1, 0))) # drop the NUL
+end
+
+# The value a library function writes through its last argument, an
+# out-pointer to a `T`: calls `f(args..., out)` and checks its status. Every
+# handle constructor and value getter goes through here.
+function _out(f, ::Type{T}, args...) where {T}
+    out = T <: Ptr ? Ref{T}(C_NULL) : Ref{T}(zero(T))
+    @check f(args..., out)
+    return out[]
+end
+
+# A count or size (`size_t *out`) as an Int.
+_count(f, args...) = Int(_out(f, Csize_t, args...))
 
 struct _JSONObject
     pairs::Vector{Pair{String,Any}}
@@ -326,13 +344,8 @@ end
 
 function Config(settings::Pair...; json::Union{Nothing,AbstractString} = nothing,
                 kwargs...)
-    out = Ref{Ptr{L.scm_config}}(C_NULL)
-    if json === nothing
-        @check L.scm_config_new(out)
-    else
-        @check L.scm_config_from_json(String(json), out)
-    end
-    cfg = Config(out[])
+    cfg = Config(json === nothing ? _out(L.scm_config_new, Ptr{L.scm_config}) :
+                 _out(L.scm_config_from_json, Ptr{L.scm_config}, String(json)))
     for (k, v) in settings
         set!(cfg, string(k), v)
     end
@@ -397,17 +410,11 @@ Base.copy(cfg::Config) = Config(; json = config_json(cfg))
 
 function Dataset(n_cells::Integer)
     n_cells < 0 && throw(ArgumentError("n_cells must be > 0, got $(n_cells)"))
-    out = Ref{Ptr{L.scm_dataset}}(C_NULL)
-    @check L.scm_dataset_new(n_cells, out)
-    return Dataset(out[])
+    return Dataset(_out(L.scm_dataset_new, Ptr{L.scm_dataset}, n_cells))
 end
 
 "Number of cells of a dataset."
-function ncells(ds::Dataset)
-    out = Ref{Csize_t}(0)
-    @check L.scm_dataset_n_cells(ds, out)
-    return Int(out[])
-end
+ncells(ds::Dataset) = _count(L.scm_dataset_n_cells, ds)
 
 """
     nmodalities(ds::Dataset)
@@ -415,11 +422,7 @@ end
 
 Number of modalities added so far / of the model.
 """
-function nmodalities(ds::Dataset)
-    out = Ref{Csize_t}(0)
-    @check L.scm_dataset_n_modalities(ds, out)
-    return Int(out[])
-end
+nmodalities(ds::Dataset) = _count(L.scm_dataset_n_modalities, ds)
 
 function _check_features(X::AbstractMatrix, features)
     if size(X, 1) != length(features)
@@ -561,11 +564,7 @@ end
 # ---------------------------------------------------------------------------
 # Model
 
-function Model(cfg::Config, ds::Dataset)
-    out = Ref{Ptr{L.scm_model}}(C_NULL)
-    @check L.scm_model_new(cfg, ds, out)
-    return Model(out[])
-end
+Model(cfg::Config, ds::Dataset) = Model(_out(L.scm_model_new, Ptr{L.scm_model}, cfg, ds))
 
 """
     map_query(reference::Model, query::Dataset) -> Model
@@ -574,11 +573,8 @@ Query-to-reference mapping: a copy of `reference` that also knows the new
 covariate levels of `query`; `train!(mapped, query)` then updates only their
 parameters, so the reference cells' embeddings do not change.
 """
-function map_query(reference::Model, query::Dataset)
-    out = Ref{Ptr{L.scm_model}}(C_NULL)
-    @check L.scm_model_map_query(reference, query, out)
-    return Model(out[])
-end
+map_query(reference::Model, query::Dataset) =
+    Model(_out(L.scm_model_map_query, Ptr{L.scm_model}, reference, query))
 
 # The closure context passed as user_data to the progress trampoline.
 mutable struct _Progress
@@ -663,17 +659,9 @@ function train!(model::Model, ds::Dataset; progress = nothing)
 end
 
 "The latent dimension of a model."
-function latent_dim(model::Model)
-    out = Ref{Csize_t}(0)
-    @check L.scm_model_latent_dim(model, out)
-    return Int(out[])
-end
+latent_dim(model::Model) = _count(L.scm_model_latent_dim, model)
 
-function nmodalities(model::Model)
-    out = Ref{Csize_t}(0)
-    @check L.scm_model_n_modalities(model, out)
-    return Int(out[])
-end
+nmodalities(model::Model) = _count(L.scm_model_n_modalities, model)
 
 "The model's modality names, in model order."
 modalities(model::Model) =
@@ -681,11 +669,8 @@ modalities(model::Model) =
      for i in 1:nmodalities(model)]
 
 "Number of features of a modality of the model."
-function nfeatures(model::Model, modality::AbstractString)
-    out = Ref{Csize_t}(0)
-    @check L.scm_model_n_features(model, String(modality), out)
-    return Int(out[])
-end
+nfeatures(model::Model, modality::AbstractString) =
+    _count(L.scm_model_n_features, model, String(modality))
 
 "The feature names of a modality of the model, in model order."
 function features(model::Model, modality::AbstractString)
@@ -695,18 +680,10 @@ function features(model::Model, modality::AbstractString)
 end
 
 "Number of epochs trained so far."
-function epochs_trained(model::Model)
-    out = Ref{Csize_t}(0)
-    @check L.scm_model_epochs_trained(model, out)
-    return Int(out[])
-end
+epochs_trained(model::Model) = _count(L.scm_model_epochs_trained, model)
 
 "Number of trainable parameters."
-function nparams(model::Model)
-    out = Ref{Csize_t}(0)
-    @check L.scm_model_n_params(model, out)
-    return Int(out[])
-end
+nparams(model::Model) = _count(L.scm_model_n_params, model)
 
 config_json(model::Model) =
     _read_string((buf, cap, len) -> L.scm_model_config_json(model, buf, cap, len))
@@ -857,29 +834,15 @@ save_model(model::Model, path::AbstractString) = save(model, path)
 Loads a model saved by [`save`](@ref) (on the CPU). Corrupt or foreign files
 throw `SCM_STATUS_CHECKPOINT`.
 """
-function load_model(path::AbstractString)
-    out = Ref{Ptr{L.scm_model}}(C_NULL)
-    @check L.scm_model_load(String(path), out)
-    return Model(out[])
-end
+load_model(path::AbstractString) = Model(_out(L.scm_model_load, Ptr{L.scm_model}, String(path)))
 
 """
     to_bytes(model) -> Vector{UInt8}
 
 The model as safetensors bytes (what [`save`](@ref) writes).
 """
-function to_bytes(model::Model)
-    len = Ref{Csize_t}(0)
-    @check L.scm_model_to_buffer(model, C_NULL, 0, len)
-    for _ in 1:8
-        buf = Vector{UInt8}(undef, len[])
-        status = L.scm_model_to_buffer(model, buf, length(buf), len)
-        status == L.SCM_STATUS_BUFFER_TOO_SMALL && continue # changed in between
-        check(status)
-        return resize!(buf, Int(len[]))
-    end
-    error("the serialized model kept changing size")
-end
+to_bytes(model::Model) =
+    _read_buffer((buf, cap, len) -> L.scm_model_to_buffer(model, buf, cap, len))
 
 """
     from_bytes(bytes) -> Model
@@ -888,9 +851,7 @@ A model from bytes made by [`to_bytes`](@ref) (or read from a saved file).
 """
 function from_bytes(bytes::AbstractVector{UInt8})
     b = bytes isa Vector{UInt8} ? bytes : Vector{UInt8}(bytes)
-    out = Ref{Ptr{L.scm_model}}(C_NULL)
-    @check L.scm_model_from_buffer(b, length(b), out)
-    return Model(out[])
+    return Model(_out(L.scm_model_from_buffer, Ptr{L.scm_model}, b, length(b)))
 end
 
 Base.write(io::IO, model::Model) = write(io, to_bytes(model))

@@ -15,26 +15,7 @@ struct SCMosaicError <: Exception
 end
 
 "The name of a status code, e.g. `\"SCM_STATUS_INVALID_ARG\"`."
-function status_name(code::Integer)
-    for (name, value) in (
-        (:SCM_STATUS_OK, L.SCM_STATUS_OK),
-        (:SCM_STATUS_NULL_ARG, L.SCM_STATUS_NULL_ARG),
-        (:SCM_STATUS_INVALID_ARG, L.SCM_STATUS_INVALID_ARG),
-        (:SCM_STATUS_INVALID_DATA, L.SCM_STATUS_INVALID_DATA),
-        (:SCM_STATUS_INVALID_CONFIG, L.SCM_STATUS_INVALID_CONFIG),
-        (:SCM_STATUS_NOT_FOUND, L.SCM_STATUS_NOT_FOUND),
-        (:SCM_STATUS_CHECKPOINT, L.SCM_STATUS_CHECKPOINT),
-        (:SCM_STATUS_DEVICE, L.SCM_STATUS_DEVICE),
-        (:SCM_STATUS_INVALID_STATE, L.SCM_STATUS_INVALID_STATE),
-        (:SCM_STATUS_NUMERICAL, L.SCM_STATUS_NUMERICAL),
-        (:SCM_STATUS_IO, L.SCM_STATUS_IO),
-        (:SCM_STATUS_BUFFER_TOO_SMALL, L.SCM_STATUS_BUFFER_TOO_SMALL),
-        (:SCM_STATUS_PANIC, L.SCM_STATUS_PANIC),
-    )
-        value == code && return String(name)
-    end
-    return "unknown status"
-end
+status_name(code::Integer) = get(L.scm_status_names, code, "unknown status")
 
 function Base.showerror(io::IO, e::SCMosaicError)
     print(io, "SCMosaicError: ", status_name(e.code), " (", e.code, "): ", e.msg)
