@@ -1,5 +1,7 @@
 # One-call verbs for SingleCellExperiment objects (Bioconductor's runX
-# naming): runScVAEIT() and runMultigrate() share .run_sce().
+# naming): runScVAEIT() and runMultigrate() share .run_sce(). Their help page
+# is man/sce-verbs.Rd: runScVAEIT.Rd would differ from the Seurat verbs'
+# RunScVAEIT.Rd only in case, which R CMD check rejects.
 
 #' scVAEIT or Multigrate embedding and imputation for a SingleCellExperiment
 #'
@@ -52,6 +54,7 @@
 #'                        threads = 1, verbose = FALSE)
 #'   SingleCellExperiment::reducedDimNames(sce)
 #' }
+#' @rdname sce-verbs
 #' @export
 runScVAEIT <- function(x, experiments = NULL, model = NULL, impute = NULL,
                        assay.type = "counts", main.name = NULL, features = NULL,
@@ -77,7 +80,7 @@ runScVAEIT <- function(x, experiments = NULL, model = NULL, impute = NULL,
   )
 }
 
-#' @rdname runScVAEIT
+#' @rdname sce-verbs
 #' @export
 runMultigrate <- function(x, experiments = NULL, model = NULL, impute = NULL,
                           assay.type = "counts", main.name = NULL, features = NULL,
