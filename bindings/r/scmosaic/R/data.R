@@ -35,9 +35,9 @@
 #' modality, the feature and the cell.
 #'
 #' A dataset holds the data twice: in Rust memory (what the models read)
-#' and as the R matrices it was built from (mostly the caller's own objects,
-#' not copies), from which BiocParallel workers rebuild chunks of it. Like
-#' models, datasets cannot be kept with `saveRDS()`.
+#' and as the R matrices it was built from (the caller's matrices, or the
+#' feature subsets taken from them), from which BiocParallel workers rebuild
+#' chunks of it. Like models, datasets cannot be kept with `saveRDS()`.
 #'
 #' @param x A named list of features x cells matrices (`dgCMatrix`, other
 #'   `Matrix` classes, or numeric base matrices) with feature names as
@@ -515,9 +515,9 @@ scmosaic_data.list <- function(x, likelihood = NULL, missing = NULL, covariates 
 }
 
 # A "scmosaic_data" object from checked parts: the Rust dataset behind an
-# external pointer, the parts themselves (R matrices that are mostly the
-# caller's own, not copies; BiocParallel workers rebuild chunks of the dataset
-# from them, see R/parallel.R) and a summary.
+# external pointer, the parts themselves (the caller's matrices or feature
+# subsets of them; BiocParallel workers rebuild chunks of the dataset from
+# them, see R/parallel.R) and a summary.
 .new_data <- function(parts) {
   specs <- parts$specs
   mods <- vapply(specs, `[[`, character(1), "name")
