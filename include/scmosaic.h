@@ -240,6 +240,14 @@ scm_status scm_config_set_bool(scm_config *config, const char *key, int32_t valu
 scm_status scm_config_set_string(scm_config *config, const char *key, const char *value);
 
 /**
+ * Sets the option at a dotted key to a JSON value of any type (e.g. key
+ * `"hidden"`, value `"[256, 128]"`; key `"multigrate.alignment"`, value
+ * `"\"mmd\""`; `"null"` unsets an optional setting). On error the
+ * configuration is unchanged.
+ */
+scm_status scm_config_set_value_json(scm_config *config, const char *key, const char *value_json);
+
+/**
  * Writes the configuration as JSON (every setting, defaults included) into
  * `buf` (see the string protocol: `buf = NULL` asks for the size in `*len`).
  */
@@ -443,9 +451,11 @@ scm_status scm_model_embed_with(const scm_model *model,
  * averaged, 0 = posterior mean only; default the config's
  * `inference.n_draws`), `"scale"` (`"normalized"` or `"counts"`),
  * `"covariates"` (object: decode under these covariate levels, e.g.
- * `{"batch": "b1"}`) and `"seed"`. `variance` may be NULL; otherwise it
- * receives the per-value variance over draws (zero with fewer than two draws)
- * and `variance_len` must equal `mean_len`.
+ * `{"batch": "b1"}`) and `"seed"` (the JSON form of the library's
+ * `ImputeRequest`; `"variance"` and `"draws"` are decided by the arguments
+ * here). `variance` may be NULL; otherwise it receives the per-value
+ * variance over draws (zero with fewer than two draws) and `variance_len`
+ * must equal `mean_len`.
  */
 scm_status scm_model_impute(const scm_model *model,
                             const scm_dataset *dataset,

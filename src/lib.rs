@@ -45,24 +45,27 @@
 //! ```
 #![warn(missing_docs)]
 
+mod align;
 pub mod backend;
-mod batcher;
+mod batch;
 pub mod config;
 pub mod data;
 pub mod distributions;
 mod error;
 pub mod eval;
 pub mod ffi;
+pub mod host;
 pub mod io;
 pub mod model;
 pub mod module;
 pub mod nn;
 mod preprocess;
 pub mod schema;
+pub mod special;
 pub mod train;
 
+pub use align::{Alignment, ModalityAlignment};
 pub use backend::Device;
-pub use batcher::{Alignment, ModalityAlignment};
 pub use config::{
     ModalityConfig, ModelConfig, ModelKind, MultigrateConfig, Normalization, TrainConfig,
 };

@@ -1,14 +1,14 @@
 //! Input transforms and the data-derived constants a model keeps.
 //!
 //! scVAEIT does no preprocessing itself; its paper log-normalizes RNA and ADT
-//! separately (`log1p(1e4 x / library)`) and binarizes ATAC (spec §1.5). Here the
+//! separately (`log1p(1e4 x / library)`) and binarizes ATAC (docs/models.md, scVAEIT §1.5). Here the
 //! transform is part of the model (raw counts in), and everything it derives from
 //! the training data is stored with the model:
 //! - per feature, the mean share of the library (`feature_fraction`), so a cell
 //!   that lacks some features (smaller panel, or features absent from new data)
 //!   is normalized consistently: `log1p(target_sum * F_S * x / library_S)` with
 //!   `library_S` the total over its observed features `S` and `F_S` their summed
-//!   share (the reference's transfer rule, spec §5, generalised per panel);
+//!   share (the reference's transfer rule, scVAEIT §5, generalised per panel);
 //! - the median library size, to map imputations back to counts;
 //! - the output bounds of the likelihoods (NB mean bound = block maximum, etc.).
 
@@ -99,8 +99,51 @@ impl FeatureStats {
     }
 }
 
+impl FeatureStats {
+    /// Mean of each feature of `r` over its observed entries; features never
+    /// observed get the average of the others.
+    pub fn means(&self, r: std::ops::Range<usize>) -> Vec<f64> {
+        let mean = |j: usize| (self.count[j] > 0).then(|| self.sum[j] / self.count[j] as f64);
+        let seen: Vec<f64> = r.clone().filter_map(mean).collect();
+        let fallback = seen.iter().sum::<f64>() / seen.len().max(1) as f64;
+        r.map(|j| mean(j).unwrap_or(fallback)).collect()
+    }
+
+    /// Statistics of the transformed values of `aligned`, per feature, over
+    /// the entries that are observed (dense buffers of 128 cells at a time,
+    /// so a 25k-peak modality costs ~30 MB here).
+    pub fn observed(aligned: &crate::align::Aligned<'_>) -> FeatureStats {
+        let d = aligned.n_features;
+        let mut stats = FeatureStats::new(d);
+        let all: Vec<usize> = (0..aligned.n_cells).collect();
+        let (mut x, mut a) = (vec![0f32; 128 * d], vec![0f32; 128 * d]);
+        for cells in all.chunks(128) {
+            let (x, a) = (&mut x[..cells.len() * d], &mut a[..cells.len() * d]);
+            aligned.fill(cells, x, a);
+            for (xr, ar) in x.chunks(d).zip(a.chunks(d)) {
+                for j in 0..d {
+                    if ar[j] > 0.0 {
+                        stats.add(j, xr[j]);
+                    }
+                }
+            }
+        }
+        stats
+    }
+}
+
+/// `ln(p / (1 - p))` with `p` clipped to `[1e-4, 1 - 1e-4]`.
+pub(crate) fn logits(p: &[f64]) -> Vec<f32> {
+    p.iter()
+        .map(|&p| {
+            let p = p.clamp(1e-4, 1.0 - 1e-4);
+            (p / (1.0 - p)).ln() as f32
+        })
+        .collect()
+}
+
 /// Output bounds per feature from statistics of the transformed training
-/// values (spec §1.4, current package): NB/ZINB/Poisson upper bound = the
+/// values (docs/models.md, scVAEIT §1.4, current package): NB/ZINB/Poisson upper bound = the
 /// block's maximum (lower bound 0); Gaussian centre = feature mean, bounds =
 /// the block's extreme of `mean ± 3 sd` and the observed range; Bernoulli [0, 1].
 ///

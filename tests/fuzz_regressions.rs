@@ -44,15 +44,31 @@ fn random_datasets() {
 
 #[test]
 fn mutated_checkpoints() {
-    let seed = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fuzz/regressions/checkpoint/seed-valid.safetensors"),
-    )
-    .expect("seed checkpoint");
-    harness::checkpoint(&seed);
-    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    // Format 1.0 (tensor-only checksum) and 1.1 (integrity over everything)
+    // seeds, so both loading rules are exercised.
+    for (k, name) in [
+        "seed-valid.safetensors",
+        "seed-valid-1.1-scvaeit.safetensors",
+        "seed-valid-1.1-multigrate.safetensors",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let seed = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fuzz/regressions/checkpoint")
+                .join(name),
+        )
+        .expect("seed checkpoint");
+        mutate(&seed, 11 + k as u64);
+    }
+}
+
+fn mutate(seed: &[u8], rng_seed: u64) {
+    harness::checkpoint(seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(rng_seed);
     for _ in 0..400 {
-        let mut buf = seed.clone();
+        let mut buf = seed.to_vec();
         match rng.random_range(0..4) {
             0 => buf.truncate(rng.random_range(0..seed.len())),
             1 => {

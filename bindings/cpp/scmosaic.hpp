@@ -182,6 +182,66 @@ inline void json_string(std::string& out, const std::string& s) {
     out += '"';
 }
 
+/// Builds a JSON object key by key (the options objects of the C ABI; their
+/// keys and meaning are defined once, by the library's serde types).
+class JsonObject {
+public:
+    JsonObject& add(const char* k, bool v) {
+        key(k);
+        out_ += v ? "true" : "false";
+        return *this;
+    }
+    JsonObject& add(const char* k, std::uint64_t v) {
+        key(k);
+        out_ += std::to_string(v);
+        return *this;
+    }
+    JsonObject& add(const char* k, const std::string& v) {
+        key(k);
+        json_string(out_, v);
+        return *this;
+    }
+    JsonObject& add(const char* k, const std::vector<std::string>& v) {
+        key(k);
+        out_ += '[';
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            if (i > 0) {
+                out_ += ',';
+            }
+            json_string(out_, v[i]);
+        }
+        out_ += ']';
+        return *this;
+    }
+    JsonObject& add(const char* k, const std::map<std::string, std::string>& v) {
+        key(k);
+        out_ += '{';
+        bool first = true;
+        for (const auto& kv : v) {
+            if (!first) {
+                out_ += ',';
+            }
+            first = false;
+            json_string(out_, kv.first);
+            out_ += ':';
+            json_string(out_, kv.second);
+        }
+        out_ += '}';
+        return *this;
+    }
+    std::string str() const { return out_ + '}'; }
+
+private:
+    void key(const char* k) {
+        if (out_.size() > 1) {
+            out_ += ',';
+        }
+        json_string(out_, k);
+        out_ += ':';
+    }
+    std::string out_ = "{";
+};
+
 }  // namespace detail
 
 // ---------------------------------------------------------------------------
@@ -250,6 +310,14 @@ public:
             detail::invalid_arg(key + ": value is NULL");
         }
         return set(key, std::string(value));
+    }
+
+    /// Sets the option at a dotted key to a JSON value of any type, e.g.
+    /// set_value_json("hidden", "[256, 128]").
+    Config& set_value_json(const std::string& key, const std::string& json) {
+        check(scm_config_set_value_json(h_.get(), detail::c_str(key, "config key"),
+                                        detail::c_str(json, "config value JSON")));
+        return *this;
     }
 
     /// Merges a JSON object into the configuration (nested objects merged).
@@ -455,60 +523,26 @@ struct ImputeOptions {
 
     /// The options as the JSON object scm_model_impute takes.
     std::string to_json() const {
-        std::string out = "{";
-        bool first = true;
-        auto key = [&](const char* k) {
-            if (!first) {
-                out += ',';
-            }
-            first = false;
-            detail::json_string(out, k);
-            out += ':';
-        };
+        detail::JsonObject o;
         if (!features.empty()) {
-            key("features");
-            out += '[';
-            for (std::size_t i = 0; i < features.size(); ++i) {
-                if (i > 0) {
-                    out += ',';
-                }
-                detail::json_string(out, features[i]);
-            }
-            out += ']';
+            o.add("features", features);
         }
         if (hide_target) {
-            key("hide_target");
-            out += "true";
+            o.add("hide_target", true);
         }
         if (n_draws) {
-            key("n_draws");
-            out += std::to_string(*n_draws);
+            o.add("n_draws", static_cast<std::uint64_t>(*n_draws));
         }
         if (!scale.empty()) {
-            key("scale");
-            detail::json_string(out, scale);
+            o.add("scale", scale);
         }
         if (!covariates.empty()) {
-            key("covariates");
-            out += '{';
-            bool first_cov = true;
-            for (const auto& kv : covariates) {
-                if (!first_cov) {
-                    out += ',';
-                }
-                first_cov = false;
-                detail::json_string(out, kv.first);
-                out += ':';
-                detail::json_string(out, kv.second);
-            }
-            out += '}';
+            o.add("covariates", covariates);
         }
         if (seed) {
-            key("seed");
-            out += std::to_string(*seed);
+            o.add("seed", *seed);
         }
-        out += '}';
-        return out;
+        return o.str();
     }
 };
 
@@ -525,18 +559,14 @@ struct EmbedOptions {
 
     /// The sample/seed options as the JSON object scm_model_embed_with takes.
     std::string to_json() const {
-        std::string out = "{";
+        detail::JsonObject o;
         if (sample) {
-            out += *sample ? "\"sample\":true" : "\"sample\":false";
+            o.add("sample", *sample);
         }
         if (seed) {
-            if (sample) {
-                out += ',';
-            }
-            out += "\"seed\":" + std::to_string(*seed);
+            o.add("seed", *seed);
         }
-        out += '}';
-        return out;
+        return o.str();
     }
 };
 

@@ -110,7 +110,8 @@ int run(std::size_t epochs) {
     rna_only.add_dense("rna", "nb", data.genes, data.rna);
 
     scmosaic::Config config = scmosaic::Config::from_json(
-        R"({"latent_dim": 8, "hidden": [32], "train": {"epochs": 3, "batch_size": 64}})");
+        R"({"latent_dim": 8, "train": {"epochs": 3, "batch_size": 64}})");
+    config.set_value_json("hidden", "[32]");
     if (epochs != 3) {
         config.set("train.epochs", epochs);
     }
@@ -225,6 +226,33 @@ int run(std::size_t epochs) {
         return 1;
     }
     std::cout << "to_bytes/from_bytes (" << bytes.size() << " bytes): identical embeddings\n";
+
+    // A damaged checkpoint is an error, never a different model: one byte of
+    // a feature name changed ("gene1" -> "gune1") is caught by the integrity
+    // check and reported as a corrupt file.
+    {
+        std::vector<std::uint8_t> damaged = bytes;
+        const std::string name = "\\\"" + data.genes[1] + "\\\"";  // as escaped in the header
+        const auto at = std::search(damaged.begin(), damaged.end(), name.begin(), name.end());
+        if (at == damaged.end()) {
+            std::cerr << "FAIL: feature name not found in the checkpoint header\n";
+            return 1;
+        }
+        at[3] = 'u';
+        try {
+            scmosaic::Model::from_bytes(damaged);
+            std::cerr << "FAIL: a damaged checkpoint loaded\n";
+            return 1;
+        } catch (const scmosaic::Error& e) {
+            if (e.status() != SCM_STATUS_CHECKPOINT ||
+                std::string(e.what()).find("corrupt") == std::string::npos) {
+                std::cerr << "FAIL: expected a corrupt-checkpoint error, got " << e.status_str()
+                          << ": " << e.what() << '\n';
+                return 1;
+            }
+            std::cout << "damaged checkpoint rejected: " << e.what() << '\n';
+        }
+    }
 
     // Query mapping (here a query without new covariate levels): the mapped
     // model embeds the reference cells exactly as the reference does.

@@ -1,34 +1,32 @@
 //! Model configuration: the single source of truth for a model.
 //!
 //! A [`ModelConfig`] is written by the user (Rust, JSON through the C ABI, or
-//! the R/Julia wrappers). Fields left unset are filled by
-//! [`ModelConfig::resolve`] from the dataset [`Schema`]; the resolved config
-//! (every field explicit) is what a model stores and what checkpoints carry, so a
-//! model is always `resolved config + schema + weights`.
+//! the R/Julia wrappers): JSON keys not given take the defaults of the named
+//! model kind, each written once in that model's file (`scvaeit.rs`,
+//! `multigrate.rs`). [`ModelConfig::resolve`] fills what depends on the data
+//! (modalities, block widths, weights, covariates) and returns a
+//! [`ResolvedConfig`] with every setting explicit, which is what a model
+//! holds and what checkpoints store (in `ModelConfig`'s JSON form).
 //!
-//! Defaults follow the scVAEIT paper scripts (spec §1.3): trunk `[256]`, latent 32,
-//! per-block widths 256/128 (16 for per-chromosome ATAC blocks), mask embeddings
-//! 32/16 (2), `beta_kl` 1, `beta_unobs` 2/3, `beta_reverse` 0.5 with two modalities
-//! (0 otherwise), `p_feat` 0.2, uniform `p_modal`, AdamW weight decay 1e-4,
-//! batch 512, 300 epochs, and the learning rate of the paper's scripts, 1e-3 (the
-//! current package's 3e-4 leaves 100-epoch runs undertrained). Two defaults are
-//! scmosaic's, chosen on reap-impute v1 (README): uniform modality weights, and a
-//! cosine learning-rate decay to 5% over the epochs of a `fit` call.
-//!
-//! With `"model": "multigrate"` the shared fields take Multigrate's defaults
-//! ([`kind_defaults`]: latent 16, hidden `[128]`, AdamW lr 5e-4, weight decay
-//! 1e-3, epsilon 1e-8, batch 256, 200 epochs, constant rate, 10% validation
-//! with early stopping) and the `multigrate` section holds the rest
-//! ([`MultigrateConfig`]). The scVAEIT-only fields (`beta_*`, `p_feat`,
-//! `p_modal`, `skip_conn`, `max_disp`, `mmd`, `leaky_slope`, per-modality
-//! `block_hidden`/`embed_dim`) are ignored by Multigrate.
+//! Fields that later versions add to a config carry a serde default that
+//! means the behaviour of the versions before them, so a checkpoint that
+//! lacks the field loads and computes as it did.
 
+mod legacy;
 mod multigrate;
+mod resolved;
+mod scvaeit;
+mod train;
 
 pub use multigrate::{
     Activation, AlignmentLoss, AlignmentType, ContCovType, Kernel, LatentMode, LayerNormKind, Mix,
-    MultigrateConfig,
+    MultigrateConfig, MultigrateSettings,
 };
+pub use resolved::{
+    ContinuousScaling, FamilySettings, ModelSettings, ResolvedConfig, ResolvedModality,
+};
+pub use scvaeit::{BlockWidths, MmdConfig, ScvaeitSettings};
+pub use train::{InferenceConfig, InferenceNorm, LrSchedule, TrainConfig};
 
 use crate::data::Likelihood;
 use crate::error::{Error, Result};
@@ -52,6 +50,15 @@ impl ModelKind {
         match self {
             ModelKind::Scvaeit => "scvaeit",
             ModelKind::Multigrate => "multigrate",
+        }
+    }
+
+    /// Every default of this kind's config, as the JSON object a user's
+    /// config is merged over.
+    pub fn defaults(&self) -> serde_json::Value {
+        match self {
+            ModelKind::Scvaeit => scvaeit::defaults(),
+            ModelKind::Multigrate => multigrate::defaults(),
         }
     }
 }
@@ -106,139 +113,17 @@ pub struct ModalityConfig {
     pub normalization: Option<Normalization>,
 }
 
-/// MMD penalty between groups of a covariate on the latent mean (spec §3.3).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MmdConfig {
-    /// Covariate whose groups are aligned (must be one of the model's covariates).
-    pub covariate: String,
-    /// Weight at epoch 0.
-    #[serde(default = "d_mmd_gamma")]
-    pub gamma: f64,
-    /// `gamma(epoch) = gamma * decay^(epoch / decay_epochs)` (tutorial: 0.8 per 50 epochs).
-    #[serde(default = "d_mmd_decay")]
-    pub decay: f64,
-    /// See `decay`.
-    #[serde(default = "d_mmd_decay_epochs")]
-    pub decay_epochs: f64,
-}
-
-/// Training settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrainConfig {
-    /// Passes over the training cells.
-    #[serde(default = "d_epochs")]
-    pub epochs: usize,
-    /// Cells per minibatch (the last incomplete minibatch of an epoch is dropped,
-    /// as in the reference; with fewer cells than this, one batch of all cells).
-    #[serde(default = "d_batch")]
-    pub batch_size: usize,
-    /// AdamW learning rate (paper scripts: 1e-3).
-    #[serde(default = "d_lr")]
-    pub learning_rate: f64,
-    /// Learning-rate schedule over the epochs of one `fit` call (default:
-    /// cosine decay to 5% of the rate; the reference uses a constant rate).
-    #[serde(default = "d_schedule")]
-    pub lr_schedule: LrSchedule,
-    /// Decoupled weight decay (multiplied by the learning rate, Keras semantics).
-    #[serde(default = "d_wd")]
-    pub weight_decay: f64,
-    /// AdamW epsilon (Keras: 1e-7).
-    #[serde(default = "d_adam_eps")]
-    pub adam_epsilon: f64,
-    /// Clip each parameter's gradient to this L2 norm (`None`: no clipping, as
-    /// the reference). Useful with raw-count inputs of very large scale.
-    #[serde(default)]
-    pub grad_clip_norm: Option<f64>,
-    /// Seed of every random stream (initialisation, shuffling, masks, sampling).
-    #[serde(default)]
-    pub seed: u64,
-    /// Fraction of cells held out for validation (0 = none). With validation,
-    /// early stopping is on and the best weights are restored at the end.
-    #[serde(default)]
-    pub validation_fraction: f64,
-    /// Epochs without relative improvement before stopping.
-    #[serde(default = "d_patience")]
-    pub patience: usize,
-    /// Minimum relative improvement of the validation loss.
-    #[serde(default = "d_min_delta")]
-    pub min_delta: f64,
-}
-
-/// Learning-rate schedule.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LrSchedule {
-    /// The same rate every epoch (the reference).
-    Constant,
-    /// Cosine decay from `learning_rate` to `learning_rate * final_fraction` at the last epoch.
-    Cosine {
-        /// Final rate as a fraction of the initial one.
-        final_fraction: f64,
-    },
-}
-
-impl LrSchedule {
-    /// The rate of epoch `e` (0-based) of `n` epochs.
-    pub fn rate(&self, lr: f64, e: usize, n: usize) -> f64 {
-        match *self {
-            LrSchedule::Constant => lr,
-            LrSchedule::Cosine { final_fraction } => {
-                let t = if n > 1 {
-                    e as f64 / (n - 1) as f64
-                } else {
-                    0.0
-                };
-                let lo = lr * final_fraction;
-                lo + 0.5 * (lr - lo) * (1.0 + (std::f64::consts::PI * t).cos())
-            }
-        }
-    }
-}
-
-/// Inference settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InferenceConfig {
-    /// Cells per minibatch for embedding and imputation.
-    #[serde(default = "d_inf_batch")]
-    pub batch_size: usize,
-    /// Posterior draws averaged for imputation (0 = decode the posterior mean only).
-    #[serde(default = "d_draws")]
-    pub n_draws: usize,
-    /// Batch-norm statistics used at inference.
-    #[serde(default)]
-    pub batch_norm: InferenceNorm,
-}
-
-/// Batch-norm statistics at inference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum InferenceNorm {
-    /// Running averages from training: each cell's output is independent of the others.
-    #[default]
-    Running,
-    /// Statistics of each inference minibatch (the reference's default), in data
-    /// order; outputs depend on which cells are processed together.
-    Batch,
-}
-
 /// Full model configuration (see the module docs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
     /// Model family.
-    #[serde(default)]
     pub model: ModelKind,
     /// Latent dimension `d`.
-    #[serde(default = "d_latent")]
     pub latent_dim: usize,
     /// Hidden widths of the encoder trunk (the decoder uses them reversed).
-    #[serde(default = "d_hidden")]
     pub hidden: Vec<usize>,
     /// Per-modality settings (order = model order). Empty: all dataset modalities, defaults.
-    #[serde(default)]
     pub modalities: Vec<ModalityConfig>,
     /// Names of the categorical covariates the model conditions on.
     /// `None`: all covariates of the training dataset. (Continuous covariates
@@ -247,46 +132,43 @@ pub struct ModelConfig {
     #[serde(default)]
     pub covariates: Option<Vec<String>>,
     /// KL weight.
-    #[serde(default = "d_beta_kl")]
-    pub beta_kl: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta_kl: Option<f64>,
     /// Weight of the masked-prediction term; the observed term gets `1 - beta_unobs`.
-    #[serde(default = "d_beta_unobs")]
-    pub beta_unobs: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta_unobs: Option<f64>,
     /// Weight of the reverse prediction term. `None`: 0.5 with two modalities, else 0.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub beta_reverse: Option<f64>,
     /// Per-entry masking probability.
-    #[serde(default = "d_p_feat")]
-    pub p_feat: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_feat: Option<f64>,
     /// Probabilities of masking each modality whole (model order). `None`: uniform.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p_modal: Option<Vec<f64>>,
     /// Add the encoder's block input layers to the decoder's block layers.
-    #[serde(default)]
-    pub skip_conn: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_conn: Option<bool>,
     /// Upper clip of dispersions / scales.
-    #[serde(default = "d_max_disp")]
-    pub max_disp: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_disp: Option<f64>,
     /// Optional MMD penalty.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mmd: Option<MmdConfig>,
     /// LeakyReLU negative slope (Keras default 0.3).
-    #[serde(default = "d_leaky")]
-    pub leaky_slope: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaky_slope: Option<f64>,
     /// Batch-norm running-average weight of a new batch (Keras momentum 0.99).
-    #[serde(default = "d_bn_momentum")]
-    pub bn_momentum: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bn_momentum: Option<f64>,
     /// Batch-norm epsilon (Keras 1e-3).
-    #[serde(default = "d_bn_eps")]
-    pub bn_epsilon: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bn_epsilon: Option<f64>,
     /// Training settings.
-    #[serde(default)]
     pub train: TrainConfig,
     /// Inference settings.
-    #[serde(default)]
     pub inference: InferenceConfig,
     /// Initial bias of the output layers (both models).
-    #[serde(default)]
     pub head_bias: HeadBias,
     /// Multigrate settings (`model = "multigrate"` only; filled by `resolve`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -314,31 +196,6 @@ pub enum HeadBias {
     Default,
 }
 
-/// The defaults of the shared fields that differ by model kind, as a JSON
-/// object the user's config is merged over (empty for scVAEIT).
-pub fn kind_defaults(kind: ModelKind) -> serde_json::Value {
-    match kind {
-        ModelKind::Scvaeit => serde_json::json!({}),
-        ModelKind::Multigrate => serde_json::json!({
-            "latent_dim": 16,
-            "hidden": [128],
-            "train": {
-                "epochs": 200,
-                "batch_size": 256,
-                "learning_rate": 5e-4,
-                "lr_schedule": "constant",
-                "weight_decay": 1e-3,
-                "adam_epsilon": 1e-8,
-                "validation_fraction": 0.1,
-                "patience": 10,
-                "min_delta": 0.0
-            },
-            "inference": {"n_draws": 0},
-            "multigrate": {}
-        }),
-    }
-}
-
 /// The model kind named by a JSON config (`"model"`), scVAEIT when absent.
 fn json_kind(v: &serde_json::Value) -> Result<ModelKind> {
     match v.get("model") {
@@ -351,99 +208,49 @@ fn json_kind(v: &serde_json::Value) -> Result<ModelKind> {
     }
 }
 
-fn d_epochs() -> usize {
-    300
-}
-fn d_batch() -> usize {
-    512
-}
-fn d_lr() -> f64 {
-    1e-3
-}
-fn d_schedule() -> LrSchedule {
-    LrSchedule::Cosine {
-        final_fraction: 0.05,
-    }
-}
-fn d_wd() -> f64 {
-    1e-4
-}
-fn d_adam_eps() -> f64 {
-    1e-7
-}
-fn d_patience() -> usize {
-    10
-}
-fn d_min_delta() -> f64 {
-    1e-4
-}
-fn d_inf_batch() -> usize {
-    256
-}
-fn d_draws() -> usize {
-    50
-}
-fn d_latent() -> usize {
-    32
-}
-fn d_hidden() -> Vec<usize> {
-    vec![256]
-}
-fn d_beta_kl() -> f64 {
-    1.0
-}
-fn d_beta_unobs() -> f64 {
-    2.0 / 3.0
-}
-fn d_p_feat() -> f64 {
-    0.2
-}
-fn d_max_disp() -> f64 {
-    6.0
-}
-fn d_leaky() -> f64 {
-    0.3
-}
-fn d_bn_momentum() -> f64 {
-    0.01
-}
-fn d_bn_eps() -> f64 {
-    1e-3
-}
-fn d_mmd_gamma() -> f64 {
-    2.0
-}
-fn d_mmd_decay() -> f64 {
-    0.8
-}
-fn d_mmd_decay_epochs() -> f64 {
-    50.0
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        serde_json::from_str("{}").expect("defaults")
-    }
-}
-impl Default for InferenceConfig {
-    fn default() -> Self {
-        serde_json::from_str("{}").expect("defaults")
-    }
-}
 impl Default for ModelConfig {
+    /// scVAEIT's defaults.
     fn default() -> Self {
-        serde_json::from_str("{}").expect("defaults")
+        ModelConfig::for_kind(ModelKind::Scvaeit)
     }
 }
 
 /// Finite and > 0 (false for NaN).
-fn positive(v: f64) -> bool {
+pub(crate) fn positive(v: f64) -> bool {
     v.is_finite() && v > 0.0
 }
 
 /// Finite and >= 0 (false for NaN).
-fn non_negative(v: f64) -> bool {
+pub(crate) fn non_negative(v: f64) -> bool {
     v.is_finite() && v >= 0.0
+}
+
+/// The JSON patch that sets the option at the dotted path `key` (e.g.
+/// `"train.epochs"`) to `value`: `{"train": {"epochs": value}}`. The one
+/// place that expands dotted keys, for the C ABI and every binding.
+pub fn patch_at(key: &str, value: serde_json::Value) -> Result<serde_json::Value> {
+    if key.is_empty() || key.split('.').any(str::is_empty) {
+        return Err(Error::config(format!(
+            "config key '{key}' is not a dotted path such as \"train.epochs\""
+        )));
+    }
+    Ok(key.rsplit('.').fold(value, |acc, part| {
+        let mut m = serde_json::Map::new();
+        m.insert(part.to_string(), acc);
+        serde_json::Value::Object(m)
+    }))
+}
+
+/// A user's config merged over its kind's defaults, as a [`ModelConfig`].
+fn parse_merged(value: serde_json::Value) -> Result<ModelConfig> {
+    let kind = json_kind(&value)?;
+    if kind != ModelKind::Multigrate && value.get("multigrate").is_some_and(|m| !m.is_null()) {
+        return Err(Error::config(format!(
+            "the `multigrate` section is for model \"multigrate\" (this config is \"{}\")",
+            kind.as_str()
+        )));
+    }
+    serde_json::from_value(value).map_err(|e| Error::config(format!("config JSON: {e}")))
 }
 
 /// Deep-merges `patch` into `base`: objects key by key (recursively), any
@@ -474,19 +281,29 @@ impl ModelConfig {
         if !user.is_object() {
             return Err(Error::config("config JSON must be an object"));
         }
-        let mut value = kind_defaults(json_kind(&user)?);
+        let mut value = json_kind(&user)?.defaults();
         merge_json(&mut value, user);
-        let c: ModelConfig = serde_json::from_value(value)
-            .map_err(|e| Error::config(format!("config JSON: {e}")))?;
+        let c = parse_merged(value)?;
         c.validate_basic()?;
         Ok(c)
     }
 
+    /// Parses the config stored in a checkpoint (by any released version):
+    /// settings it lacks mean what the version that wrote it did (see
+    /// `legacy.rs`); unknown keys and wrong types are errors.
+    pub fn from_stored_json(json: &str) -> Result<Self> {
+        let stored: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| Error::config(format!("config JSON: {e}")))?;
+        if !stored.is_object() {
+            return Err(Error::config("config JSON must be an object"));
+        }
+        serde_json::from_value(legacy::fill(stored))
+            .map_err(|e| Error::config(format!("config JSON: {e}")))
+    }
+
     /// The default config of a model kind.
     pub fn for_kind(kind: ModelKind) -> ModelConfig {
-        let mut value = kind_defaults(kind);
-        merge_json(&mut value, serde_json::json!({ "model": kind }));
-        serde_json::from_value(value).expect("kind defaults are valid")
+        serde_json::from_value(kind.defaults()).expect("kind defaults are valid")
     }
 
     /// This config with a JSON object merged in (see [`merge_json`]), checked
@@ -496,10 +313,10 @@ impl ModelConfig {
     pub fn merged(&self, patch: serde_json::Value) -> Result<ModelConfig> {
         let mut value = serde_json::to_value(self).expect("config serializes");
         if patch.get("model").is_some() && json_kind(&patch)? != self.model {
-            value = kind_defaults(json_kind(&patch)?);
+            value = json_kind(&patch)?.defaults();
         }
         merge_json(&mut value, patch);
-        let c: ModelConfig = serde_json::from_value(value).map_err(Error::config)?;
+        let c = parse_merged(value)?;
         c.validate_basic()?;
         Ok(c)
     }
@@ -532,26 +349,27 @@ impl ModelConfig {
             }
             Ok(())
         };
-        unit("beta_unobs", self.beta_unobs)?;
-        unit("p_feat", self.p_feat)?;
-        if let Some(b) = self.beta_reverse {
-            unit("beta_reverse", b)?;
+        for (name, v) in [
+            ("beta_unobs", self.beta_unobs),
+            ("p_feat", self.p_feat),
+            ("beta_reverse", self.beta_reverse),
+            ("bn_momentum", self.bn_momentum),
+        ] {
+            if let Some(v) = v {
+                unit(name, v)?;
+            }
         }
-        if !non_negative(self.beta_kl) {
-            return bad(format!("beta_kl must be >= 0, got {}", self.beta_kl));
+        if let Some(v) = self.beta_kl.filter(|&v| !non_negative(v)) {
+            return bad(format!("beta_kl must be >= 0, got {v}"));
         }
-        if !positive(self.max_disp) {
-            return bad(format!("max_disp must be > 0, got {}", self.max_disp));
+        if let Some(v) = self.max_disp.filter(|&v| !positive(v)) {
+            return bad(format!("max_disp must be > 0, got {v}"));
         }
-        if !(self.leaky_slope >= 0.0 && self.leaky_slope < 1.0) {
-            return bad(format!(
-                "leaky_slope must be in [0, 1), got {}",
-                self.leaky_slope
-            ));
+        if let Some(v) = self.leaky_slope.filter(|&v| !(0.0..1.0).contains(&v)) {
+            return bad(format!("leaky_slope must be in [0, 1), got {v}"));
         }
-        unit("bn_momentum", self.bn_momentum)?;
-        if !positive(self.bn_epsilon) {
-            return bad(format!("bn_epsilon must be > 0, got {}", self.bn_epsilon));
+        if let Some(v) = self.bn_epsilon.filter(|&v| !positive(v)) {
+            return bad(format!("bn_epsilon must be > 0, got {v}"));
         }
         let t = &self.train;
         if t.batch_size < 2 {
@@ -622,6 +440,12 @@ impl ModelConfig {
                     }
                 }
             }
+            if !(0.0..=1.0).contains(&mg.bn_momentum) || !positive(mg.bn_epsilon) {
+                return bad(format!(
+                    "multigrate.bn_momentum must be in [0, 1] and bn_epsilon > 0, got {} and {}",
+                    mg.bn_momentum, mg.bn_epsilon
+                ));
+            }
             if mg.kl_warmup_epochs == Some(0) {
                 return bad("multigrate.kl_warmup_epochs must be at least 1".into());
             }
@@ -656,94 +480,10 @@ impl ModelConfig {
         Ok(())
     }
 
-    fn resolve_scvaeit_modalities(&self, schema: &Schema) -> Vec<ModalityConfig> {
-        let uniform = 1.0 / schema.modalities.len() as f64;
-        schema
-            .modalities
-            .iter()
-            .map(|ms| {
-                let user = self.modality(&ms.name).cloned().unwrap_or_default();
-                let multi = ms.blocks.len() > 1;
-                let big = ms.features.len() >= 1000;
-                let likelihood = user.likelihood.unwrap_or(ms.likelihood);
-                ModalityConfig {
-                    name: ms.name.clone(),
-                    likelihood: Some(likelihood),
-                    weight: Some(user.weight.unwrap_or(uniform)),
-                    block_hidden: Some(user.block_hidden.unwrap_or(if multi {
-                        16
-                    } else if big {
-                        256
-                    } else {
-                        128
-                    })),
-                    embed_dim: Some(user.embed_dim.unwrap_or(if multi {
-                        2
-                    } else if big {
-                        32
-                    } else {
-                        16
-                    })),
-                    normalization: Some(user.normalization.unwrap_or(match likelihood {
-                        Likelihood::Nb | Likelihood::Zinb => {
-                            Normalization::LogNormalize { target_sum: 1e4 }
-                        }
-                        Likelihood::Bernoulli => Normalization::Binarize,
-                        Likelihood::Gaussian | Likelihood::Poisson => Normalization::None,
-                    })),
-                }
-            })
-            .collect()
-    }
-
-    /// Multigrate: weight 1 per modality (`loss_coefs["m"]`); NB/ZINB model
-    /// raw counts (their input is the raw counts too, as in the reference);
-    /// Bernoulli binarizes; Gaussian ("mse") takes the values as given unless a
-    /// normalization (e.g. `clr` for protein counts) is set.
-    fn resolve_multigrate_modalities(&self, schema: &Schema) -> Result<Vec<ModalityConfig>> {
-        schema
-            .modalities
-            .iter()
-            .map(|ms| {
-                let user = self.modality(&ms.name).cloned().unwrap_or_default();
-                let likelihood = user.likelihood.unwrap_or(ms.likelihood);
-                let normalization = user.normalization.unwrap_or(match likelihood {
-                    Likelihood::Bernoulli => Normalization::Binarize,
-                    _ => Normalization::None,
-                });
-                match likelihood {
-                    Likelihood::Poisson => {
-                        return Err(Error::config(format!(
-                            "modality '{}': Multigrate has no poisson loss (use nb, zinb, gaussian/mse or bernoulli/bce)",
-                            ms.name
-                        )))
-                    }
-                    Likelihood::Nb | Likelihood::Zinb if normalization != Normalization::None => {
-                        return Err(Error::config(format!(
-                            "modality '{}': Multigrate's {} loss models raw counts, so its normalization must be \"none\"",
-                            ms.name,
-                            likelihood.as_str()
-                        )))
-                    }
-                    _ => {}
-                }
-                Ok(ModalityConfig {
-                    name: ms.name.clone(),
-                    likelihood: Some(likelihood),
-                    weight: Some(user.weight.unwrap_or(1.0)),
-                    block_hidden: None,
-                    embed_dim: None,
-                    normalization: Some(normalization),
-                })
-            })
-            .collect()
-    }
-
-    /// Fills every unset field from the dataset schema and checks consistency.
-    /// The result lists every modality of `schema`, in schema order.
-    pub fn resolve(&self, schema: &Schema) -> Result<ModelConfig> {
+    /// Fills every unset field from the dataset schema and checks
+    /// consistency: the config of a new model on data with `schema`.
+    pub fn resolve(&self, schema: &Schema) -> Result<ResolvedConfig> {
         self.validate_basic()?;
-        let mut out = self.clone();
         for m in &self.modalities {
             if schema.modality(&m.name).is_none() {
                 return Err(Error::NotFound(format!(
@@ -753,37 +493,9 @@ impl ModelConfig {
                 )));
             }
         }
-        if self.model == ModelKind::Multigrate {
-            out.modalities = self.resolve_multigrate_modalities(schema)?;
-        } else {
-            out.modalities = self.resolve_scvaeit_modalities(schema);
-            let n_mod = schema.modalities.len();
-            out.beta_reverse =
-                Some(
-                    self.beta_reverse
-                        .unwrap_or(if n_mod == 2 { 0.5 } else { 0.0 }),
-                );
-            let p = self
-                .p_modal
-                .clone()
-                .unwrap_or_else(|| vec![1.0 / n_mod as f64; n_mod]);
-            if p.len() != n_mod {
-                return Err(Error::config(format!(
-                    "p_modal has {} entries for {n_mod} modalities",
-                    p.len()
-                )));
-            }
-            let sum: f64 = p.iter().sum();
-            if p.iter().any(|&v| !non_negative(v)) || sum <= 0.0 {
-                return Err(Error::config(format!(
-                    "p_modal must be non-negative with a positive sum, got {p:?}"
-                )));
-            }
-            out.p_modal = Some(p.iter().map(|v| v / sum).collect());
-        }
         let cov_names: Vec<String> = schema.covariates.iter().map(|c| c.name.clone()).collect();
-        match &self.covariates {
-            None => out.covariates = Some(cov_names.clone()),
+        let covariates = match &self.covariates {
+            None => cov_names,
             Some(list) => {
                 for c in list {
                     if schema.continuous.iter().any(|k| &k.name == c) {
@@ -803,37 +515,37 @@ impl ModelConfig {
                         )));
                     }
                 }
+                list.clone()
             }
-        }
-        if self.model == ModelKind::Multigrate {
-            let mut mg = self.multigrate.clone().unwrap_or_default();
-            if let Some(g) = &mg.integrate_on {
-                if !out.covariates.as_ref().expect("set").contains(g) {
-                    return Err(Error::NotFound(format!(
-                        "multigrate.integrate_on '{g}' is not one of the model's covariates"
-                    )));
-                }
-            }
-            mg.integ_weight =
-                Some(
-                    mg.integ_weight
-                        .unwrap_or(if mg.alignment.is_some() { 1.0 } else { 0.0 }),
-                );
-            mg.kl_warmup_epochs = Some(
-                mg.kl_warmup_epochs
-                    .unwrap_or((self.train.epochs / 3).max(1)),
-            );
-            out.multigrate = Some(mg);
-        }
+        };
         if let Some(m) = &self.mmd {
-            if !out.covariates.as_ref().expect("set").contains(&m.covariate) {
+            if !covariates.contains(&m.covariate) {
                 return Err(Error::NotFound(format!(
                     "mmd.covariate '{}' is not one of the model's covariates",
                     m.covariate
                 )));
             }
         }
-        Ok(out)
+        let (modalities, model) = match self.model {
+            ModelKind::Scvaeit => {
+                let (m, s) = scvaeit::resolve(self, schema)?;
+                (m, ModelSettings::Scvaeit(s))
+            }
+            ModelKind::Multigrate => {
+                let (m, s) = multigrate::resolve(self, schema, &covariates)?;
+                (m, ModelSettings::Multigrate(s))
+            }
+        };
+        Ok(ResolvedConfig {
+            latent_dim: self.latent_dim,
+            hidden: self.hidden.clone(),
+            modalities,
+            covariates,
+            train: self.train.clone(),
+            inference: self.inference.clone(),
+            head_bias: self.head_bias,
+            model,
+        })
     }
 }
 
@@ -846,7 +558,7 @@ mod tests {
         let c = ModelConfig::default();
         assert_eq!(c.latent_dim, 32);
         assert_eq!(c.hidden, vec![256]);
-        assert!((c.beta_unobs - 2.0 / 3.0).abs() < 1e-12);
+        assert!((c.beta_unobs.unwrap() - 2.0 / 3.0).abs() < 1e-12);
         assert_eq!(c.train.batch_size, 512);
         let e = ModelConfig::from_json(r#"{"latent": 8}"#).unwrap_err();
         assert!(e.to_string().contains("unknown field `latent`"), "{e}");

@@ -1,10 +1,65 @@
-//! Settings of the Multigrate model (spec `multigrate.md` §2–§4) that the
-//! scVAEIT model does not have. They live in the `multigrate` section of a
-//! [`ModelConfig`](super::ModelConfig); the shared fields (`latent_dim`,
-//! `hidden`, `modalities`, `covariates`, `train`, `inference`) keep their
-//! meaning, with Multigrate's own defaults (see [`kind_defaults`](super::kind_defaults)).
+//! Multigrate's settings (docs/models.md, Multigrate §2–§4): its defaults
+//! (written here once), the `multigrate` section of a
+//! [`ModelConfig`](super::ModelConfig), its resolved form and the
+//! resolution against a schema. The shared fields (`latent_dim`, `hidden`,
+//! `modalities`, `covariates`, `train`, `inference`, `head_bias`) keep their
+//! meaning, with Multigrate's own defaults (latent 16, hidden `[128]`, AdamW
+//! lr 5e-4, weight decay 1e-3, epsilon 1e-8, batch 256, 200 epochs, constant
+//! rate, 10% validation with early stopping, no posterior draws).
 
+use super::{ModelConfig, Normalization, ResolvedModality};
+use crate::data::Likelihood;
+use crate::error::{Error, Result};
+use crate::schema::Schema;
 use serde::{Deserialize, Serialize};
+
+/// Every default of a Multigrate config, as the JSON object a user's config
+/// is merged over.
+pub(super) fn defaults() -> serde_json::Value {
+    serde_json::json!({
+        "model": "multigrate",
+        "latent_dim": 16,
+        "hidden": [128],
+        "modalities": [],
+        "head_bias": "data",
+        "train": {
+            "epochs": 200,
+            "batch_size": 256,
+            "learning_rate": 5e-4,
+            "lr_schedule": "constant",
+            "weight_decay": 1e-3,
+            "adam_epsilon": 1e-8,
+            "grad_clip_norm": null,
+            "seed": 0,
+            "validation_fraction": 0.1,
+            "patience": 10,
+            "min_delta": 0.0
+        },
+        "inference": {"batch_size": 256, "n_draws": 0, "batch_norm": "running"},
+        "multigrate": {
+            "cond_dim": 16,
+            "dropout": 0.2,
+            "normalization": "layer",
+            "activation": "leaky_relu",
+            "condition_encoders": true,
+            "condition_decoders": true,
+            "mix": "product",
+            "alignment_type": "latent",
+            "kernel": "gaussian",
+            "recon_weight": 1.0,
+            "kl_weight": 1e-5,
+            "latent": "mean",
+            "cont_cov_type": "sigm",
+            "bn_momentum": BN_MOMENTUM,
+            "bn_epsilon": BN_EPSILON
+        }
+    })
+}
+
+/// Batch-norm momentum and epsilon of the stacks (PyTorch's `BatchNorm1d`
+/// as scvi configures it).
+const BN_MOMENTUM: f64 = 0.01;
+const BN_EPSILON: f64 = 1e-3;
 
 /// Per-layer normalization of the fully connected stacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -110,25 +165,18 @@ pub enum ContCovType {
 #[serde(deny_unknown_fields)]
 pub struct MultigrateConfig {
     /// Width `C` of each covariate embedding.
-    #[serde(default = "d_cond")]
     pub cond_dim: usize,
     /// Dropout after every layer of the encoders and decoders.
-    #[serde(default = "d_dropout")]
     pub dropout: f64,
     /// Layer normalization.
-    #[serde(default)]
     pub normalization: LayerNormKind,
     /// Activation.
-    #[serde(default)]
     pub activation: Activation,
     /// Feed the covariate embeddings to the encoders.
-    #[serde(default = "d_true")]
     pub condition_encoders: bool,
     /// Feed the covariate embeddings to the decoders.
-    #[serde(default = "d_true")]
     pub condition_decoders: bool,
     /// Posterior combination.
-    #[serde(default)]
     pub mix: Mix,
     /// Categorical covariate whose groups the alignment penalty compares, that
     /// indexes the NB/ZINB dispersions, and that stratifies the minibatches
@@ -140,16 +188,12 @@ pub struct MultigrateConfig {
     #[serde(default)]
     pub alignment: Option<AlignmentLoss>,
     /// What the penalty compares.
-    #[serde(default)]
     pub alignment_type: AlignmentType,
     /// MMD kernel.
-    #[serde(default)]
     pub kernel: Kernel,
     /// Weight of the reconstruction term (`loss_coefs["recon"]`).
-    #[serde(default = "d_one")]
     pub recon_weight: f64,
     /// Weight of the KL term (`loss_coefs["kl"]`, 1e-5).
-    #[serde(default = "d_kl")]
     pub kl_weight: f64,
     /// Weight of the alignment penalty (`loss_coefs["integ"]`); default 1 when
     /// an alignment is set, else 0.
@@ -160,31 +204,119 @@ pub struct MultigrateConfig {
     #[serde(default)]
     pub kl_warmup_epochs: Option<usize>,
     /// What `embed` returns.
-    #[serde(default)]
     pub latent: LatentMode,
     /// Transform of the continuous covariates (`sigm` or `logsigm`).
-    #[serde(default)]
     pub cont_cov_type: ContCovType,
-}
-
-fn d_cond() -> usize {
-    16
-}
-fn d_dropout() -> f64 {
-    0.2
-}
-fn d_true() -> bool {
-    true
-}
-fn d_one() -> f64 {
-    1.0
-}
-fn d_kl() -> f64 {
-    1e-5
+    /// Batch-norm running-average weight of a new batch (`normalization = "batch"`).
+    pub bn_momentum: f64,
+    /// Batch-norm epsilon (`normalization = "batch"`).
+    pub bn_epsilon: f64,
 }
 
 impl Default for MultigrateConfig {
     fn default() -> Self {
-        serde_json::from_str("{}").expect("defaults")
+        serde_json::from_value(defaults()["multigrate"].clone()).expect("Multigrate defaults")
     }
+}
+
+/// Multigrate's resolved settings: its section with every value explicit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MultigrateSettings {
+    /// The section (`integ_weight` and `kl_warmup_epochs` set).
+    pub section: MultigrateConfig,
+    /// Weight of the alignment penalty.
+    pub integ_weight: f64,
+    /// Epochs of linear KL warm-up.
+    pub kl_warmup_epochs: usize,
+}
+
+/// Per-modality defaults: weight 1 (`loss_coefs["m"]`); NB/ZINB model raw
+/// counts (their input is the raw counts too, as in the reference);
+/// Bernoulli binarizes; Gaussian ("mse") takes the values as given unless a
+/// normalization (e.g. `clr` for protein counts) is set. `integ_weight`: 1
+/// with an alignment, else 0; `kl_warmup_epochs`: a third of the epochs.
+pub(super) fn resolve(
+    cfg: &ModelConfig,
+    schema: &Schema,
+    covariates: &[String],
+) -> Result<(Vec<ResolvedModality>, MultigrateSettings)> {
+    let modalities = schema
+        .modalities
+        .iter()
+        .map(|ms| {
+            let user = cfg.modality(&ms.name).cloned().unwrap_or_default();
+            let likelihood = user.likelihood.unwrap_or(ms.likelihood);
+            let normalization = user.normalization.unwrap_or(match likelihood {
+                Likelihood::Bernoulli => Normalization::Binarize,
+                _ => Normalization::None,
+            });
+            match likelihood {
+                Likelihood::Poisson => {
+                    return Err(Error::config(format!(
+                        "modality '{}': Multigrate has no poisson loss (use nb, zinb, gaussian/mse or bernoulli/bce)",
+                        ms.name
+                    )))
+                }
+                Likelihood::Nb | Likelihood::Zinb if normalization != Normalization::None => {
+                    return Err(Error::config(format!(
+                        "modality '{}': Multigrate's {} loss models raw counts, so its normalization must be \"none\"",
+                        ms.name,
+                        likelihood.as_str()
+                    )))
+                }
+                _ => {}
+            }
+            Ok(ResolvedModality {
+                name: ms.name.clone(),
+                likelihood,
+                weight: user.weight.unwrap_or(1.0),
+                normalization,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let section = cfg.multigrate.clone().unwrap_or_default();
+    if let Some(g) = &section.integrate_on {
+        if !covariates.contains(g) {
+            return Err(Error::NotFound(format!(
+                "multigrate.integrate_on '{g}' is not one of the model's covariates"
+            )));
+        }
+    }
+    let integ_weight = section
+        .integ_weight
+        .unwrap_or(if section.alignment.is_some() {
+            1.0
+        } else {
+            0.0
+        });
+    let kl_warmup_epochs = section
+        .kl_warmup_epochs
+        .unwrap_or((cfg.train.epochs / 3).max(1));
+    Ok((
+        modalities,
+        MultigrateSettings {
+            section,
+            integ_weight,
+            kl_warmup_epochs,
+        },
+    ))
+}
+
+/// The settings of a stored (already resolved) config, or `None` when a
+/// setting is missing (a config no released version wrote).
+pub(super) fn from_stored(cfg: &ModelConfig) -> Option<MultigrateSettings> {
+    let section = cfg.multigrate.clone()?;
+    Some(MultigrateSettings {
+        integ_weight: section.integ_weight?,
+        kl_warmup_epochs: section.kl_warmup_epochs?,
+        section,
+    })
+}
+
+/// Writes the settings back into the stored (JSON) form.
+pub(super) fn store(s: &MultigrateSettings, cfg: &mut ModelConfig) {
+    let mut section = s.section.clone();
+    section.integ_weight = Some(s.integ_weight);
+    section.kl_warmup_epochs = Some(s.kl_warmup_epochs);
+    cfg.multigrate = Some(section);
 }

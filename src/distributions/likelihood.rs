@@ -1,10 +1,10 @@
-//! Per-block observation models of scVAEIT (spec §1.4), in their sound versions:
+//! Per-block observation models of scVAEIT (docs/models.md, scVAEIT §1.4), in their sound versions:
 //! - NB / ZINB: mean `mu = lo + sigmoid(h) (hi - lo)`, dispersion
 //!   `phi = clip(softplus(b W + theta), 1e-4, max_disp)`, `r = 1/phi`. The reference has no
-//!   `theta` (so `phi` is the constant ln 2 without covariates, §7.5); here `theta` is a
+//!   `theta` (so `phi` is the constant ln 2 without covariates, scVAEIT §7.5); here `theta` is a
 //!   learnable per-feature bias initialised at 0, which starts at the reference's value.
 //! - ZINB: zero-inflation probability from its own output head (as in the paper-era code),
-//!   instead of the reference's constant 0.5 tied to batch size 512 (§7.9).
+//!   instead of the reference's constant 0.5 tied to batch size 512 (scVAEIT §7.9).
 //! - Bernoulli: logits clipped to `±ln((1-1e-5)/1e-5)` (probability clip of the reference).
 //! - Gaussian: `loc = clip(h + center, lo, hi)`, `scale = clip(softplus(..), 1e-3, max_disp)`.
 //! - Poisson: `log rate = clip(h, ln lo, ln hi)`.
@@ -12,8 +12,11 @@
 //! All clips keep the identity gradient, as the reference's
 //! `clip_by_value_preserve_gradient`. Log-probabilities accept non-integer `x`.
 
-use super::{clip_preserve_grad, clip_preserve_grad_t, lgamma, softplus, HALF_LN_2PI};
+use super::{clip_preserve_grad, clip_preserve_grad_t, softplus};
+use crate::backend::Compute;
 use crate::data::Likelihood;
+use crate::host::HostCols;
+use crate::special::{lgamma_tensor as lgamma, HALF_LN_2PI};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{backend::Backend, Tensor};
 
@@ -131,43 +134,6 @@ impl<B: Backend> LikelihoodParams<B> {
         }
     }
 
-    /// Per-cell `sum_j mask_ij log p(x_ij)` without the data-only constants.
-    /// NB and Bernoulli on a CPU backend run fused on the host (`fused.rs`); everything
-    /// else is [`log_prob`](Self::log_prob) times the mask.
-    ///
-    /// `host`, when given, holds `x` and `mask` on the host for the fused
-    /// paths to read in place (see [`HostCols`](super::HostCols)).
-    ///
-    /// # Shapes
-    /// - `x`, `mask`: `[n, d_k]` -> `[n, 1]`
-    pub fn masked_log_prob(
-        &self,
-        out: &BlockOutput<B>,
-        x: Tensor<B, 2>,
-        mask: Tensor<B, 2>,
-        host: Option<[super::HostCols<'_>; 2]>,
-    ) -> Tensor<B, 2> {
-        if self.kind == Likelihood::Bernoulli && super::on_host::<B>() {
-            let bound = Some(LOGIT_BOUND as f32);
-            return super::bernoulli_masked_ll(out.h.clone(), x, mask, bound, host);
-        }
-        if self.kind == Likelihood::Nb && super::on_host::<B>() {
-            if let Some(disp) = out.disp.clone() {
-                return super::scvaeit_nb_masked_ll(
-                    out.h.clone(),
-                    disp,
-                    self.lo.clone(),
-                    self.hi.clone(),
-                    self.max_disp,
-                    x,
-                    mask,
-                    host,
-                );
-            }
-        }
-        (self.log_prob(out, x, false) * mask).sum_dim(1)
-    }
-
     /// Mean of the distribution (`[n, d_k]`), on the scale of the model's input.
     pub fn mean(&self, out: &BlockOutput<B>) -> Tensor<B, 2> {
         match self.kind {
@@ -185,6 +151,45 @@ impl<B: Backend> LikelihoodParams<B> {
     }
 }
 
+impl<B: Compute> LikelihoodParams<B> {
+    /// Per-cell `sum_j mask_ij log p(x_ij)` without the data-only constants.
+    /// NB and Bernoulli on a CPU backend run fused on the host (`fused.rs`); everything
+    /// else is [`log_prob`](Self::log_prob) times the mask.
+    ///
+    /// `host`, when given, holds `x` and `mask` on the host for the fused
+    /// paths to read in place (see [`HostCols`]).
+    ///
+    /// # Shapes
+    /// - `x`, `mask`: `[n, d_k]` -> `[n, 1]`
+    pub fn masked_log_prob(
+        &self,
+        out: &BlockOutput<B>,
+        x: Tensor<B, 2>,
+        mask: Tensor<B, 2>,
+        host: Option<[HostCols<'_>; 2]>,
+    ) -> Tensor<B, 2> {
+        if self.kind == Likelihood::Bernoulli && B::HOST {
+            let bound = Some(LOGIT_BOUND as f32);
+            return crate::host::bernoulli_masked_ll(out.h.clone(), x, mask, bound, host);
+        }
+        if self.kind == Likelihood::Nb && B::HOST {
+            if let Some(disp) = out.disp.clone() {
+                return crate::host::scvaeit_nb_masked_ll(
+                    out.h.clone(),
+                    disp,
+                    self.lo.clone(),
+                    self.hi.clone(),
+                    self.max_disp,
+                    x,
+                    mask,
+                    host,
+                );
+            }
+        }
+        (self.log_prob(out, x, false) * mask).sum_dim(1)
+    }
+}
+
 /// NB log-probability without the `-lgamma(x+1)` term, mean `mu`, inverse
 /// dispersion `r` (broadcast `[1, d]` or `[n, d]`).
 fn nb_log_prob<B: Backend>(x: Tensor<B, 2>, mu: Tensor<B, 2>, r: Tensor<B, 2>) -> Tensor<B, 2> {
@@ -198,8 +203,8 @@ fn nb_log_prob<B: Backend>(x: Tensor<B, 2>, mu: Tensor<B, 2>, r: Tensor<B, 2>) -
 mod tests {
     use super::*;
     use crate::backend::CpuBackend as TB;
-    use crate::distributions::lgamma_f64;
     use crate::nn::{tensor2, to_vec};
+    use crate::special::lgamma as lgamma_f64;
 
     fn t2(v: &[f32], n: usize, d: usize) -> Tensor<TB, 2> {
         tensor2::<TB>(v.to_vec(), n, d, &Default::default())

@@ -72,7 +72,7 @@ fn mean_kernel<B: Backend>(x: Tensor<B, 2>, y: Tensor<B, 2>) -> Tensor<B, 1> {
     k.mean() / MULTIGRATE_GAMMAS.len() as f64
 }
 
-/// Multigrate's MMD between two samples (spec §3, `distributions/_mmd.py`).
+/// Multigrate's MMD between two samples (docs/models.md, Multigrate §3; the reference's `distributions/_mmd.py`).
 ///
 /// Gaussian kernel: the biased estimate `mean K(x, x) + mean K(y, y) - 2 mean K(x, y)`
 /// (diagonals included, not square-rooted). `moments`: `mean((mean_x - mean_y)^2)

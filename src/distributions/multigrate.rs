@@ -1,4 +1,4 @@
-//! Multigrate's per-modality losses (spec §2–§3), written as log-likelihoods:
+//! Multigrate's per-modality losses (docs/models.md, Multigrate §2–§3), written as log-likelihoods:
 //! - `mse` (Gaussian): `-(r - x)^2` (unit variance without the constant, as the reference's squared error);
 //! - `nb`: NB with mean `softmax(h) * size_factor` and per-feature (per
 //!   `integrate_on` group) inverse dispersion `theta = exp(log_theta)`, scvi's
@@ -10,8 +10,11 @@
 //! The `-lgamma(x + 1)` term of NB/ZINB depends on the data only and is left
 //! out (it carries no gradient); reported reconstruction losses exclude it.
 
-use super::{lgamma, softplus};
+use super::softplus;
+use crate::backend::Compute;
 use crate::data::Likelihood;
+use crate::host::HostCols;
+use crate::special::lgamma_tensor as lgamma;
 use burn::tensor::activation::{sigmoid, softmax};
 use burn::tensor::{backend::Backend, Tensor};
 
@@ -71,22 +74,22 @@ pub fn mg_log_prob<B: Backend>(
 ///
 /// # Shapes
 /// - `x`, `avail`: `[n, d]`, `size_factor`: `[n, 1]`, `log_theta`: `[n or 1, d]` -> `[n, 1]`
-pub fn mg_masked_log_prob<B: Backend>(
+pub fn mg_masked_log_prob<B: Compute>(
     kind: Likelihood,
     out: &MgOutput<B>,
     x: Tensor<B, 2>,
     avail: Tensor<B, 2>,
     size_factor: Option<Tensor<B, 2>>,
     log_theta: Option<Tensor<B, 2>>,
-    host: Option<[super::HostCols<'_>; 2]>,
+    host: Option<[HostCols<'_>; 2]>,
 ) -> Tensor<B, 2> {
-    if super::on_host::<B>() {
+    if B::HOST {
         match (kind, size_factor.clone(), log_theta.clone()) {
             (Likelihood::Nb, Some(sf), Some(lt)) => {
-                return super::mg_nb_masked_ll(out.h.clone(), lt, x, avail, sf, host)
+                return crate::host::mg_nb_masked_ll(out.h.clone(), lt, x, avail, sf, host)
             }
             (Likelihood::Bernoulli, _, _) => {
-                return super::bernoulli_masked_ll(out.h.clone(), x, avail, None, host)
+                return crate::host::bernoulli_masked_ll(out.h.clone(), x, avail, None, host)
             }
             _ => {}
         }
@@ -119,8 +122,8 @@ pub fn mg_mean<B: Backend>(kind: Likelihood, out: &MgOutput<B>) -> Tensor<B, 2> 
 mod tests {
     use super::*;
     use crate::backend::CpuBackend as TB;
-    use crate::distributions::lgamma_f64;
     use crate::nn::{tensor2, to_vec};
+    use crate::special::lgamma as lgamma_f64;
 
     fn t2(v: &[f32], n: usize, d: usize) -> Tensor<TB, 2> {
         tensor2::<TB>(v.to_vec(), n, d, &Default::default())

@@ -27,18 +27,13 @@ fn apply(cfg: &scm_config, patch: Value) -> Result<(), FfiError> {
     Ok(())
 }
 
-/// `{"a": {"b": value}}` from the key `"a.b"`.
+/// The patch setting `key` (a dotted path) to `value`; a malformed key is an
+/// invalid argument.
 fn keyed(key: &str, value: Value) -> Result<Value, FfiError> {
-    if key.is_empty() || key.split('.').any(str::is_empty) {
-        return Err(FfiError::invalid_arg(format!(
-            "config key '{key}' is not a dotted path such as \"train.epochs\""
-        )));
-    }
-    Ok(key.rsplit('.').fold(value, |acc, part| {
-        let mut m = serde_json::Map::new();
-        m.insert(part.to_string(), acc);
-        Value::Object(m)
-    }))
+    crate::config::patch_at(key, value).map_err(|e| match e {
+        crate::Error::InvalidConfig(m) => FfiError::invalid_arg(m),
+        other => other.into(),
+    })
 }
 
 /// Creates a configuration with every setting at its default.
@@ -164,6 +159,30 @@ pub unsafe extern "C" fn scm_config_set_string(
         let key = str_arg(key, "key")?;
         let value = str_arg(value, "value")?;
         apply(cfg, keyed(key, Value::from(value))?)
+    })
+}
+
+/// Sets the option at a dotted key to a JSON value of any type (e.g. key
+/// `"hidden"`, value `"[256, 128]"`; key `"multigrate.alignment"`, value
+/// `"\"mmd\""`; `"null"` unsets an optional setting). On error the
+/// configuration is unchanged.
+#[no_mangle]
+pub unsafe extern "C" fn scm_config_set_value_json(
+    config: *mut scm_config,
+    key: *const c_char,
+    value_json: *const c_char,
+) -> scm_status {
+    super::guard(|| {
+        let cfg = arg(config, "config")?;
+        let key = str_arg(key, "key")?;
+        let json = str_arg(value_json, "value_json")?;
+        let value: Value = serde_json::from_str(json).map_err(|e| {
+            FfiError::new(
+                scm_status::SCM_STATUS_INVALID_CONFIG,
+                format!("config value for '{key}': {e}"),
+            )
+        })?;
+        apply(cfg, keyed(key, value)?)
     })
 }
 

@@ -6,9 +6,7 @@ use super::error::{scm_status, FfiError};
 use super::{
     arg, emit, opt_str_arg, out_arg, release, slice_arg, slice_out, str_arg, write_str, Locked,
 };
-use crate::{EmbedRequest, ImputeRequest, ImputeScale, Model, StopReason};
-use serde::Deserialize;
-use std::collections::BTreeMap;
+use crate::{EmbedRequest, ImputeRequest, Model, StopReason};
 use std::ffi::{c_char, c_void};
 use std::ops::ControlFlow;
 
@@ -178,14 +176,6 @@ unsafe fn embed_into(
     Ok(())
 }
 
-/// Options of `scm_model_embed_with` (a JSON object).
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct EmbedOptions {
-    sample: Option<bool>,
-    seed: Option<u64>,
-}
-
 /// Like `scm_model_embed` (same `out` layout and `out_len` rule: `n_cells *
 /// scm_model_latent_dim`), with options. `modality` may be NULL (the joint
 /// latent from every measured modality) or name one modality of the model:
@@ -212,41 +202,18 @@ pub unsafe extern "C" fn scm_model_embed_with(
         arg(model, "model")?;
         arg(dataset, "dataset")?;
         let modality = opt_str_arg(modality, "modality")?;
-        let opts: EmbedOptions = match opt_str_arg(options_json, "options_json")? {
-            None => EmbedOptions::default(),
-            Some(s) => {
-                let bad =
-                    |e: serde_json::Error| FfiError::invalid_arg(format!("embed options: {e}"));
-                let v: serde_json::Value = serde_json::from_str(s).map_err(bad)?;
-                if !v.is_object() {
-                    return Err(FfiError::invalid_arg(
-                        "embed options must be a JSON object, e.g. {\"sample\": true, \"seed\": 1}",
-                    ));
-                }
-                serde_json::from_value(v).map_err(bad)?
-            }
-        };
-        let req = EmbedRequest {
-            modality: modality.map(str::to_string),
-            sample: opts.sample,
-            seed: opts.seed,
-        };
+        let req = EmbedRequest::from_json(modality, opt_str_arg(options_json, "options_json")?)
+            .map_err(options_error)?;
         embed_into(model, dataset, &req, out, out_len)
     })
 }
 
-/// Options of `scm_model_impute` (a JSON object).
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct ImputeOptions {
-    features: Option<Vec<String>>,
-    #[serde(default)]
-    hide_target: bool,
-    n_draws: Option<usize>,
-    scale: Option<String>,
-    #[serde(default)]
-    covariates: BTreeMap<String, String>,
-    seed: Option<u64>,
+/// A bad options object: `SCM_STATUS_INVALID_ARGUMENT` with the parser's message.
+fn options_error(e: crate::Error) -> FfiError {
+    match e {
+        crate::Error::InvalidConfig(m) => FfiError::invalid_arg(m),
+        other => other.into(),
+    }
 }
 
 /// Imputes (or, where measured, denoises) one modality for every cell of
@@ -259,9 +226,11 @@ struct ImputeOptions {
 /// averaged, 0 = posterior mean only; default the config's
 /// `inference.n_draws`), `"scale"` (`"normalized"` or `"counts"`),
 /// `"covariates"` (object: decode under these covariate levels, e.g.
-/// `{"batch": "b1"}`) and `"seed"`. `variance` may be NULL; otherwise it
-/// receives the per-value variance over draws (zero with fewer than two draws)
-/// and `variance_len` must equal `mean_len`.
+/// `{"batch": "b1"}`) and `"seed"` (the JSON form of the library's
+/// `ImputeRequest`; `"variance"` and `"draws"` are decided by the arguments
+/// here). `variance` may be NULL; otherwise it receives the per-value
+/// variance over draws (zero with fewer than two draws) and `variance_len`
+/// must equal `mean_len`.
 #[no_mangle]
 pub unsafe extern "C" fn scm_model_impute(
     model: *const scm_model,
@@ -277,13 +246,11 @@ pub unsafe extern "C" fn scm_model_impute(
         let m = arg(model, "model")?;
         let ds = arg(dataset, "dataset")?;
         let modality = str_arg(modality, "modality")?;
-        let opts: ImputeOptions = match opt_str_arg(options_json, "options_json")? {
-            None => ImputeOptions::default(),
-            Some(s) => serde_json::from_str(s)
-                .map_err(|e| FfiError::invalid_arg(format!("impute options: {e}")))?,
-        };
+        let mut req =
+            ImputeRequest::from_json(modality, opt_str_arg(options_json, "options_json")?)
+                .map_err(options_error)?;
         let held = m.inner.lock("model")?;
-        let n_out = match &opts.features {
+        let n_out = match &req.features {
             Some(f) => f.len(),
             None => held.features(modality)?.len(),
         };
@@ -307,21 +274,8 @@ pub unsafe extern "C" fn scm_model_impute(
             }
             Some(slice_out(variance, variance_len, "variance")?)
         };
-        let mut req = ImputeRequest::new(modality);
-        req.features = opts.features;
-        req.hide_target = opts.hide_target;
-        req.n_draws = opts.n_draws;
-        req.scale = match opts.scale.as_deref() {
-            None | Some("normalized") => ImputeScale::Normalized,
-            Some("counts") => ImputeScale::Counts,
-            Some(other) => {
-                return Err(FfiError::invalid_arg(format!(
-                    "impute option scale: '{other}' is not \"normalized\" or \"counts\""
-                )))
-            }
-        };
-        req.covariates = opts.covariates.into_iter().collect();
-        req.seed = opts.seed;
+        // This function returns the mean and the variance, never the draws.
+        req.draws = false;
         req.variance = variance.is_some();
         let imp = held.impute(data, &req)?;
         mean.copy_from_slice(&imp.mean);
@@ -578,7 +532,8 @@ pub unsafe extern "C" fn scm_model_from_buffer(
         if n_bytes == 0 {
             return Err(FfiError::new(
                 scm_status::SCM_STATUS_CHECKPOINT,
-                "invalid checkpoint: the buffer is empty",
+                "invalid checkpoint: the buffer is empty (0 bytes): the file is truncated or \
+                 corrupt, or not a checkpoint",
             ));
         }
         let bytes = slice_arg(bytes, n_bytes, "bytes")?;

@@ -1,4 +1,5 @@
-//! The checkpoint format: one `.safetensors` file.
+//! The checkpoint format: one `.safetensors` file (full description, version
+//! history and the integrity rule: `docs/checkpoint-format.md`).
 //!
 //! Tensors: `model.<module path>` (every weight, batch-norm statistic and
 //! output constant) and `preprocess.<modality index>.feature_fraction`.
@@ -7,13 +8,22 @@
 //! | key | value |
 //! |---|---|
 //! | `scmosaic.format_version` | `MAJOR.MINOR` (this build writes [`FORMAT_VERSION`]; an unknown major is rejected) |
-//! | `scmosaic.model_kind` | `scvaeit` |
+//! | `scmosaic.model_kind` | `scvaeit` or `multigrate` |
 //! | `scmosaic.crate_version` | version of the writing library |
 //! | `scmosaic.config` | resolved model config (JSON) |
 //! | `scmosaic.schema` | modalities, features, blocks, covariate levels (JSON) |
 //! | `scmosaic.preprocessing` | transforms and median libraries (JSON) |
 //! | `scmosaic.epochs_trained` | integer |
-//! | `scmosaic.checksum` | CRC-32 of all tensor names and bytes, in name order (hex) |
+//! | `scmosaic.checksum` | CRC-32 of all tensor names and bytes, in name order (hex; the 1.0 rule, kept so that 1.0 readers load newer files) |
+//! | `scmosaic.integrity` | since 1.1: `crc32:` and the CRC-32 of every other metadata entry and every tensor (name, dtype, shape, bytes), in a canonical order ([`integrity`]) |
+//!
+//! Loading checks `scmosaic.integrity` whenever it is present, before any
+//! other entry is interpreted, and requires it in every file whose version is
+//! not `1.0`; files of format 1.0 (scmosaic 0.1.0) have only the tensor
+//! checksum and are checked with that rule. CRC-32 detects accidental damage
+//! (every burst of up to 32 bits, any other change with probability
+//! 1 - 2^-32); it is not a signature and does not protect against deliberate
+//! changes.
 //!
 //! Writes go to a temporary file in the destination folder, which is
 //! fsynced and renamed over the destination, so an interrupted save leaves
@@ -30,8 +40,16 @@ use std::io::Write;
 use std::path::Path;
 
 /// Checkpoint format version written by this build.
-pub const FORMAT_VERSION: &str = "1.0";
+///
+/// History: `1.0` (scmosaic 0.1.0): CRC-32 of the tensors only
+/// (`scmosaic.checksum`); `1.1`: adds `scmosaic.integrity`, which covers every
+/// metadata entry and every tensor.
+pub const FORMAT_VERSION: &str = "1.1";
 const MAJOR: &str = "1";
+/// The one version read with the tensor-only checksum rule.
+const TENSOR_ONLY_VERSION: &str = "1.0";
+/// Prefix of the `scmosaic.integrity` value (names the algorithm).
+const INTEGRITY_PREFIX: &str = "crc32:";
 
 const K_VERSION: &str = "scmosaic.format_version";
 const K_KIND: &str = "scmosaic.model_kind";
@@ -41,6 +59,7 @@ const K_SCHEMA: &str = "scmosaic.schema";
 const K_PRE: &str = "scmosaic.preprocessing";
 const K_EPOCHS: &str = "scmosaic.epochs_trained";
 const K_CHECKSUM: &str = "scmosaic.checksum";
+const K_INTEGRITY: &str = "scmosaic.integrity";
 
 /// Everything a checkpoint holds.
 #[derive(Debug, Clone)]
@@ -61,6 +80,8 @@ fn le_bytes(v: &[f32]) -> Vec<u8> {
     out
 }
 
+/// The format-1.0 checksum: CRC-32 of each tensor's name and bytes, in name
+/// order (no separators; metadata not covered).
 fn checksum<'a>(items: impl Iterator<Item = (&'a str, &'a [u8])>) -> String {
     let mut h = crc32fast::Hasher::new();
     for (name, bytes) in items {
@@ -68,6 +89,62 @@ fn checksum<'a>(items: impl Iterator<Item = (&'a str, &'a [u8])>) -> String {
         h.update(bytes);
     }
     format!("{:08x}", h.finalize())
+}
+
+/// One tensor as the integrity check sees it.
+struct TensorEntry<'a> {
+    name: &'a str,
+    dtype: String,
+    shape: &'a [usize],
+    data: &'a [u8],
+}
+
+/// The `scmosaic.integrity` value (format 1.1 and later): `crc32:` and the
+/// CRC-32 (IEEE, lower-case hex) of this byte stream, every length and count
+/// a little-endian `u64`:
+///
+/// 1. the number of metadata entries other than `scmosaic.integrity`, then
+///    each one in byte order of its key: key length, key, value length, value
+///    (the strings as parsed from the JSON header);
+/// 2. the number of tensors, then each one in byte order of its name: name
+///    length, name, dtype length, dtype as written in the header (`F32`),
+///    number of dimensions, each dimension, data length, data bytes.
+///
+/// The lengths make the stream unambiguous, so a change to any key, value,
+/// name, dtype, shape or data byte changes the stream.
+fn integrity<'a>(
+    meta: impl IntoIterator<Item = (&'a str, &'a str)>,
+    tensors: &[TensorEntry<'_>],
+) -> String {
+    let mut meta: Vec<(&str, &str)> = meta
+        .into_iter()
+        .filter(|(k, _)| *k != K_INTEGRITY)
+        .collect();
+    meta.sort_unstable();
+    let mut order: Vec<&TensorEntry> = tensors.iter().collect();
+    order.sort_unstable_by(|a, b| a.name.cmp(b.name));
+    let mut h = crc32fast::Hasher::new();
+    let num = |h: &mut crc32fast::Hasher, n: usize| h.update(&(n as u64).to_le_bytes());
+    let bytes = |h: &mut crc32fast::Hasher, b: &[u8]| {
+        h.update(&(b.len() as u64).to_le_bytes());
+        h.update(b);
+    };
+    num(&mut h, meta.len());
+    for (k, v) in meta {
+        bytes(&mut h, k.as_bytes());
+        bytes(&mut h, v.as_bytes());
+    }
+    num(&mut h, order.len());
+    for t in order {
+        bytes(&mut h, t.name.as_bytes());
+        bytes(&mut h, t.dtype.as_bytes());
+        num(&mut h, t.shape.len());
+        for &d in t.shape {
+            num(&mut h, d);
+        }
+        bytes(&mut h, t.data);
+    }
+    format!("{INTEGRITY_PREFIX}{:08x}", h.finalize())
 }
 
 /// Serializes a checkpoint to bytes.
@@ -94,7 +171,7 @@ pub(crate) fn to_bytes(ck: &CheckpointData) -> Result<Vec<u8>> {
     }
     named.sort_by(|a, b| a.0.cmp(&b.0));
     let sum = checksum(named.iter().map(|(n, _, b)| (n.as_str(), b.as_slice())));
-    let meta: BTreeMap<&str, String> = [
+    let mut meta: BTreeMap<&str, String> = [
         (K_VERSION, FORMAT_VERSION.to_string()),
         (K_KIND, ck.config.model.as_str().to_string()),
         (K_CRATE, env!("CARGO_PKG_VERSION").to_string()),
@@ -106,6 +183,17 @@ pub(crate) fn to_bytes(ck: &CheckpointData) -> Result<Vec<u8>> {
     ]
     .into_iter()
     .collect();
+    let entries: Vec<TensorEntry> = named
+        .iter()
+        .map(|(name, shape, data)| TensorEntry {
+            name,
+            dtype: Dtype::F32.to_string(),
+            shape,
+            data,
+        })
+        .collect();
+    let check = integrity(meta.iter().map(|(k, v)| (*k, v.as_str())), &entries);
+    meta.insert(K_INTEGRITY, check);
     Ok(serialize(&named, &meta))
 }
 
@@ -153,34 +241,137 @@ fn parse_json<T: serde::de::DeserializeOwned>(
 }
 
 /// Parses and validates a checkpoint from bytes.
+///
+/// The integrity check runs before any metadata is interpreted, so a damaged
+/// file is reported as corrupt rather than as, say, a bad config.
 pub(crate) fn from_bytes(bytes: &[u8]) -> Result<CheckpointData> {
     let st = SafeTensors::deserialize(bytes).map_err(|e| {
         Error::checkpoint(format!(
-            "not a readable safetensors file ({} bytes; truncated or corrupt?): {e}",
+            "not a readable safetensors file ({} bytes): the file is truncated or corrupt, \
+             or not a checkpoint: {e}",
             bytes.len()
         ))
     })?;
-    let (_, header) =
-        SafeTensors::read_metadata(bytes).map_err(|e| Error::checkpoint(format!("header: {e}")))?;
-    let meta = header
-        .metadata()
-        .clone()
-        .ok_or_else(|| Error::checkpoint("no scmosaic metadata (not an scmosaic checkpoint?)"))?;
-    let version = meta.get(K_VERSION).ok_or_else(|| {
-        Error::checkpoint("no scmosaic format version (not an scmosaic checkpoint?)")
+    let (header_len, header) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| Error::checkpoint(format!("header: {e}: the file is truncated or corrupt")))?;
+    // Only spaces may pad the header (the one part of the file that neither
+    // check covers; every writer of safetensors pads with spaces).
+    let json_header = &bytes[8..8 + header_len];
+    let end = json_header
+        .iter()
+        .rposition(|&b| b == b'}')
+        .map_or(0, |i| i + 1);
+    if json_header[end..].iter().any(|&b| b != b' ') {
+        return Err(Error::checkpoint(
+            "the header is padded with bytes other than spaces: the file is corrupt",
+        ));
+    }
+    let meta = header.metadata().clone().ok_or_else(|| {
+        Error::checkpoint(
+            "no scmosaic metadata: not an scmosaic checkpoint, or the file is corrupt",
+        )
     })?;
-    let major = version.split('.').next().unwrap_or("");
-    if major != MAJOR {
+    let mut names: Vec<&str> = st.names().into_iter().collect();
+    names.sort();
+    let mut items = Vec::with_capacity(names.len());
+    for name in &names {
+        let v = st
+            .tensor(name)
+            .map_err(|e| Error::checkpoint(format!("tensor {name}: {e}: the file is corrupt")))?;
+        items.push((*name, v));
+    }
+    let version = meta.get(K_VERSION);
+    let supported = version.is_some_and(|v| v.split('.').next() == Some(MAJOR));
+    let unsupported = |why: &str| {
+        Error::checkpoint(format!(
+            "format version {} is not supported by this build (reads {MAJOR}.x){why}",
+            version.map_or("?", |v| v.as_str()),
+        ))
+    };
+    // 1.1 and later: everything is covered; checked whenever present.
+    let verified = match meta.get(K_INTEGRITY) {
+        Some(want) => {
+            let entries: Vec<TensorEntry> = items
+                .iter()
+                .map(|(name, v)| TensorEntry {
+                    name,
+                    dtype: v.dtype().to_string(),
+                    shape: v.shape(),
+                    data: v.data(),
+                })
+                .collect();
+            let got = integrity(meta.iter().map(|(k, v)| (k.as_str(), v.as_str())), &entries);
+            if &got != want {
+                if !supported {
+                    return Err(unsupported(
+                        ": written by a newer scmosaic, or the file is corrupt \
+                         (its integrity check fails)",
+                    ));
+                }
+                return Err(Error::checkpoint(format!(
+                    "integrity check failed (stored {want}, computed {got}): the file is corrupt \
+                     (changed after it was written)"
+                )));
+            }
+            true
+        }
+        None => false,
+    };
+    let Some(version) = version else {
+        return Err(Error::checkpoint(
+            "no scmosaic format version: not an scmosaic checkpoint, or the file is corrupt",
+        ));
+    };
+    if !supported {
+        return Err(unsupported(&if verified {
+            format!("; use a newer scmosaic than {}", env!("CARGO_PKG_VERSION"))
+        } else {
+            format!(
+                "; written by a newer scmosaic than {}, or the file is corrupt",
+                env!("CARGO_PKG_VERSION")
+            )
+        }));
+    }
+    if !verified && version != TENSOR_ONLY_VERSION {
         return Err(Error::checkpoint(format!(
-            "format version {version} is not supported by this build (reads {MAJOR}.x); \
-             use scmosaic {} or a matching release",
-            env!("CARGO_PKG_VERSION")
+            "metadata '{K_INTEGRITY}' is missing from a format {version} file: the file is corrupt"
         )));
+    }
+    // The 1.0 rule (tensors only); 1.1 files keep this entry for 1.0 readers.
+    match meta.get(K_CHECKSUM) {
+        Some(want) => {
+            let got = checksum(items.iter().map(|(n, v)| (*n, v.data())));
+            if &got != want {
+                return Err(Error::checkpoint(format!(
+                    "checksum mismatch (stored {want}, computed {got}): the file is corrupt"
+                )));
+            }
+        }
+        None if !verified => {
+            return Err(Error::checkpoint(
+                "metadata 'scmosaic.checksum' is missing: the file is corrupt",
+            ))
+        }
+        None => {}
+    }
+    for (name, v) in &items {
+        if v.dtype() != Dtype::F32 {
+            return Err(Error::checkpoint(format!(
+                "tensor {name} has dtype {:?}, expected F32",
+                v.dtype()
+            )));
+        }
     }
     let kind = meta
         .get(K_KIND)
         .ok_or_else(|| Error::checkpoint("metadata 'scmosaic.model_kind' is missing"))?;
-    let config: ModelConfig = parse_json(&meta, K_CONFIG)?;
+    let config = meta
+        .get(K_CONFIG)
+        .ok_or_else(|| Error::checkpoint(format!("metadata '{K_CONFIG}' is missing")))
+        .and_then(|s| {
+            ModelConfig::from_stored_json(s)
+                .map_err(|e| Error::checkpoint(format!("metadata '{K_CONFIG}': {e}")))
+        })?;
     if config.model.as_str() != kind {
         return Err(Error::checkpoint(format!(
             "model kind '{kind}' does not match the stored config ('{}')",
@@ -196,30 +387,6 @@ pub(crate) fn from_bytes(bytes: &[u8]) -> Result<CheckpointData> {
         .get(K_EPOCHS)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| Error::checkpoint("metadata 'scmosaic.epochs_trained' is missing or bad"))?;
-    let mut names: Vec<&str> = st.names().into_iter().collect();
-    names.sort();
-    let mut items = Vec::with_capacity(names.len());
-    for name in &names {
-        let v = st
-            .tensor(name)
-            .map_err(|e| Error::checkpoint(format!("tensor {name}: {e}")))?;
-        if v.dtype() != Dtype::F32 {
-            return Err(Error::checkpoint(format!(
-                "tensor {name} has dtype {:?}, expected F32",
-                v.dtype()
-            )));
-        }
-        items.push((*name, v));
-    }
-    let want = meta
-        .get(K_CHECKSUM)
-        .ok_or_else(|| Error::checkpoint("metadata 'scmosaic.checksum' is missing"))?;
-    let got = checksum(items.iter().map(|(n, v)| (*n, v.data())));
-    if &got != want {
-        return Err(Error::checkpoint(format!(
-            "checksum mismatch (stored {want}, computed {got}): the file is corrupt"
-        )));
-    }
     let mut tensors = Vec::new();
     for (name, v) in items {
         let values: Vec<f32> = v
@@ -298,6 +465,136 @@ fn write_atomic_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A tiny file with one tensor, the 1.0 checksum and, when asked, the
+    /// integrity entry computed for `integrity_version` (then the version
+    /// entry is set to `version`, which may differ).
+    fn raw(version: &str, integrity_version: Option<&str>) -> Vec<u8> {
+        let named = vec![("model.w".to_string(), vec![2], le_bytes(&[1.0, 2.0]))];
+        let mut meta: BTreeMap<&str, String> = [
+            (K_KIND, "scvaeit".to_string()),
+            (
+                K_CHECKSUM,
+                checksum(named.iter().map(|(n, _, b)| (n.as_str(), b.as_slice()))),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        if let Some(v) = integrity_version {
+            meta.insert(K_VERSION, v.to_string());
+            let entries: Vec<TensorEntry> = named
+                .iter()
+                .map(|(name, shape, data)| TensorEntry {
+                    name,
+                    dtype: "F32".into(),
+                    shape,
+                    data,
+                })
+                .collect();
+            let check = integrity(meta.iter().map(|(k, v)| (*k, v.as_str())), &entries);
+            meta.insert(K_INTEGRITY, check);
+        }
+        meta.insert(K_VERSION, version.to_string());
+        serialize(&named, &meta)
+    }
+
+    fn err(bytes: &[u8]) -> String {
+        match from_bytes(bytes) {
+            Err(e @ Error::Checkpoint(_)) => e.to_string(),
+            other => panic!("expected a checkpoint error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn integrity_rules_by_version() {
+        // A file that passes the integrity check gets as far as the config.
+        let e = err(&raw("1.1", Some("1.1")));
+        assert!(e.contains("'scmosaic.config' is missing"), "{e}");
+        // 1.1 without the integrity entry: corrupt (the entry's key damaged).
+        let e = err(&raw("1.1", None));
+        assert!(
+            e.contains("'scmosaic.integrity' is missing") && e.contains("corrupt"),
+            "{e}"
+        );
+        let e = err(&raw("1.x", None));
+        assert!(e.contains("corrupt"), "{e}");
+        // 1.0 without it: the old rule, tensors only.
+        let e = err(&raw("1.0", None));
+        assert!(e.contains("'scmosaic.config' is missing"), "{e}");
+        // A 1.1 file relabelled 1.0 is still checked (the entry is present).
+        let e = err(&raw("1.0", Some("1.1")));
+        assert!(
+            e.contains("integrity check failed") && e.contains("corrupt"),
+            "{e}"
+        );
+        // A genuine newer major: not called corrupt.
+        let e = err(&raw("2.0", Some("2.0")));
+        assert!(e.contains("format version 2.0 is not supported"), "{e}");
+        assert!(
+            e.contains("use a newer scmosaic") && !e.contains("corrupt"),
+            "{e}"
+        );
+        // A damaged version string, or a newer file with another rule.
+        let e = err(&raw("2.0", Some("1.1")));
+        assert!(e.contains("not supported") && e.contains("corrupt"), "{e}");
+        let e = err(&raw("2.0", None));
+        assert!(e.contains("not supported") && e.contains("corrupt"), "{e}");
+    }
+
+    #[test]
+    fn header_padding_must_be_spaces() {
+        let good = raw("1.1", Some("1.1"));
+        let n = u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
+        let json = std::str::from_utf8(&good[8..8 + n]).unwrap().trim_end();
+        for pad in ["        ", "\t       ", "       \n", " \r"] {
+            let mut bytes = ((json.len() + pad.len()) as u64).to_le_bytes().to_vec();
+            bytes.extend_from_slice(json.as_bytes());
+            bytes.extend_from_slice(pad.as_bytes());
+            bytes.extend_from_slice(&good[8 + n..]);
+            let e = err(&bytes);
+            if pad.trim().is_empty() && !pad.contains(['\t', '\n', '\r']) {
+                assert!(e.contains("'scmosaic.config' is missing"), "{e}");
+            } else {
+                assert!(
+                    e.contains("padded") && e.contains("corrupt"),
+                    "{pad:?}: {e}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn integrity_stream_separates_fields() {
+        let t = |name: &'static str, shape: &'static [usize], data: &'static [u8]| TensorEntry {
+            name,
+            dtype: "F32".into(),
+            shape,
+            data,
+        };
+        let base = integrity([("ab", "c")], &[t("x", &[1], &[0, 0, 0, 0])]);
+        assert!(base.starts_with("crc32:") && base.len() == 14, "{base}");
+        for other in [
+            integrity([("a", "bc")], &[t("x", &[1], &[0, 0, 0, 0])]),
+            integrity([("ab", "c"), ("d", "")], &[t("x", &[1], &[0, 0, 0, 0])]),
+            integrity([("ab", "c")], &[t("x", &[1, 1], &[0, 0, 0, 0])]),
+            integrity([("ab", "c")], &[t("y", &[1], &[0, 0, 0, 0])]),
+            integrity([("ab", "c")], &[t("x", &[1], &[0, 0, 0, 1])]),
+            integrity(
+                [("ab", "c")],
+                &[TensorEntry {
+                    dtype: "I32".into(),
+                    ..t("x", &[1], &[0, 0, 0, 0])
+                }],
+            ),
+        ] {
+            assert_ne!(base, other);
+        }
+        // Order of the inputs and the entry itself do not matter.
+        assert_eq!(
+            integrity([("ab", "c"), ("d", "e")], &[]),
+            integrity([("d", "e"), (K_INTEGRITY, "crc32:0"), ("ab", "c")], &[])
+        );
+    }
 
     #[test]
     fn interrupted_write_keeps_the_previous_file() {

@@ -1,292 +1,207 @@
-//! The network on a concrete backend, chosen at run time.
+//! A network on a device, behind one object-safe interface ([`Runner`]).
+//!
+//! [`Engine`] holds any [`Network`] on any backend; everything a model does
+//! with its network (train, embed, impute, export weights) goes through
+//! [`Runner`], so neither the model kind nor the backend is matched outside
+//! the two places that create an engine: [`on_device`] (which backend) and
+//! `registry.rs` (which network).
 
-use crate::backend::Device;
-use crate::config::{ModelConfig, ModelKind};
+use super::infer::{self, EmbedPlan, ImputePlan};
+use super::threads::run_training;
+use crate::align::Aligned;
+use crate::backend::{Compute, Device};
 use crate::error::{Error, Result};
 use crate::io::params::{self, NamedTensor};
-use crate::module::{Layout, MgLayout, MultiVae, OutputConstants, ScVaeIt};
-use crate::schema::Schema;
+use crate::module::network::Network;
+use crate::module::Layout;
+use crate::nn::BnMode;
+use crate::train::{self, Progress, TrainContext, TrainReport};
 use burn::backend::Autodiff;
 use burn::module::AutodiffModule;
-use burn::tensor::backend::{AutodiffBackend, Backend};
 use rand_chacha::ChaCha8Rng;
 
-/// The architecture of a model: what is needed to build its network.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Arch {
-    /// scVAEIT with its layout and data-derived output constants.
-    ScVaeIt(Layout, OutputConstants),
-    /// Multigrate.
-    MultiVae(MgLayout),
+/// What inference runs on.
+#[derive(Clone, Copy)]
+pub(crate) struct InferJob<'a> {
+    /// The data matched to the model.
+    pub aligned: &'a Aligned<'a>,
+    /// The model's feature layout.
+    pub layout: &'a Layout,
+    /// Cells per minibatch.
+    pub batch: usize,
+    /// Batch-norm statistics to use.
+    pub bn: BnMode,
 }
 
-impl Arch {
-    /// The architecture of a model whose weights (scVAEIT: constants
-    /// included) come from elsewhere: a checkpoint, another device, surgery.
-    pub fn for_weights(cfg: &ModelConfig, schema: &Schema, layout: &Layout) -> Arch {
-        match cfg.model {
-            ModelKind::Scvaeit => {
-                let d = layout.n_features;
-                let placeholder = OutputConstants {
-                    center: vec![0.0; d],
-                    lo: vec![0.0; d],
-                    hi: vec![1.0; d],
-                };
-                Arch::ScVaeIt(layout.clone(), placeholder)
-            }
-            ModelKind::Multigrate => Arch::MultiVae(MgLayout::new(cfg, schema)),
-        }
-    }
+/// The thread pool training runs on (`None`: rayon's global pool).
+pub(crate) type Pool<'a> = Option<&'a rayon::ThreadPool>;
 
-    /// Number of scalars the network holds (every float parameter, constants
-    /// included); `None` on overflow.
-    pub fn expected_elements(&self) -> Option<usize> {
-        match self {
-            Arch::ScVaeIt(l, _) => expected_elements(l),
-            Arch::MultiVae(l) => l.expected_elements(),
-        }
-    }
-
-    /// Latent dimension.
-    pub fn latent(&self) -> usize {
-        match self {
-            Arch::ScVaeIt(l, _) => l.latent,
-            Arch::MultiVae(l) => l.latent,
-        }
-    }
-}
-
-/// One of the model networks.
-// One network per model: boxing the larger variant would only add an indirection.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone)]
-pub(crate) enum Net<B: Backend> {
-    ScVaeIt(ScVaeIt<B>),
-    MultiVae(MultiVae<B>),
-}
-
-impl<B: AutodiffBackend> Net<B> {
-    /// The network without autodiff (inference).
-    pub fn valid(&self) -> Net<B::InnerBackend> {
-        match self {
-            Net::ScVaeIt(m) => Net::ScVaeIt(m.valid()),
-            Net::MultiVae(m) => Net::MultiVae(m.valid()),
-        }
-    }
-}
-
-impl<B: Backend> Net<B> {
-    fn export(&self) -> Vec<NamedTensor> {
-        match self {
-            Net::ScVaeIt(m) => params::export(m),
-            Net::MultiVae(m) => params::export(m),
-        }
-    }
-    fn n_params(&self) -> usize {
-        match self {
-            Net::ScVaeIt(m) => params::count_trainable(m),
-            Net::MultiVae(m) => params::count_trainable(m),
-        }
-    }
-}
-
-/// A network on one backend (always the autodiff variant; inference
-/// uses `valid()`).
-// One engine per model: the size difference between the CUDA and CPU variants
-// (a few KiB of handles) does not matter, and boxing would complicate `on_engine!`.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone)]
-pub(crate) enum Engine {
-    #[cfg(feature = "flex")]
-    Flex(Net<Autodiff<burn::backend::Flex>>),
-    #[cfg(feature = "ndarray")]
-    NdArray(Net<Autodiff<burn::backend::NdArray>>),
-    #[cfg(feature = "cuda")]
-    Cuda(Net<Autodiff<burn::backend::Cuda>>, usize),
-}
-
-/// Runs `$body` with `$m` bound to the engine's module and `$dev` to its
-/// device (inner backend device type), whatever the backend.
-macro_rules! on_engine {
-    ($engine:expr, $m:ident, $dev:ident => $body:expr) => {
-        match $engine {
-            #[cfg(feature = "flex")]
-            $crate::model::engine::Engine::Flex($m) => {
-                let $dev = burn::tensor::Device::<burn::backend::Flex>::default();
-                $body
-            }
-            #[cfg(feature = "ndarray")]
-            $crate::model::engine::Engine::NdArray($m) => {
-                let $dev = burn::tensor::Device::<burn::backend::NdArray>::default();
-                $body
-            }
-            #[cfg(feature = "cuda")]
-            $crate::model::engine::Engine::Cuda($m, idx) => {
-                let $dev = burn::backend::cuda::CudaDevice::new(*idx);
-                $body
-            }
-        }
-    };
-}
-pub(crate) use on_engine;
-
-fn build<B: Backend>(
-    arch: &Arch,
-    rng: &mut ChaCha8Rng,
-    device: &B::Device,
-    tensors: Option<Vec<NamedTensor>>,
-) -> Result<Net<Autodiff<B>>> {
-    Ok(match arch {
-        Arch::ScVaeIt(layout, consts) => {
-            let m = ScVaeIt::<Autodiff<B>>::new(layout.clone(), consts, rng, device);
-            Net::ScVaeIt(match tensors {
-                Some(t) => params::import(m, t)?,
-                None => m,
-            })
-        }
-        Arch::MultiVae(layout) => {
-            let m = MultiVae::<Autodiff<B>>::new(layout.clone(), rng, device);
-            Net::MultiVae(match tensors {
-                Some(t) => params::import(m, t)?,
-                None => m,
-            })
-        }
-    })
-}
-
-impl Engine {
-    /// A network on `device`, freshly initialised from `rng` or, with
-    /// `tensors`, holding those weights.
-    pub fn new(
-        device: Device,
-        arch: &Arch,
-        rng: &mut ChaCha8Rng,
-        tensors: Option<Vec<NamedTensor>>,
-    ) -> Result<Engine> {
-        match device {
-            #[cfg(feature = "flex")]
-            Device::Flex => build(arch, rng, &Default::default(), tensors).map(Engine::Flex),
-            #[cfg(feature = "ndarray")]
-            Device::NdArray => build(arch, rng, &Default::default(), tensors).map(Engine::NdArray),
-            #[cfg(feature = "cuda")]
-            Device::Cuda(i) => {
-                let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    let dev = burn::backend::cuda::CudaDevice::new(i);
-                    build::<burn::backend::Cuda>(arch, rng, &dev, tensors)
-                }));
-                match made {
-                    Ok(m) => Ok(Engine::Cuda(m?, i)),
-                    Err(_) => Err(Error::Device(format!(
-                        "could not start CUDA device {i} (no NVIDIA GPU or driver found?)"
-                    ))),
-                }
-            }
-            #[allow(unreachable_patterns)]
-            other => Err(Error::Device(format!(
-                "this build of scmosaic has no backend for device '{other}'"
-            ))),
-        }
-    }
-
-    /// A network on `device` holding `tensors` (from a checkpoint or another
-    /// device); the random initial values and constants are all overwritten.
-    pub fn with_weights(device: Device, arch: &Arch, tensors: Vec<NamedTensor>) -> Result<Engine> {
-        let mut rng = crate::train::rng_for(0, crate::train::Stream::Init, 0);
-        Engine::new(device, arch, &mut rng, Some(tensors))
-    }
-
-    /// Sets the output biases where given: Multigrate per modality head,
-    /// scVAEIT per output block (see `HeadBias::Data`).
-    pub fn set_head_bias(&mut self, biases: &[Option<Vec<f32>>]) {
-        on_engine!(self, m, dev => match m {
-            Net::MultiVae(mv) => crate::nn::set_biases(&mut mv.heads, biases, &dev),
-            Net::ScVaeIt(sv) => crate::nn::set_biases(&mut sv.out_blocks, biases, &dev),
-        })
-    }
-
+/// What a model does with its network (see the module docs).
+pub(crate) trait Runner: Send + Sync + std::fmt::Debug {
+    /// Trains on `ctx` (on `pool`; `progress` runs on the calling thread).
+    fn fit(
+        &mut self,
+        ctx: &TrainContext<'_>,
+        pool: Pool<'_>,
+        p: Progress<'_>,
+    ) -> Result<TrainReport>;
+    /// Latent values `[n, Z]` (see [`infer::embed`]).
+    fn embed(&self, job: InferJob<'_>, plan: EmbedPlan) -> Vec<f32>;
+    /// Decoder means and draws (see [`infer::impute`]).
+    fn impute(&self, job: InferJob<'_>, plan: &ImputePlan) -> (Vec<f32>, Option<Vec<f32>>);
+    /// Sets output-layer biases where given (see [`Network::output_biases`]).
+    fn set_head_bias(&mut self, biases: &[Option<Vec<f32>>]);
     /// All parameters on the host.
-    pub fn export(&self) -> Vec<NamedTensor> {
-        on_engine!(self, m, _dev => m.export())
-    }
-
+    fn export(&self) -> Vec<NamedTensor>;
     /// Number of trainable scalars (parameters that require a gradient, so
     /// batch-norm statistics and output constants are excluded).
-    pub fn n_params(&self) -> usize {
-        on_engine!(self, m, _dev => m.n_params())
-    }
-
+    fn n_params(&self) -> usize;
     /// The device the network lives on.
-    pub fn device(&self) -> Device {
-        match self {
-            #[cfg(feature = "flex")]
-            Engine::Flex(_) => Device::Flex,
-            #[cfg(feature = "ndarray")]
-            Engine::NdArray(_) => Device::NdArray,
-            #[cfg(feature = "cuda")]
-            Engine::Cuda(_, i) => Device::Cuda(*i),
-        }
+    fn device(&self) -> Device;
+    /// A copy of the engine.
+    fn boxed_clone(&self) -> Box<dyn Runner>;
+}
+
+impl Clone for Box<dyn Runner> {
+    fn clone(&self) -> Self {
+        self.boxed_clone()
     }
 }
 
-/// Number of scalars a network with `layout` holds (every float parameter,
-/// constants included); `None` on overflow. Checked against a checkpoint's
-/// tensors before any allocation, so a corrupt header cannot request a huge model.
-pub(crate) fn expected_elements(l: &Layout) -> Option<usize> {
-    let mul = |a: usize, b: usize| a.checked_mul(b);
-    let mut n: usize = 0;
-    let add = |n: &mut usize, v: Option<usize>| -> Option<()> {
-        *n = n.checked_add(v?)?;
-        Some(())
-    };
-    let d = l.n_features;
-    add(&mut n, mul(d, l.n_embed))?;
-    add(&mut n, Some(l.n_embed))?;
-    add(&mut n, mul(d, 3))?; // center, out_lo, out_hi
-    let mut width = 0usize;
-    for b in &l.blocks {
-        let fan_in = b.len.checked_add(b.embed_len)?.checked_add(l.n_cov)?;
-        add(&mut n, mul(fan_in, b.hidden))?;
-        width = width.checked_add(b.hidden)?;
+/// A network `N` (in its autodiff form) on backend `B`.
+#[derive(Debug, Clone)]
+pub(crate) struct Engine<B: Compute, N> {
+    net: N,
+    at: Place<B>,
+}
+
+impl<B, N> Engine<B, N>
+where
+    B: Compute,
+    N: Network<Autodiff<B>> + AutodiffModule<Autodiff<B>> + 'static,
+    N::InnerModule: Network<B, Objective = N::Objective>,
+{
+    /// `net` at `at`, with `tensors` loaded into it when given.
+    pub fn boxed(
+        net: N,
+        at: Place<B>,
+        tensors: Option<Vec<NamedTensor>>,
+    ) -> Result<Box<dyn Runner>> {
+        let net = match tensors {
+            Some(t) => params::import(net, t)?,
+            None => net,
+        };
+        Ok(Box::new(Engine::<B, N> { net, at }))
     }
-    for &w in &l.hidden {
-        add(&mut n, mul(width, w)?.checked_add(w))?;
-        add(&mut n, mul(w, 4))?; // batch norm
-        width = w;
+}
+
+impl<B, N> Runner for Engine<B, N>
+where
+    B: Compute,
+    N: Network<Autodiff<B>> + AutodiffModule<Autodiff<B>> + 'static,
+    N::InnerModule: Network<B, Objective = N::Objective>,
+{
+    fn fit(
+        &mut self,
+        ctx: &TrainContext<'_>,
+        pool: Pool<'_>,
+        p: Progress<'_>,
+    ) -> Result<TrainReport> {
+        let device = self.at.device.clone();
+        let (net, result) = run_training(pool, self.net.clone(), p, |net, cb| {
+            train::fit::<B, N>(net, ctx, &device, cb)
+        });
+        self.net = net;
+        result
     }
-    add(
-        &mut n,
-        mul(width, l.latent)?
-            .checked_mul(2)?
-            .checked_add(2 * l.latent),
-    )?;
-    add(&mut n, mul(l.latent, 4))?;
-    let rev: Vec<usize> = l.hidden.iter().rev().copied().collect();
-    let fan = l.latent.checked_add(l.n_embed)?.checked_add(l.n_cov)?;
-    add(&mut n, mul(fan, rev[0])?.checked_add(rev[0]))?;
-    add(&mut n, mul(rev[0], 4))?;
-    for p in rev.windows(2) {
-        add(&mut n, mul(p[0], p[1])?.checked_add(p[1]))?;
-        add(&mut n, mul(p[1], 4))?;
+
+    fn embed(&self, job: InferJob<'_>, plan: EmbedPlan) -> Vec<f32> {
+        infer::embed::<B, _>(&self.net.valid(), job, plan, &self.at.device)
     }
-    let g = *rev.last()?;
-    for b in &l.blocks {
-        add(&mut n, mul(g, b.hidden)?.checked_add(b.hidden))?;
-        let out = mul(b.hidden, b.len)?.checked_add(b.len)?;
-        add(&mut n, Some(out))?;
-        if b.likelihood == crate::data::Likelihood::Zinb {
-            add(&mut n, Some(out))?;
-        }
-        if matches!(
-            b.likelihood,
-            crate::data::Likelihood::Nb
-                | crate::data::Likelihood::Zinb
-                | crate::data::Likelihood::Gaussian
-        ) {
-            add(&mut n, Some(b.len))?;
-            if l.n_cov > 0 {
-                add(&mut n, mul(l.n_cov, b.len))?;
+
+    fn impute(&self, job: InferJob<'_>, plan: &ImputePlan) -> (Vec<f32>, Option<Vec<f32>>) {
+        infer::impute::<B, _>(&self.net.valid(), job, plan, &self.at.device)
+    }
+
+    fn set_head_bias(&mut self, biases: &[Option<Vec<f32>>]) {
+        crate::nn::set_biases(self.net.output_biases(), biases, &self.at.device);
+    }
+
+    fn export(&self) -> Vec<NamedTensor> {
+        params::export(&self.net)
+    }
+
+    fn n_params(&self) -> usize {
+        params::count_trainable(&self.net)
+    }
+
+    fn device(&self) -> Device {
+        self.at.name
+    }
+
+    fn boxed_clone(&self) -> Box<dyn Runner> {
+        Box::new(self.clone())
+    }
+}
+
+/// Where an engine is built: a device of backend `B` and its name.
+#[derive(Debug, Clone)]
+pub(crate) struct Place<B: Compute> {
+    /// The backend's device.
+    pub device: B::Device,
+    /// Its name.
+    pub name: Device,
+}
+
+/// A network's initial values: drawn from `rng`, then overwritten by
+/// `tensors` when given.
+pub(crate) struct Init<'a> {
+    /// Initialisation stream.
+    pub rng: &'a mut ChaCha8Rng,
+    /// Weights to load.
+    pub tensors: Option<Vec<NamedTensor>>,
+}
+
+/// Builds a network on one backend: the network family's half of engine
+/// creation (`registry.rs`), called by [`on_device`] with the backend.
+pub(crate) trait Build {
+    /// An engine on backend `B` at `at`.
+    fn engine<B: Compute>(&self, at: Place<B>, init: Init<'_>) -> Result<Box<dyn Runner>>;
+}
+
+/// The engine `build` makes on the backend of `device`, initialised by `init`.
+pub(crate) fn on_device(
+    device: Device,
+    build: &impl Build,
+    init: Init<'_>,
+) -> Result<Box<dyn Runner>> {
+    fn at<B: Compute>(device: B::Device, name: Device) -> Place<B> {
+        Place { device, name }
+    }
+    match device {
+        #[cfg(feature = "flex")]
+        Device::Flex => build.engine(at::<burn::backend::Flex>(Default::default(), device), init),
+        #[cfg(feature = "ndarray")]
+        Device::NdArray => build.engine(
+            at::<burn::backend::NdArray>(Default::default(), device),
+            init,
+        ),
+        #[cfg(feature = "cuda")]
+        Device::Cuda(i) => {
+            let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let dev = burn::backend::cuda::CudaDevice::new(i);
+                build.engine(at::<burn::backend::Cuda>(dev, device), init)
+            }));
+            match made {
+                Ok(engine) => engine,
+                Err(_) => Err(Error::Device(format!(
+                    "could not start CUDA device {i} (no NVIDIA GPU or driver found?)"
+                ))),
             }
         }
+        #[allow(unreachable_patterns)]
+        other => Err(Error::Device(format!(
+            "this build of scmosaic has no backend for device '{other}'"
+        ))),
     }
-    Some(n)
 }

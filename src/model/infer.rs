@@ -1,17 +1,18 @@
-//! Embedding and imputation (spec §5), with batch norms in inference mode.
+//! Embedding and imputation (docs/models.md, scVAEIT §5 and Multigrate §5), with batch norms in inference mode.
 //!
 //! The reference runs inference with batch-norm *minibatch* statistics over 5
 //! shuffled repeats, so a cell's output depends on its minibatch companions
-//! (pitfall §7.3). scmosaic uses the running statistics learned in training,
+//! (docs/models.md, scVAEIT §7.3). scmosaic uses the running statistics learned in training,
 //! which gives one deterministic answer per cell, independent of batch size and
 //! order. Multigrate has no batch norm by default (LayerNorm), and runs without dropout here.
 
-use super::engine::Net;
-use crate::batcher::{Aligned, Alignment};
-use crate::module::{Inputs, Layout, MgBatch};
-use crate::nn::{tensor2, to_vec, BnMode, BnStats, Fwd};
+use super::engine::InferJob;
+use crate::align::Alignment;
+use crate::backend::Compute;
+use crate::batch::Batch;
+use crate::module::network::{Decode, Network};
+use crate::nn::{tensor2, to_vec, BnStats, Fwd};
 use crate::train::{rng_for, Stream};
-use burn::tensor::{backend::Backend, Tensor};
 use std::ops::Range;
 
 /// Latent embedding of cells.
@@ -27,66 +28,6 @@ pub struct Embedding {
     pub values: Vec<f32>,
     /// How the data were matched to the model.
     pub alignment: Alignment,
-}
-
-/// Output scale of imputed values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ImputeScale {
-    /// The likelihood's own scale: log-normalized values (`log1p` of counts
-    /// per `target_sum`) for log-normalized modalities, probabilities for
-    /// Bernoulli, the input scale otherwise.
-    #[default]
-    Normalized,
-    /// Raw-count scale for log-normalized modalities: each draw's decoder mean is
-    /// mapped to `expm1(v) * library / target_sum` and then averaged (the posterior
-    /// mean of the count-scale value), the library being the cell's own for that
-    /// modality when measured, else the median training library. Other modalities
-    /// as `Normalized`.
-    Counts,
-}
-
-/// What to impute.
-#[derive(Debug, Clone)]
-pub struct ImputeRequest {
-    /// Modality to output.
-    pub modality: String,
-    /// Features to output (names); `None` = all of the modality's features.
-    pub features: Option<Vec<String>>,
-    /// Hide the target modality from the encoder even where it was measured
-    /// (pure cross-modal prediction). Otherwise measured values are used and
-    /// the output is their denoised reconstruction.
-    pub hide_target: bool,
-    /// Posterior draws averaged (`None` = the config's `inference.n_draws`;
-    /// 0 = decode the posterior mean only).
-    pub n_draws: Option<usize>,
-    /// Output scale.
-    pub scale: ImputeScale,
-    /// Decode under these covariate levels (`(covariate, level)`), e.g. to
-    /// remove a batch effect; other covariates keep each cell's own level.
-    pub covariates: Vec<(String, String)>,
-    /// Also return the per-value variance over draws.
-    pub variance: bool,
-    /// Also return every draw.
-    pub draws: bool,
-    /// Seed of the posterior draws (`None` = the training seed).
-    pub seed: Option<u64>,
-}
-
-impl ImputeRequest {
-    /// Defaults: all features of `modality`, config draws, normalized scale.
-    pub fn new(modality: impl Into<String>) -> Self {
-        ImputeRequest {
-            modality: modality.into(),
-            features: None,
-            hide_target: false,
-            n_draws: None,
-            scale: ImputeScale::Normalized,
-            covariates: Vec::new(),
-            variance: false,
-            draws: false,
-            seed: None,
-        }
-    }
 }
 
 /// Imputed values.
@@ -156,113 +97,55 @@ pub(crate) struct ImputePlan {
     pub counts: Option<CountsMap>,
 }
 
-fn cov_host(
-    aligned: &Aligned<'_>,
-    cells: &[usize],
-    over: &[Option<u32>],
-) -> Option<(Vec<f32>, usize)> {
-    let nb = aligned.cov_dim();
-    (nb > 0).then(|| {
-        let mut buf = vec![0f32; cells.len() * nb];
-        aligned.fill_covariates(cells, over, &mut buf);
-        (buf, nb)
-    })
-}
-
-fn to_tensor<B: Backend>(
-    c: Option<(Vec<f32>, usize)>,
-    n: usize,
-    device: &B::Device,
-) -> Option<Tensor<B, 2>> {
-    c.map(|(v, nb)| tensor2::<B>(v, n, nb, device))
-}
-
 /// What [`embed`] returns per cell.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct EmbedPlan {
-    /// Only this modality's input (scVAEIT: the others hidden; Multigrate: its marginal posterior).
+    /// Only this modality's input (the others are hidden from the encoder;
+    /// scVAEIT then encodes the rest, Multigrate returns that modality's own
+    /// posterior).
     pub only: Option<usize>,
     /// Draw one posterior sample with this seed instead of the mean.
     pub sample: Option<u64>,
 }
 
-/// Latent values `[n, d]` of all cells.
-pub(crate) fn embed<B: Backend>(
-    net: &Net<B>,
-    plan_layout: &Layout,
-    aligned: &Aligned<'_>,
-    batch: usize,
-    bn: BnMode,
+/// Latent values `[n, Z]` of all cells of `aligned`.
+pub(crate) fn embed<B: Compute, N: Network<B>>(
+    net: &N,
+    job: InferJob<'_>,
     plan: EmbedPlan,
     device: &B::Device,
 ) -> Vec<f32> {
+    let (aligned, layout) = (job.aligned, job.layout);
     let n = aligned.n_cells;
-    let d = aligned.n_features;
-    let latent = plan_layout.latent;
+    let latent = layout.latent;
     let mut out = Vec::with_capacity(n * latent);
     let mut rng = plan.sample.map(|s| rng_for(s, Stream::Embed, 0));
+    let hide: Vec<Range<usize>> = match plan.only {
+        None => Vec::new(),
+        Some(k) => (0..layout.n_modalities())
+            .filter(|&m| m != k)
+            .map(|m| layout.modality_ranges[m].clone())
+            .collect(),
+    };
     let all: Vec<usize> = (0..n).collect();
-    for cells in all.chunks(batch.max(1)) {
+    for cells in all.chunks(job.batch.max(1)) {
         let m = cells.len();
-        let (mut x, mut avail) = (vec![0f32; m * d], vec![0f32; m * d]);
-        aligned.fill(cells, &mut x, &mut avail);
-        let cov = cov_host(aligned, cells, &[]);
-        let mut stats = BnStats::new(bn);
-        let mut missing = vec![false; m];
-        let (mu, lv) = match net {
-            Net::ScVaeIt(module) => {
-                if let Some(k) = plan.only {
-                    let r = plan_layout.modality_ranges[k].clone();
-                    for i in 0..m {
-                        avail[i * d..i * d + r.start].fill(0.0);
-                        avail[i * d + r.end..(i + 1) * d].fill(0.0);
-                    }
-                }
-                // CPU: the host buffers let sparse blocks skip their zeros
-                let host = crate::distributions::on_host::<B>().then(|| (x.clone(), avail.clone()));
-                let input = Inputs {
-                    x: tensor2(x, m, d, device),
-                    avail: tensor2(avail, m, d, device),
-                    cov: to_tensor(cov, m, device),
-                };
-                let host = host.as_ref().map(|(x, a)| [&x[..], &a[..]]);
-                let enc = module.encode_with(&input, host, &mut stats);
-                (enc.mu, enc.logvar)
-            }
-            Net::MultiVae(module) => {
-                let b = MgBatch::from_host(x, avail, cov, m, &module.layout, device);
-                let mut fwd = Fwd {
-                    stats: &mut stats,
-                    dropout: None,
-                };
-                let enc = module.encode(&b, &mut fwd);
-                match plan.only {
-                    None => (enc.mu, enc.logvar),
-                    Some(k) => {
-                        let n_mod = module.layout.modalities.len();
-                        for (i, miss) in missing.iter_mut().enumerate() {
-                            *miss = !b.present_host[i * n_mod + k];
-                        }
-                        match enc.marginals[k].clone() {
-                            Some(p) => p,
-                            None => (
-                                Tensor::zeros([m, latent], device),
-                                Tensor::zeros([m, latent], device),
-                            ),
-                        }
-                    }
-                }
-            }
+        let b = Batch::<B>::new(aligned, cells, &hide, device);
+        let mut stats = BnStats::new(job.bn);
+        let mut fwd = Fwd {
+            stats: &mut stats,
+            dropout: None,
         };
+        let post = net.latent(&b, plan.only, &mut fwd);
         let z = match rng.as_mut() {
-            None => mu,
+            None => post.mu,
             Some(r) => {
                 let e = crate::nn::randn(m * latent, r);
-                mu + (lv * 0.5).exp() * tensor2::<B>(e, m, latent, device)
+                post.mu + (post.logvar * 0.5).exp() * tensor2::<B>(e, m, latent, device)
             }
         };
         let mut v = to_vec(z);
-        for (i, &miss) in missing.iter().enumerate() {
+        for (i, &miss) in post.missing.iter().enumerate() {
             if miss {
                 v[i * latent..(i + 1) * latent].fill(f32::NAN);
             }
@@ -274,74 +157,61 @@ pub(crate) fn embed<B: Backend>(
 
 /// Decoder means `[n, n_out]` (averaged over draws on the output scale) and,
 /// if requested, the draws `[n, n_draws, n_out]`.
-pub(crate) fn impute<B: Backend>(
-    net: &Net<B>,
-    plan_layout: &Layout,
-    aligned: &Aligned<'_>,
+pub(crate) fn impute<B: Compute, N: Network<B>>(
+    net: &N,
+    job: InferJob<'_>,
     plan: &ImputePlan,
-    batch: usize,
-    bn: BnMode,
     device: &B::Device,
 ) -> (Vec<f32>, Option<Vec<f32>>) {
+    let (aligned, layout) = (job.aligned, job.layout);
     let n = aligned.n_cells;
-    let d = aligned.n_features;
-    let latent = plan_layout.latent;
+    let latent = layout.latent;
     let l = plan.n_draws;
     let decoded: usize = plan
         .blocks
         .iter()
-        .map(|(k, _)| plan_layout.blocks[*k].len)
+        .map(|(k, _)| layout.blocks[*k].len)
         .sum::<usize>()
-        .max(plan_layout.hidden[0]);
+        .max(layout.hidden[0]);
     // Keep the largest decoder intermediate around 4M values.
-    let chunk = (4_000_000 / (l.max(1) * decoded)).clamp(1, batch.max(1));
+    let chunk = (4_000_000 / (l.max(1) * decoded)).clamp(1, job.batch.max(1));
     let mut mean = vec![0f32; n * plan.n_out];
     let mut draws = plan.keep_draws.then(|| vec![0f32; n * l * plan.n_out]);
     let mut rng = rng_for(plan.seed, Stream::Impute, 0);
     let block_ids: Vec<usize> = plan.blocks.iter().map(|(k, _)| *k).collect();
+    let hide: Vec<Range<usize>> = plan.hide.iter().cloned().collect();
+    let nb = aligned.cov_dim();
     let all: Vec<usize> = (0..n).collect();
     for cells in all.chunks(chunk) {
         let m = cells.len();
-        let (mut x, mut avail) = (vec![0f32; m * d], vec![0f32; m * d]);
-        aligned.fill(cells, &mut x, &mut avail);
-        if let Some(r) = &plan.hide {
-            for i in 0..m {
-                avail[i * d + r.start..i * d + r.end].fill(0.0);
-            }
-        }
-        let cov = cov_host(aligned, cells, &[]);
+        let b = Batch::<B>::new(aligned, cells, &hide, device);
         let dec_cov = if plan.dec_override.iter().any(|o| o.is_some()) {
-            cov_host(aligned, cells, &plan.dec_override)
+            (nb > 0).then(|| {
+                let mut buf = vec![0f32; m * nb];
+                aligned.fill_covariates(cells, &plan.dec_override, &mut buf);
+                tensor2::<B>(buf, m, nb, device)
+            })
         } else {
-            cov.clone()
+            b.cov.clone()
         };
-        let dec_cov = to_tensor::<B>(dec_cov, m, device);
         let noise = (l > 0).then(|| {
             let v = crate::nn::randn(m * l * latent, &mut rng);
             (l, tensor2::<B>(v, m * l, latent, device))
         });
-        let mut stats = BnStats::new(bn);
-        let outs = match net {
-            Net::ScVaeIt(module) => {
-                let input = Inputs {
-                    x: tensor2(x, m, d, device),
-                    avail: tensor2(avail, m, d, device),
-                    cov: to_tensor(cov, m, device),
-                };
-                module.impute(&input, dec_cov.as_ref(), &block_ids, noise, &mut stats)
-            }
-            Net::MultiVae(module) => {
-                let b = MgBatch::from_host(x, avail, cov, m, &module.layout, device);
-                let mut fwd = Fwd {
-                    stats: &mut stats,
-                    dropout: None,
-                };
-                module.impute(&b, dec_cov.as_ref(), &block_ids, noise, &mut fwd)
-            }
+        let mut stats = BnStats::new(job.bn);
+        let mut fwd = Fwd {
+            stats: &mut stats,
+            dropout: None,
         };
+        let decode = Decode {
+            cov: dec_cov,
+            targets: block_ids.clone(),
+            draws: noise,
+        };
+        let outs = net.impute(&b, decode, &mut fwd);
         let base = cells[0];
         for ((k, cols), out) in plan.blocks.iter().zip(outs) {
-            let dk = plan_layout.blocks[*k].len;
+            let dk = layout.blocks[*k].len;
             let lk = out.dims()[1];
             let mut host = to_vec(out); // [m, L, d_k]
             if let Some(map) = &plan.counts {

@@ -5,43 +5,34 @@
 //! derived from the training data, and the network weights on a device. The C
 //! ABI and the R and Julia wrappers call only this API.
 
+mod build;
 pub(crate) mod engine;
 mod infer;
 mod query;
+mod registry;
+mod threads;
+mod validate;
 
-pub use infer::{Embedding, Imputation, ImputeRequest, ImputeScale};
+mod request;
 
-/// What [`Model::embed_with`] returns.
-#[derive(Debug, Clone, Default)]
-pub struct EmbedRequest {
-    /// Latent of this modality alone (`None`: the joint latent from every
-    /// measured modality). scVAEIT encodes the cell with the other modalities
-    /// hidden; Multigrate returns that modality's own posterior (its expert),
-    /// NaN for cells that lack the modality.
-    pub modality: Option<String>,
-    /// One posterior sample per cell instead of the mean (`None`: the
-    /// config's choice, `multigrate.latent`, the mean for scVAEIT).
-    pub sample: Option<bool>,
-    /// Seed of the sample (`None`: the training seed).
-    pub seed: Option<u64>,
-}
+pub use infer::{Embedding, Imputation};
+pub use request::{EmbedRequest, ImputeRequest, ImputeScale};
 
+use crate::align::align;
 use crate::backend::Device;
-use crate::batcher::align;
-use crate::config::{ContCovType, HeadBias, LatentMode, ModelConfig, ModelKind, Normalization};
-use crate::data::{Dataset, Likelihood};
+use crate::config::{ModelConfig, ModelKind, Normalization, ResolvedConfig};
+use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::io::checkpoint::{self, CheckpointData};
-use crate::module::{Layout, MgLayout};
-use crate::preprocess::{output_constants, FeatureStats, ModalityPreprocessing, Preprocessing};
-use crate::schema::{Schema, Standardization};
-use crate::train::{self, rng_for, EpochLog, Progress, Stream, TrainContext, TrainReport};
-use engine::{on_engine, Arch, Engine, Net};
-use rand::seq::SliceRandom;
-use std::collections::HashSet;
+use crate::module::Layout;
+use crate::preprocess::Preprocessing;
+use crate::schema::Schema;
+use crate::train::{self, rng_for, Progress, Stream, TrainContext, TrainReport};
+use engine::{on_device, InferJob, Init, Runner};
+use registry::Arch;
 use std::ops::ControlFlow;
 use std::path::Path;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::Arc;
 
 /// A trained or untrained model (scVAEIT or Multigrate, by `config.model`).
 ///
@@ -69,13 +60,13 @@ use std::sync::{mpsc, Arc, Mutex};
 /// ```
 #[derive(Debug)]
 pub struct Model {
-    config: ModelConfig,
+    config: ResolvedConfig,
     schema: Schema,
     pre: Preprocessing,
     /// Where each modality/block sits in the feature axis (imputation plans).
     layout: Layout,
     arch: Arch,
-    engine: Engine,
+    engine: Box<dyn Runner>,
     /// Set by [`Model::map_query`]: what a `fit` of the mapped model may train.
     frozen: Option<train::Frozen>,
     epochs_trained: usize,
@@ -83,244 +74,7 @@ pub struct Model {
     pool: Option<Arc<rayon::ThreadPool>>,
 }
 
-fn validate_schema(schema: &Schema, cfg: &ModelConfig, pre: &Preprocessing) -> Result<()> {
-    let bad = |m: String| Err(Error::checkpoint(m));
-    if schema.modalities.is_empty() {
-        return bad("schema has no modalities".into());
-    }
-    if cfg.modalities.len() != schema.modalities.len()
-        || pre.modalities.len() != schema.modalities.len()
-    {
-        return bad("config, schema and preprocessing disagree on the modalities".into());
-    }
-    let mut names = HashSet::new();
-    for (ms, mc) in schema.modalities.iter().zip(&cfg.modalities) {
-        if ms.name != mc.name || !names.insert(ms.name.as_str()) {
-            return bad(format!("modality '{}' inconsistent or repeated", ms.name));
-        }
-        let scvaeit = cfg.model == ModelKind::Scvaeit;
-        if mc.likelihood.is_none()
-            || mc.weight.is_none()
-            || (scvaeit && (mc.block_hidden.is_none() || mc.embed_dim.is_none()))
-            || mc.normalization.is_none()
-        {
-            return bad(format!("modality '{}': config not resolved", ms.name));
-        }
-        let feats: HashSet<&str> = ms.features.iter().map(|s| s.as_str()).collect();
-        if ms.features.is_empty() || feats.len() != ms.features.len() {
-            return bad(format!(
-                "modality '{}': empty or repeated feature names",
-                ms.name
-            ));
-        }
-        let total: usize = ms.blocks.iter().map(|b| b.len).sum();
-        if total != ms.features.len() || ms.blocks.iter().any(|b| b.len == 0) {
-            return bad(format!(
-                "modality '{}': blocks do not cover the features",
-                ms.name
-            ));
-        }
-    }
-    for (mp, ms) in pre.modalities.iter().zip(&schema.modalities) {
-        if !mp.feature_fraction.is_empty() && mp.feature_fraction.len() != ms.features.len() {
-            return bad(format!(
-                "modality '{}': feature fractions have the wrong length",
-                ms.name
-            ));
-        }
-    }
-    match cfg.model {
-        ModelKind::Scvaeit => {
-            if cfg.beta_reverse.is_none()
-                || cfg.p_modal.as_ref().map(|p| p.len()) != Some(schema.modalities.len())
-            {
-                return bad("config not resolved (beta_reverse / p_modal)".into());
-            }
-        }
-        ModelKind::Multigrate => {
-            let Some(mg) = &cfg.multigrate else {
-                return bad("config not resolved (multigrate section)".into());
-            };
-            if mg.integ_weight.is_none() || mg.kl_warmup_epochs.is_none() {
-                return bad("config not resolved (multigrate weights)".into());
-            }
-            if let Some(g) = &mg.integrate_on {
-                if !schema.covariates.iter().any(|c| &c.name == g) {
-                    return bad(format!(
-                        "integrate_on '{g}' is not a covariate of the model"
-                    ));
-                }
-            }
-            if cfg
-                .modalities
-                .iter()
-                .any(|m| m.likelihood == Some(crate::data::Likelihood::Poisson))
-            {
-                return bad("Multigrate has no poisson loss".into());
-            }
-        }
-    }
-    let covs: Vec<&String> = schema.covariates.iter().map(|c| &c.name).collect();
-    if cfg
-        .covariates
-        .as_ref()
-        .map(|c| c.iter().collect::<Vec<_>>())
-        != Some(covs)
-    {
-        return bad("config covariates do not match the schema".into());
-    }
-    for c in &schema.covariates {
-        if c.levels.is_empty() || c.levels.iter().collect::<HashSet<_>>().len() != c.levels.len() {
-            return bad(format!("covariate '{}': empty or repeated levels", c.name));
-        }
-    }
-    let mut all_names: HashSet<&str> = schema.covariates.iter().map(|c| c.name.as_str()).collect();
-    for c in &schema.continuous {
-        if c.name.is_empty() || !all_names.insert(c.name.as_str()) {
-            return bad(format!(
-                "continuous covariate '{}': empty or repeated name",
-                c.name
-            ));
-        }
-        let ok = match (cfg.model, c.standardize) {
-            (ModelKind::Scvaeit, Some(st)) => {
-                st.mean.is_finite() && st.sd.is_finite() && st.sd > 0.0 && !c.non_negative
-            }
-            (ModelKind::Multigrate, None) => {
-                let logsigm = cfg
-                    .multigrate
-                    .as_ref()
-                    .is_some_and(|m| m.cont_cov_type == ContCovType::Logsigm);
-                c.non_negative == logsigm
-            }
-            _ => false,
-        };
-        if !ok {
-            return bad(format!(
-                "continuous covariate '{}': scaling inconsistent with the model",
-                c.name
-            ));
-        }
-    }
-    Ok(())
-}
-
 impl Model {
-    /// Builds an untrained model for `data` on the default CPU device.
-    ///
-    /// Resolves `config` against the data (modalities, features, covariates),
-    /// computes the preprocessing constants (feature shares, median library
-    /// sizes, output bounds) from `data`, and initialises the weights from
-    /// `config.train.seed`.
-    pub fn new(config: &ModelConfig, data: &Dataset) -> Result<Model> {
-        let full = Schema::from_dataset(data);
-        let cfg = config.resolve(&full)?;
-        let mut schema = full;
-        let wanted = cfg.covariates.clone().expect("resolved");
-        schema.covariates = wanted
-            .iter()
-            .map(|n| {
-                schema
-                    .covariates
-                    .iter()
-                    .find(|c| &c.name == n)
-                    .cloned()
-                    .expect("resolved")
-            })
-            .collect();
-        for (ms, mc) in schema.modalities.iter_mut().zip(&cfg.modalities) {
-            ms.likelihood = mc.likelihood.expect("resolved");
-        }
-        // Continuous covariates: scVAEIT z-scores them with the training
-        // cells' mean and sd (spec §1.1); Multigrate takes them as they are
-        // (log1p first with `logsigm`, which needs values >= 0).
-        for (cs, dc) in schema
-            .continuous
-            .iter_mut()
-            .zip(data.continuous_covariates())
-        {
-            match &cfg.multigrate {
-                None => cs.standardize = Some(Standardization::fit(&dc.values)),
-                Some(mg) => cs.non_negative = mg.cont_cov_type == ContCovType::Logsigm,
-            }
-        }
-        let mut pre = Preprocessing {
-            modalities: cfg
-                .modalities
-                .iter()
-                .map(|m| ModalityPreprocessing {
-                    normalization: m.normalization.expect("resolved"),
-                    median_library: 0.0,
-                    feature_fraction: Vec::new(),
-                })
-                .collect(),
-        };
-        // Mean share of each feature in the cells' libraries, per modality.
-        let mut shares = Vec::with_capacity(schema.modalities.len());
-        {
-            let aligned = align(data, &schema, &pre)?;
-            for m in 0..schema.modalities.len() {
-                let (f, med) = aligned.library_stats(m);
-                pre.modalities[m].median_library = med;
-                if matches!(
-                    pre.modalities[m].normalization,
-                    Normalization::LogNormalize { .. }
-                ) {
-                    pre.modalities[m].feature_fraction = f.clone();
-                }
-                shares.push(f);
-            }
-        }
-        let layout = Layout::new(&cfg, &schema);
-        let likelihoods: Vec<Likelihood> = cfg
-            .modalities
-            .iter()
-            .map(|m| m.likelihood.expect("resolved"))
-            .collect();
-        // One pass over the transformed training values, when something needs
-        // them: scVAEIT's output constants, and the data head biases of
-        // modalities other than NB/ZINB (those use the library shares).
-        let head_bias = cfg.head_bias == HeadBias::Data;
-        let needs_stats = cfg.model == ModelKind::Scvaeit
-            || (head_bias
-                && likelihoods
-                    .iter()
-                    .any(|l| !matches!(l, Likelihood::Nb | Likelihood::Zinb)));
-        let stats = if needs_stats {
-            Some(observed_stats(data, &schema, &pre)?)
-        } else {
-            None
-        };
-        let arch = match (cfg.model, &stats) {
-            (ModelKind::Scvaeit, Some(stats)) => {
-                let consts = output_constants(&schema, &likelihoods, stats, cfg.max_disp);
-                Arch::ScVaeIt(layout.clone(), consts)
-            }
-            _ => Arch::MultiVae(MgLayout::new(&cfg, &schema)),
-        };
-        let mut rng = rng_for(cfg.train.seed, Stream::Init, 0);
-        let mut engine = Engine::new(Device::cpu(), &arch, &mut rng, None)?;
-        if head_bias {
-            let biases = match (cfg.model, &stats) {
-                (ModelKind::Scvaeit, Some(stats)) => scvaeit_head_bias(stats, &layout),
-                _ => multigrate_head_bias(stats.as_ref(), &shares, &schema, &likelihoods),
-            };
-            engine.set_head_bias(&biases);
-        }
-        Ok(Model {
-            config: cfg,
-            schema,
-            pre,
-            layout,
-            arch,
-            engine,
-            frozen: None,
-            epochs_trained: 0,
-            threads: 0,
-            pool: None,
-        })
-    }
-
     /// Trains for `config.train.epochs` epochs on all cells of `data`.
     pub fn fit(&mut self, data: &Dataset) -> Result<TrainReport> {
         self.fit_with_progress(data, &mut |_| ControlFlow::Continue(()))
@@ -336,49 +90,18 @@ impl Model {
         progress: Progress<'_>,
     ) -> Result<TrainReport> {
         let aligned = align(data, &self.schema, &self.pre)?;
-        let n = aligned.n_cells;
-        let mut cells: Vec<usize> = (0..n).collect();
-        let frac = self.config.train.validation_fraction;
-        let mut valid = Vec::new();
-        if frac > 0.0 {
-            cells.shuffle(&mut rng_for(self.config.train.seed, Stream::Split, 0));
-            let nv = ((n as f64) * frac).round() as usize;
-            if nv < 2 || n - nv < 2 {
-                return Err(Error::data(format!(
-                    "validation_fraction {frac} of {n} cells leaves too few cells for training or validation"
-                )));
-            }
-            valid = cells.split_off(n - nv);
-            valid.sort_unstable();
-            cells.sort_unstable();
-        }
+        let t = &self.config.train;
+        let (train_cells, valid_cells) =
+            train::split_cells(aligned.n_cells, t.validation_fraction, t.seed)?;
         let ctx = TrainContext {
             aligned: &aligned,
             cfg: &self.config,
-            train_cells: cells,
-            valid_cells: valid,
+            train_cells,
+            valid_cells,
             start_epoch: self.epochs_trained,
             frozen: self.frozen.as_ref(),
         };
-        let pool = self.pool.clone();
-        let result = on_engine!(&mut self.engine, net, dev => {
-            match net {
-                Net::ScVaeIt(m) => {
-                    let (new, res) = run_training(pool.as_deref(), m.clone(), progress, |m, cb| {
-                        train::fit(m, &ctx, &dev, cb)
-                    });
-                    *m = new;
-                    res
-                }
-                Net::MultiVae(m) => {
-                    let (new, res) = run_training(pool.as_deref(), m.clone(), progress, |m, cb| {
-                        train::fit_multigrate(m, &ctx, &dev, cb)
-                    });
-                    *m = new;
-                    res
-                }
-            }
-        });
+        let result = self.engine.fit(&ctx, self.pool.as_deref(), progress);
         if let Ok(r) = &result {
             self.epochs_trained += r.epochs_run;
         }
@@ -399,11 +122,7 @@ impl Model {
             None => None,
             Some(name) => Some(self.modality_index(name)?),
         };
-        let default_sample = self
-            .config
-            .multigrate
-            .as_ref()
-            .is_some_and(|m| m.latent == LatentMode::Sample);
+        let default_sample = self.config.model.embeds_samples();
         let plan = infer::EmbedPlan {
             only,
             sample: req
@@ -413,11 +132,8 @@ impl Model {
         };
         let batch = self.config.inference.batch_size;
         let bn = self.inference_bn();
-        let values = on_engine!(&self.engine, m, dev => {
-            let inner = m.valid();
-            crate::backend::with_threads(self.pool.as_deref(), || {
-                infer::embed(&inner, &self.layout, &aligned, batch, bn, plan, &dev)
-            })
+        let values = crate::backend::with_threads(self.pool.as_deref(), || {
+            self.engine.embed(self.infer_job(&aligned, batch, bn), plan)
         });
         Ok(Embedding {
             n_cells: aligned.n_cells,
@@ -437,7 +153,7 @@ impl Model {
     }
 
     /// Imputes (or denoises) features of one modality for every cell of
-    /// `data`: the decoder mean averaged over posterior draws (spec §5).
+    /// `data`: the decoder mean averaged over posterior draws (docs/models.md, scVAEIT §5, Multigrate §5).
     pub fn impute(&self, data: &Dataset, req: &ImputeRequest) -> Result<Imputation> {
         let aligned = align(data, &self.schema, &self.pre)?;
         let mi = self.modality_index(&req.modality)?;
@@ -518,7 +234,7 @@ impl Model {
                         .unwrap_or(mp.median_library)
                 })
                 .collect();
-            let lik = self.config.modalities[mi].likelihood.expect("resolved");
+            let lik = self.config.modalities[mi].likelihood;
             match mp.normalization {
                 Normalization::LogNormalize { target_sum } => {
                     Some(infer::CountsMap::LogNormalized {
@@ -535,7 +251,7 @@ impl Model {
                     }
                     Some(infer::CountsMap::Clr { libs })
                 }
-                _ if self.config.model == ModelKind::Multigrate
+                _ if self.config.model.nb_means_are_proportions()
                     && matches!(
                         lik,
                         crate::data::Likelihood::Nb | crate::data::Likelihood::Zinb
@@ -560,11 +276,9 @@ impl Model {
         };
         let batch = self.config.inference.batch_size;
         let bn = self.inference_bn();
-        let (mean, draws) = on_engine!(&self.engine, m, dev => {
-            let inner = m.valid();
-            crate::backend::with_threads(self.pool.as_deref(), || {
-                infer::impute(&inner, &self.layout, &aligned, &plan, batch, bn, &dev)
-            })
+        let (mean, draws) = crate::backend::with_threads(self.pool.as_deref(), || {
+            self.engine
+                .impute(self.infer_job(&aligned, batch, bn), &plan)
         });
         let n = aligned.n_cells;
         let f = local.len();
@@ -611,7 +325,7 @@ impl Model {
     /// Serializes the model (weights + metadata) to safetensors bytes.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         checkpoint::to_bytes(&CheckpointData {
-            config: self.config.clone(),
+            config: self.config.to_config(),
             schema: self.schema.clone(),
             pre: self.pre.clone(),
             epochs_trained: self.epochs_trained,
@@ -639,18 +353,18 @@ impl Model {
     /// Loads a model from bytes produced by [`Model::to_bytes`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
         let ck = checkpoint::from_bytes(bytes)?;
-        validate_schema(&ck.schema, &ck.config, &ck.pre)?;
-        let layout = Layout::new(&ck.config, &ck.schema);
-        let arch = Arch::for_weights(&ck.config, &ck.schema, &layout);
+        let config = validate::resolve_stored(&ck.schema, &ck.config, &ck.pre)?;
+        let layout = Layout::new(&config, &ck.schema);
+        let arch = Arch::for_weights(&config, &ck.schema, &layout);
         let have: usize = ck.tensors.iter().map(|t| t.values.len()).sum();
         if arch.expected_elements() != Some(have) {
             return Err(Error::checkpoint(format!(
                 "the weights ({have} values) do not match the stored architecture"
             )));
         }
-        let engine = Engine::with_weights(Device::cpu(), &arch, ck.tensors)?;
+        let engine = with_weights(Device::cpu(), &arch, ck.tensors)?;
         Ok(Model {
-            config: ck.config,
+            config,
             schema: ck.schema,
             pre: ck.pre,
             layout,
@@ -669,7 +383,7 @@ impl Model {
         if dev == self.engine.device() {
             return Ok(());
         }
-        self.engine = Engine::with_weights(dev, &self.arch, self.engine.export())?;
+        self.engine = with_weights(dev, &self.arch, self.engine.export())?;
         Ok(())
     }
 
@@ -702,6 +416,20 @@ impl Model {
         Ok(())
     }
 
+    fn infer_job<'a>(
+        &'a self,
+        aligned: &'a crate::align::Aligned<'a>,
+        batch: usize,
+        bn: crate::nn::BnMode,
+    ) -> InferJob<'a> {
+        InferJob {
+            aligned,
+            layout: &self.layout,
+            batch,
+            bn,
+        }
+    }
+
     fn inference_bn(&self) -> crate::nn::BnMode {
         match self.config.inference.batch_norm {
             crate::config::InferenceNorm::Running => crate::nn::BnMode::Eval,
@@ -724,8 +452,14 @@ impl Model {
     pub fn device(&self) -> Device {
         self.engine.device()
     }
+    /// The resolved configuration, in the JSON form of [`ModelConfig`]
+    /// (every setting explicit; what a checkpoint stores).
+    pub fn config(&self) -> ModelConfig {
+        self.config.to_config()
+    }
+
     /// The resolved configuration.
-    pub fn config(&self) -> &ModelConfig {
+    pub fn resolved_config(&self) -> &ResolvedConfig {
         &self.config
     }
     /// Modalities, features and covariates of the model.
@@ -742,7 +476,7 @@ impl Model {
     }
     /// The model family.
     pub fn kind(&self) -> ModelKind {
-        self.config.model
+        self.config.kind()
     }
     /// Number of trainable parameters.
     pub fn n_params(&self) -> usize {
@@ -761,135 +495,17 @@ impl Model {
     }
 }
 
-type Trained<M> = (M, Result<TrainReport>);
-
-/// Runs the training loop `fit` on the thread pool while the progress
-/// callback runs on the calling thread (R and Julia callbacks must stay on their thread).
-fn run_training<M: Send>(
-    pool: Option<&rayon::ThreadPool>,
-    module: M,
-    progress: Progress<'_>,
-    fit: impl FnOnce(M, Progress<'_>) -> Trained<M> + Send,
-) -> Trained<M> {
-    let out: Mutex<Option<Trained<M>>> = Mutex::new(None);
-    match pool {
-        Some(p) => p.in_place_scope(|s| serve(s, module, &out, progress, fit)),
-        None => rayon::in_place_scope(|s| serve(s, module, &out, progress, fit)),
-    }
-    out.into_inner()
-        .expect("not poisoned")
-        .expect("training job finished")
-}
-
-fn serve<'s, M: Send + 's>(
-    s: &rayon::Scope<'s>,
-    module: M,
-    out: &'s Mutex<Option<Trained<M>>>,
-    progress: Progress<'_>,
-    fit: impl FnOnce(M, Progress<'_>) -> Trained<M> + Send + 's,
-) {
-    let (tx_log, rx_log) = mpsc::channel::<EpochLog>();
-    let (tx_ctl, rx_ctl) = mpsc::channel::<bool>();
-    s.spawn(move |_| {
-        let mut cb = |log: &EpochLog| {
-            if tx_log.send(log.clone()).is_err() {
-                return ControlFlow::Break(());
-            }
-            match rx_ctl.recv() {
-                Ok(true) => ControlFlow::Continue(()),
-                _ => ControlFlow::Break(()),
-            }
-        };
-        let r = fit(module, &mut cb);
-        *out.lock().expect("not poisoned") = Some(r);
-    });
-    for log in rx_log.iter() {
-        let go = progress(&log).is_continue();
-        let _ = tx_ctl.send(go);
-    }
-}
-
-/// Statistics of the transformed training values, per feature, over the
-/// entries that are observed (dense buffers of 128 cells at a time, so a
-/// 25k-peak modality costs ~30 MB here).
-fn observed_stats(data: &Dataset, schema: &Schema, pre: &Preprocessing) -> Result<FeatureStats> {
-    let aligned = align(data, schema, pre)?;
-    let d = aligned.n_features;
-    let mut stats = FeatureStats::new(d);
-    let all: Vec<usize> = (0..data.n_cells()).collect();
-    let (mut x, mut a) = (vec![0f32; 128 * d], vec![0f32; 128 * d]);
-    for cells in all.chunks(128) {
-        let (x, a) = (&mut x[..cells.len() * d], &mut a[..cells.len() * d]);
-        aligned.fill(cells, x, a);
-        for (xr, ar) in x.chunks(d).zip(a.chunks(d)) {
-            for j in 0..d {
-                if ar[j] > 0.0 {
-                    stats.add(j, xr[j]);
-                }
-            }
-        }
-    }
-    Ok(stats)
-}
-
-/// scVAEIT's data-derived output biases (`head_bias = "data"`), per block:
-/// Bernoulli blocks the logit of each peak's frequency among the cells
-/// where it is observed (features never observed: the block's average);
-/// `None` (keep zero) for the other blocks, whose outputs are already mapped
-/// into data-derived bounds.
-fn scvaeit_head_bias(stats: &FeatureStats, layout: &Layout) -> Vec<Option<Vec<f32>>> {
-    layout
-        .blocks
-        .iter()
-        .map(|b| {
-            (b.likelihood == Likelihood::Bernoulli)
-                .then(|| logits(&feature_means(stats, b.range())))
-        })
-        .collect()
-}
-
-/// Mean of each feature of `r` over its observed entries; features never
-/// observed get the average of the others.
-fn feature_means(stats: &FeatureStats, r: std::ops::Range<usize>) -> Vec<f64> {
-    let mean = |j: usize| (stats.count[j] > 0).then(|| stats.sum[j] / stats.count[j] as f64);
-    let seen: Vec<f64> = r.clone().filter_map(mean).collect();
-    let fallback = seen.iter().sum::<f64>() / seen.len().max(1) as f64;
-    r.map(|j| mean(j).unwrap_or(fallback)).collect()
-}
-
-/// `ln(p / (1 - p))` with `p` clipped to `[1e-4, 1 - 1e-4]`.
-fn logits(p: &[f64]) -> Vec<f32> {
-    p.iter()
-        .map(|&p| {
-            let p = p.clamp(1e-4, 1.0 - 1e-4);
-            (p / (1.0 - p)).ln() as f32
-        })
-        .collect()
-}
-
-/// Multigrate's data-derived output-head biases (`head_bias = "data"`), per modality: NB/ZINB the log mean proportion of each feature
-/// (so the softmax starts at the average profile), Bernoulli the logit of
-/// each feature's frequency, Gaussian its mean; features never observed get
-/// the modality's average. `None` for modalities left at the default init.
-fn multigrate_head_bias(
-    stats: Option<&FeatureStats>,
-    shares: &[Vec<f32>],
-    schema: &Schema,
-    likelihoods: &[Likelihood],
-) -> Vec<Option<Vec<f32>>> {
-    let mut col = 0;
-    let mut out = Vec::with_capacity(schema.modalities.len());
-    for (m, ms) in schema.modalities.iter().enumerate() {
-        let r = col..col + ms.features.len();
-        col = r.end;
-        let means = || feature_means(stats.expect("statistics for non-NB heads"), r.clone());
-        out.push(match likelihoods[m] {
-            Likelihood::Nb | Likelihood::Zinb => (!shares[m].is_empty())
-                .then(|| shares[m].iter().map(|&f| f.max(1e-8).ln()).collect()),
-            Likelihood::Bernoulli => Some(logits(&means())),
-            Likelihood::Gaussian => Some(means().iter().map(|&v| v as f32).collect()),
-            _ => None,
-        });
-    }
-    out
+/// An engine of `arch` on `device` holding `tensors` (from a checkpoint or
+/// another device); the random initial values and constants are all overwritten.
+fn with_weights(
+    device: Device,
+    arch: &Arch,
+    tensors: Vec<crate::io::params::NamedTensor>,
+) -> Result<Box<dyn Runner>> {
+    let mut rng = rng_for(0, Stream::Init, 0);
+    let init = Init {
+        rng: &mut rng,
+        tensors: Some(tensors),
+    };
+    on_device(device, arch, init)
 }

@@ -1,4 +1,4 @@
-//! Query-to-reference mapping (scArches-style surgery, Multigrate spec §5).
+//! Query-to-reference mapping (scArches-style surgery, docs/models.md, Multigrate §5).
 //!
 //! [`Model::map_query`] extends every covariate with the query's new levels
 //! (appended after the reference's), grows the tensors indexed by covariate
@@ -18,18 +18,18 @@
 //! like the rows of old levels).
 //!
 //! Deviations from the reference: it also unfreezes the old rows of grown
-//! embedding tables and every dispersion column (§7.15); here only new rows
+//! embedding tables and every dispersion column (Multigrate §7.15); here only new rows
 //! train. The freezing is a property of the mapped model in memory: a model
 //! saved and loaded again trains all its weights.
 
-use super::engine::{Arch, Engine};
+use super::registry::Arch;
 use super::Model;
 use crate::backend::Device;
-use crate::config::ModelKind;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::io::params::NamedTensor;
-use crate::module::{Layout, MgLayout};
+use crate::module::network::{GrowInit, GrowRows};
+use crate::module::Layout;
 use crate::schema::Schema;
 use crate::train::{rng_for, Frozen, Stream};
 use std::collections::HashMap;
@@ -114,7 +114,7 @@ impl Model {
             }
         }
         // The query carries the reference's continuous covariates (their
-        // parameters stay frozen, spec §5), and no others.
+        // parameters stay frozen, Multigrate §5), and no others.
         let model_cont = self.schema.continuous_names();
         for c in &model_cont {
             if !query.continuous_covariates().iter().any(|q| &q.name == c) {
@@ -140,7 +140,7 @@ impl Model {
             )));
         }
         // The query must match the model's modalities and features.
-        crate::batcher::align(query, &schema, &self.pre)?;
+        crate::align::align(query, &schema, &self.pre)?;
         let mut cfg = self.config.clone();
         cfg.train.weight_decay = 0.0;
         let map = row_map(&self.schema, &schema);
@@ -150,50 +150,29 @@ impl Model {
         let mut tensors = self.engine.export();
         let mut trainable: HashMap<String, (Vec<f32>, Vec<f32>)> = HashMap::new();
         let layout = Layout::new(&cfg, &schema);
-        let mg = MgLayout::new(&cfg, &schema);
-        match cfg.model {
-            ModelKind::Multigrate => {
-                for t in tensors.iter_mut() {
-                    let (cov, init): (Option<usize>, &mut dyn FnMut(usize) -> Vec<f32>) =
-                        if let Some(j) = t.name.strip_prefix("cat_embed.") {
-                            (j.parse().ok(), &mut randn)
-                        } else if t.name.starts_with("theta.") {
-                            (mg.integrate_on, &mut randn)
-                        } else {
-                            (None, &mut zeros)
-                        };
-                    let Some(j) = cov else { continue };
+        let arch = Arch::for_weights(&cfg, &schema, &layout);
+        let growth = arch.query_growth();
+        for t in tensors.iter_mut() {
+            let Some(g) = growth.iter().find(|g| g.name == t.name) else {
+                continue;
+            };
+            let rows = match g.rows {
+                GrowRows::AllCovariates => map.clone(),
+                GrowRows::Covariate(j) => {
                     let old = self.schema.covariates[j].levels.len();
                     let new = schema.covariates[j].levels.len();
-                    let m: Vec<Option<usize>> = (0..new).map(|r| (r < old).then_some(r)).collect();
-                    let (g, keep) = grow(t, &m, init);
-                    trainable.insert(t.name.clone(), (keep, g.values.clone()));
-                    *t = g;
+                    (0..new).map(|r| (r < old).then_some(r)).collect()
                 }
-            }
-            ModelKind::Scvaeit => {
-                let l = &self.layout;
-                let mut cov_params: Vec<String> = Vec::new();
-                if l.n_cov > 0 {
-                    for (k, b) in l.blocks.iter().enumerate() {
-                        let idx = (b.len > 0) as usize + (b.embed_len > 0) as usize;
-                        cov_params.push(format!("enc_blocks.{k}.parts.{idx}"));
-                        cov_params.push(format!("disp_weight.{k}"));
-                    }
-                    cov_params.push(format!("dec_first.parts.{}", 1 + (l.n_embed > 0) as usize));
-                }
-                for t in tensors.iter_mut() {
-                    if !cov_params.contains(&t.name) {
-                        continue;
-                    }
-                    let (g, keep) = grow(t, &map, &mut zeros);
-                    trainable.insert(t.name.clone(), (keep, g.values.clone()));
-                    *t = g;
-                }
-            }
+            };
+            let init: &mut dyn FnMut(usize) -> Vec<f32> = match g.init {
+                GrowInit::Zeros => &mut zeros,
+                GrowInit::Normal => &mut randn,
+            };
+            let (grown, keep) = grow(t, &rows, init);
+            trainable.insert(t.name.clone(), (keep, grown.values.clone()));
+            *t = grown;
         }
-        let arch = Arch::for_weights(&cfg, &schema, &layout);
-        let engine = Engine::with_weights(Device::cpu(), &arch, tensors)?;
+        let engine = super::with_weights(Device::cpu(), &arch, tensors)?;
         let mut out = Model {
             config: cfg,
             schema,

@@ -1,7 +1,7 @@
 //! Where each modality and block sits in the concatenated feature axis, and
 //! the layer widths derived from a resolved config.
 
-use crate::config::ModelConfig;
+use crate::config::ResolvedConfig;
 use crate::data::Likelihood;
 use crate::schema::Schema;
 use std::ops::Range;
@@ -69,47 +69,45 @@ impl Layout {
     /// Layout for a resolved config and its schema. For Multigrate (which has
     /// its own [`MgLayout`](super::MgLayout)) this describes only where each
     /// modality's features sit, one block per modality.
-    pub fn new(cfg: &ModelConfig, schema: &Schema) -> Layout {
+    pub fn new(cfg: &ResolvedConfig, schema: &Schema) -> Layout {
+        let sv = cfg.scvaeit();
         let mut blocks = Vec::new();
         let mut modality_ranges = Vec::new();
         let mut modality_blocks = Vec::new();
         let (mut col, mut emb) = (0usize, 0usize);
-        let multigrate = cfg.model == crate::config::ModelKind::Multigrate;
         for (mi, ms) in schema.modalities.iter().enumerate() {
-            let mc = cfg
-                .modality(&ms.name)
-                .expect("resolved config lists every modality");
+            let likelihood = cfg.modalities[mi].likelihood;
             let first_block = blocks.len();
             let start = col;
-            if multigrate {
-                // One output block per modality (Multigrate has no feature blocks).
-                blocks.push(BlockLayout {
-                    modality: mi,
-                    start: col,
-                    len: ms.features.len(),
-                    hidden: 0,
-                    embed_start: 0,
-                    embed_len: 0,
-                    likelihood: mc.likelihood.expect("resolved"),
-                });
-                col += ms.features.len();
-                modality_ranges.push(start..col);
-                modality_blocks.push(first_block..blocks.len());
-                continue;
-            }
-            for b in &ms.blocks {
-                let e = mc.embed_dim.expect("resolved");
-                blocks.push(BlockLayout {
-                    modality: mi,
-                    start: col,
-                    len: b.len,
-                    hidden: mc.block_hidden.expect("resolved"),
-                    embed_start: emb,
-                    embed_len: e,
-                    likelihood: mc.likelihood.expect("resolved"),
-                });
-                col += b.len;
-                emb += e;
+            match sv.map(|s| s.blocks[mi]) {
+                // One output block per modality (no feature blocks).
+                None => {
+                    blocks.push(BlockLayout {
+                        modality: mi,
+                        start: col,
+                        len: ms.features.len(),
+                        hidden: 0,
+                        embed_start: 0,
+                        embed_len: 0,
+                        likelihood,
+                    });
+                    col += ms.features.len();
+                }
+                Some(w) => {
+                    for b in &ms.blocks {
+                        blocks.push(BlockLayout {
+                            modality: mi,
+                            start: col,
+                            len: b.len,
+                            hidden: w.hidden,
+                            embed_start: emb,
+                            embed_len: w.embed,
+                            likelihood,
+                        });
+                        col += b.len;
+                        emb += w.embed;
+                    }
+                }
             }
             modality_ranges.push(start..col);
             modality_blocks.push(first_block..blocks.len());
@@ -123,10 +121,10 @@ impl Layout {
             n_cov: schema.n_covariate_columns() + schema.n_continuous(),
             latent: cfg.latent_dim,
             hidden: cfg.hidden.clone(),
-            leaky: cfg.leaky_slope,
-            skip_conn: cfg.skip_conn,
-            max_disp: cfg.max_disp,
-            bn: (cfg.bn_momentum, cfg.bn_epsilon),
+            leaky: sv.map_or(0.0, |s| s.leaky_slope),
+            skip_conn: sv.is_some_and(|s| s.skip_conn),
+            max_disp: sv.map_or(0.0, |s| s.max_disp),
+            bn: sv.map_or((0.0, 0.0), |s| (s.bn_momentum, s.bn_epsilon)),
         }
     }
 

@@ -1,11 +1,12 @@
-//! Networks as burn modules (pure computation; no data handling).
+//! Networks as burn modules, and the seam through which the pipeline uses
+//! them ([`network`]): each model family is one folder with its network, its
+//! layout and its training objective.
 
 mod layout;
-mod multigrate;
-mod scvaeit;
+pub(crate) mod multigrate;
+pub(crate) mod network;
+pub(crate) mod scvaeit;
 
 pub use layout::{BlockLayout, Layout};
-pub use multigrate::{MgBatch, MgEncoded, MgLayout, MgModality, MgStep, MgWeights, MultiVae};
-pub use scvaeit::{
-    Encoded, Inputs, LossOutput, LossWeights, OutputConstants, ScVaeIt, StepHost, StepInput,
-};
+pub use multigrate::{MgEncoded, MgLayout, MgModality, MultiVae};
+pub use scvaeit::{Encoded, OutputConstants, ScVaeIt};

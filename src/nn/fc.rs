@@ -1,4 +1,4 @@
-//! The fully connected stack of Multigrate (scvi `FCLayers`, spec §2): every
+//! The fully connected stack of Multigrate (scvi `FCLayers`, docs/models.md, Multigrate §2): every
 //! layer, the output layer included, is
 //! `Linear -> [BatchNorm | LayerNorm without affine] -> activation -> Dropout`.
 //! Weights use PyTorch's default initialisation (uniform in `±1/sqrt(fan_in)`

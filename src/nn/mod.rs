@@ -6,12 +6,10 @@
 mod batchnorm;
 mod dense;
 mod fc;
-mod sparse;
 
 pub use batchnorm::{BatchNorm, BnMode, BnStats};
 pub use dense::{set_biases, Dense, SplitDense};
 pub use fc::{dropout, layer_norm, FcSpec, FcStack, Fwd};
-pub use sparse::{sparse_matmul, SparseRows, MAX_DENSITY};
 
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 use rand::Rng;
@@ -61,4 +59,14 @@ pub(crate) fn to_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
         .convert::<f32>()
         .into_vec::<f32>()
         .expect("f32 tensor data")
+}
+
+/// Each row of `t` repeated `l` times in place (row `i` becomes rows
+/// `i l .. (i + 1) l`), for decoding `l` posterior draws per cell.
+///
+/// # Shapes
+/// - `t`: `[n, c]` -> `[n l, c]`
+pub(crate) fn repeat_rows<B: Backend>(t: Tensor<B, 2>, l: usize) -> Tensor<B, 2> {
+    let [n, c] = t.dims();
+    t.unsqueeze_dim::<3>(1).repeat_dim(1, l).reshape([n * l, c])
 }

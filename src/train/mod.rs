@@ -1,35 +1,36 @@
-//! The training loop (spec §4): AdamW, shuffled minibatches densified per
-//! step, the mask generator, three passes per step, explicit batch-norm
-//! running-statistics updates, optional validation with early stopping, and a
-//! progress callback that can cancel.
+//! The training loop, one for every model (docs/models.md, §4 of both models): AdamW
+//! with the config's learning-rate schedule, minibatches densified per step
+//! ([`Batch`]), the model's step inputs and loss ([`Network`]), the KL
+//! warm-up and alignment schedule ([`Schedule`](crate::module::network::Schedule)),
+//! explicit batch-norm running-statistics updates, optional validation with
+//! early stopping (the best weights are restored), query-mapping freezing,
+//! and a progress callback that can cancel.
 //!
-//! Every random stream (shuffling, masks, reparameterisation noise, the
-//! validation split) is a ChaCha8 stream derived from the config's seed, so
-//! the same seed gives the same model on CPU.
+//! Every random stream (shuffling, masks, reparameterisation noise, dropout,
+//! the validation split) is a ChaCha8 stream derived from the config's seed,
+//! so the same seed gives the same model on CPU.
 
 mod freeze;
-pub(crate) mod mask;
-mod multigrate;
 mod rng;
+mod sampler;
 
 pub(crate) use freeze::Frozen;
-pub(crate) use multigrate::fit_multigrate;
 pub(crate) use rng::{rng_for, Stream};
 
-use crate::batcher::Aligned;
-use crate::config::{ModelConfig, TrainConfig};
+use crate::align::Aligned;
+use crate::backend::Compute;
+use crate::batch::Batch;
+use crate::config::{FamilySettings, ResolvedConfig, TrainConfig};
 use crate::error::{Error, Result};
-use crate::module::{LossWeights, ScVaeIt, StepHost, StepInput};
-use crate::nn::{tensor2, to_vec, BnMode, BnStats};
+use crate::module::network::{Monitor, Network, Objective, PartsShape, Step, StepRngs, TrainData};
+use crate::nn::{to_vec, BnMode, BnStats, Fwd};
 use burn::backend::Autodiff;
 use burn::grad_clipping::GradientClippingConfig;
-use burn::module::{AutodiffModule, Module, ModuleMapper, Param, ParamId};
+use burn::module::{AutodiffModule, ModuleMapper, Param, ParamId};
 use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
 use burn::tensor::{backend::Backend, Tensor};
-use mask::MaskGenerator;
 use rand::seq::SliceRandom;
-use rand::Rng;
-use rand_chacha::ChaCha8Rng;
+use sampler::Sampler;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -104,7 +105,7 @@ pub type Progress<'a> = &'a mut dyn FnMut(&EpochLog) -> ControlFlow<()>;
 /// Everything the loop needs that does not change between steps.
 pub(crate) struct TrainContext<'a> {
     pub aligned: &'a Aligned<'a>,
-    pub cfg: &'a ModelConfig,
+    pub cfg: &'a ResolvedConfig,
     pub train_cells: Vec<usize>,
     pub valid_cells: Vec<usize>,
     /// Epochs completed before this call (for the RNG streams and MMD schedule).
@@ -112,105 +113,6 @@ pub(crate) struct TrainContext<'a> {
     /// Query fine-tuning: only these parameters (rows) train, batch-norm
     /// statistics stay fixed.
     pub frozen: Option<&'a Frozen>,
-}
-
-/// Builds the device inputs of one minibatch (host vectors are filled once
-/// and moved into the tensors, never copied).
-fn step_input<B: Backend>(
-    ctx: &TrainContext<'_>,
-    gen: &MaskGenerator,
-    cells: &[usize],
-    mask_rng: &mut ChaCha8Rng,
-    noise_rng: &mut ChaCha8Rng,
-    mmd_cov: Option<usize>,
-    device: &B::Device,
-) -> StepInput<B> {
-    let n = cells.len();
-    let d = ctx.aligned.n_features;
-    let nb = ctx.aligned.cov_dim();
-    let latent = ctx.cfg.latent_dim;
-    let (mut x, mut observed) = (vec![0f32; n * d], vec![0f32; n * d]);
-    ctx.aligned.fill(cells, &mut x, &mut observed);
-    let other = (gen.modality_ranges.len() == 1).then(|| {
-        let pick: Vec<usize> = (0..n)
-            .map(|_| ctx.train_cells[mask_rng.random_range(0..ctx.train_cells.len())])
-            .collect();
-        let (mut values, mut avail) = (vec![0f32; n * d], vec![0f32; n * d]);
-        ctx.aligned.fill(&pick, &mut values, &mut avail);
-        avail
-    });
-    let (mut kept, mut masked) = (vec![0f32; n * d], vec![0f32; n * d]);
-    gen.generate(
-        &observed,
-        other.as_deref(),
-        mask_rng,
-        &mut kept,
-        &mut masked,
-    );
-    let cov = (nb > 0).then(|| {
-        let mut c = vec![0f32; n * nb];
-        ctx.aligned.fill_covariates(cells, &[], &mut c);
-        tensor2::<B>(c, n, nb, device)
-    });
-    let eps =
-        [0, 1, 2].map(|_| tensor2::<B>(crate::nn::randn(n * latent, noise_rng), n, latent, device));
-    let mmd = mmd_cov.map(|k| {
-        let g = ctx.aligned.cov_widths[k];
-        let mut onehot = vec![0f32; n * g];
-        let mut sizes = vec![0usize; g];
-        for (i, &r) in cells.iter().enumerate() {
-            let c = ctx.aligned.cov_codes[k][r] as usize;
-            onehot[i * g + c] = 1.0;
-            sizes[c] += 1;
-        }
-        (tensor2::<B>(onehot, n, g, device), sizes)
-    });
-    // CPU backends: the fused likelihoods read the host buffers in place.
-    let host = crate::distributions::on_host::<B>().then(|| {
-        std::sync::Arc::new(StepHost {
-            x: x.clone(),
-            observed: observed.clone(),
-            kept: kept.clone(),
-            masked: masked.clone(),
-        })
-    });
-    StepInput {
-        x: tensor2(x, n, d, device),
-        observed: tensor2(observed, n, d, device),
-        kept: tensor2(kept, n, d, device),
-        masked: tensor2(masked, n, d, device),
-        cov,
-        eps,
-        mmd,
-        host,
-    }
-}
-
-fn summarize(sum: &[f64], steps: usize, n_mod: usize) -> LossSummary {
-    let s: Vec<f64> = sum.iter().map(|v| v / steps.max(1) as f64).collect();
-    LossSummary {
-        observed: s[..n_mod].to_vec(),
-        masked: s[n_mod..2 * n_mod].to_vec(),
-        kl: s[2 * n_mod],
-        mmd: s[2 * n_mod + 1],
-        total: s[2 * n_mod + 2],
-    }
-}
-
-fn loss_weights(cfg: &ModelConfig, epoch: usize) -> LossWeights {
-    LossWeights {
-        modality: cfg
-            .modalities
-            .iter()
-            .map(|m| m.weight.expect("resolved"))
-            .collect(),
-        unobs: cfg.beta_unobs,
-        reverse: cfg.beta_reverse.expect("resolved"),
-        kl: cfg.beta_kl,
-        gamma: cfg.mmd.as_ref().map_or(0.0, |m| {
-            m.gamma * m.decay.powf(epoch as f64 / m.decay_epochs)
-        }),
-    }
 }
 
 /// Applies the batch-norm statistics recorded during a step to the running
@@ -250,38 +152,6 @@ impl<B: Backend> ModuleMapper<B> for BnUpdater<B> {
         }
         Param::from_mapped_value(id, v.reshape(shape).detach(), mapper)
     }
-}
-
-/// Mean validation loss with batch norms in inference mode, fixed masks and noise.
-fn validation_loss<B: Backend>(
-    module: &ScVaeIt<B>,
-    ctx: &TrainContext<'_>,
-    gen: &MaskGenerator,
-    device: &B::Device,
-) -> Vec<f64> {
-    let bs = ctx.cfg.train.batch_size.min(ctx.valid_cells.len()).max(1);
-    // The same masks every epoch, so the monitored value is comparable between epochs.
-    let mut mask_rng = rng_for(ctx.cfg.train.seed, Stream::ValidationMasks, 0);
-    let mut noise_rng = rng_for(ctx.cfg.train.seed, Stream::ValidationNoise, 0);
-    let mut w = loss_weights(ctx.cfg, 0);
-    w.gamma = 0.0;
-    let mut sum: Option<Vec<f64>> = None;
-    let mut steps = 0;
-    for cells in ctx.valid_cells.chunks(bs) {
-        let input = step_input::<B>(ctx, gen, cells, &mut mask_rng, &mut noise_rng, None, device);
-        let mut stats = BnStats::new(BnMode::Eval);
-        let out = module.loss(&input, &w, &mut stats);
-        let parts = to_vec(out.parts);
-        let s = sum.get_or_insert_with(|| vec![0.0; parts.len()]);
-        for (a, b) in s.iter_mut().zip(parts) {
-            *a += b as f64 * cells.len() as f64;
-        }
-        steps += cells.len();
-    }
-    sum.unwrap_or_default()
-        .into_iter()
-        .map(|v| v / steps.max(1) as f64)
-        .collect()
 }
 
 /// The AdamW optimizer of the config (decoupled weight decay, optional clipping).
@@ -400,97 +270,208 @@ pub(crate) fn accumulate<B: Backend>(acc: &mut Option<Tensor<B, 1>>, parts: Tens
     });
 }
 
-/// Trains `module` for `cfg.train.epochs` epochs. Always returns a usable
-/// module (on cancellation or failure: the weights of the last good epoch).
-pub(crate) fn fit<B: Backend>(
-    module: ScVaeIt<Autodiff<B>>,
+/// Splits cells `0..n` into training and validation cells (`fraction` of
+/// them, drawn with the seed's split stream; none when 0), both sorted.
+pub(crate) fn split_cells(n: usize, fraction: f64, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
+    let mut cells: Vec<usize> = (0..n).collect();
+    if fraction <= 0.0 {
+        return Ok((cells, Vec::new()));
+    }
+    cells.shuffle(&mut rng_for(seed, Stream::Split, 0));
+    let nv = ((n as f64) * fraction).round() as usize;
+    if nv < 2 || n - nv < 2 {
+        return Err(Error::data(format!(
+            "validation_fraction {fraction} of {n} cells leaves too few cells for training or validation"
+        )));
+    }
+    let mut valid = cells.split_off(n - nv);
+    valid.sort_unstable();
+    cells.sort_unstable();
+    Ok((cells, valid))
+}
+
+/// The epoch's summed packed parts (see [`Loss::pack`](crate::module::network::Loss::pack))
+/// as a summary, each divided by `weight`.
+fn summarize(sums: &[f64], shape: PartsShape, weight: f64) -> LossSummary {
+    let s: Vec<f64> = sums.iter().map(|v| v / weight).collect();
+    let (r, m) = (shape.recon, shape.masked);
+    LossSummary {
+        observed: s[..r].to_vec(),
+        masked: s[r..r + m].to_vec(),
+        kl: s[r + m],
+        mmd: s[r + m + 1],
+        total: s[r + m + 2],
+    }
+}
+
+impl LossSummary {
+    fn monitored(&self, m: Monitor) -> f64 {
+        match m {
+            Monitor::Total => self.total,
+            Monitor::Reconstruction => self.observed.iter().sum(),
+        }
+    }
+}
+
+/// Mean losses over the validation cells, weighted by cells: batch norms in
+/// inference mode, no dropout, the same masks and noise every epoch, the
+/// epoch's KL warm-up and no alignment penalty.
+fn validation<B, N>(
+    net: &N,
+    objective: &N::Objective,
+    ctx: &TrainContext<'_>,
+    data: &TrainData<'_>,
+    epoch: usize,
+    device: &B::Device,
+) -> LossSummary
+where
+    B: Compute,
+    N: Network<B>,
+{
+    let t = &ctx.cfg.train;
+    let mut rngs = StepRngs {
+        masks: rng_for(t.seed, Stream::ValidationMasks, 0),
+        noise: rng_for(t.seed, Stream::ValidationNoise, 0),
+    };
+    let factors = objective.spec().schedule.validation_factors(epoch);
+    let mut sums: Option<Vec<f64>> = None;
+    let mut shape = PartsShape {
+        recon: 0,
+        masked: 0,
+    };
+    for cells in ctx.valid_cells.chunks(t.batch_size.max(1)) {
+        let batch = Batch::<B>::new(ctx.aligned, cells, &[], device);
+        let mut stats = BnStats::new(BnMode::Eval);
+        let mut fwd = Fwd {
+            stats: &mut stats,
+            dropout: None,
+        };
+        let step = Step {
+            batch: &batch,
+            data,
+            rngs: &mut rngs,
+            factors,
+        };
+        let (packed, s) = net.loss(objective, step, &mut fwd).pack();
+        shape = s;
+        let parts = to_vec(packed);
+        let acc = sums.get_or_insert_with(|| vec![0.0; parts.len()]);
+        for (a, b) in acc.iter_mut().zip(parts) {
+            *a += b as f64 * cells.len() as f64;
+        }
+    }
+    let n = ctx.valid_cells.len().max(1) as f64;
+    match sums {
+        Some(s) => summarize(&s, shape, n),
+        None => summarize(&[0.0; 3], shape, n),
+    }
+}
+
+/// Trains `net` for `cfg.train.epochs` epochs (see the module docs). Always
+/// returns a usable network (on cancellation or failure: the weights of the
+/// last good epoch).
+pub(crate) fn fit<B, N>(
+    net: N,
     ctx: &TrainContext<'_>,
     device: &B::Device,
     progress: Progress<'_>,
-) -> (ScVaeIt<Autodiff<B>>, Result<TrainReport>) {
-    let cfg = ctx.cfg;
-    let t = &cfg.train;
-    let n_mod = cfg.modalities.len();
-    let gen = MaskGenerator::new(
-        cfg.p_feat,
-        cfg.p_modal.as_ref().expect("resolved"),
-        ctx.aligned.mod_ranges.clone(),
-    );
-    let bs = t.batch_size.min(ctx.train_cells.len());
-    if bs < 2 {
+) -> (N, Result<TrainReport>)
+where
+    B: Compute,
+    N: Network<Autodiff<B>> + AutodiffModule<Autodiff<B>>,
+    N::InnerModule: Network<B, Objective = N::Objective>,
+{
+    let t = &ctx.cfg.train;
+    if ctx.train_cells.len() < 2 {
         return (
-            module,
+            net,
             Err(Error::data(format!(
                 "training needs at least 2 cells, got {}",
                 ctx.train_cells.len()
             ))),
         );
     }
-    let steps_per_epoch = ctx.train_cells.len() / bs;
-    let mmd_cov = cfg.mmd.as_ref().map(|m| {
-        cfg.covariates
-            .as_ref()
-            .expect("resolved")
-            .iter()
-            .position(|c| *c == m.covariate)
-            .expect("validated")
-    });
-    let module = match ctx.frozen {
-        Some(f) => module.map(&mut f.freezer()),
-        None => module,
+    let data = TrainData {
+        aligned: ctx.aligned,
+        train_cells: &ctx.train_cells,
     };
-    let mut optim = adamw::<Autodiff<B>, ScVaeIt<Autodiff<B>>>(t);
-    let mut cells = ctx.train_cells.clone();
-    let run_epoch = |mut module: ScVaeIt<Autodiff<B>>, epoch: usize, e: usize| {
+    let settings = N::Settings::of(&ctx.cfg.model)
+        .expect("the registry builds each network for its own family's configs");
+    let objective = net.objective(settings, ctx.cfg);
+    let spec = objective.spec();
+    let (schedule, sampling) = (spec.schedule, spec.sampling);
+    let groups: Option<&[u32]> = sampling
+        .stratify
+        .map(|g| ctx.aligned.cov_codes[g].as_slice());
+    let mut sampler = Sampler::new(&ctx.train_cells, sampling, t.batch_size);
+    let net = match ctx.frozen {
+        Some(f) => net.map(&mut f.freezer()),
+        None => net,
+    };
+    let mut optim = adamw::<Autodiff<B>, N>(t);
+    let run_epoch = |mut net: N, epoch: usize, e: usize| {
         let mut shuffle = rng_for(t.seed, Stream::Shuffle, epoch as u64);
-        let mut mask_rng = rng_for(t.seed, Stream::Masks, epoch as u64);
-        let mut noise_rng = rng_for(t.seed, Stream::Noise, epoch as u64);
-        cells.shuffle(&mut shuffle);
-        let w = loss_weights(cfg, epoch);
+        let mut rngs = StepRngs {
+            masks: rng_for(t.seed, Stream::Masks, epoch as u64),
+            noise: rng_for(t.seed, Stream::Noise, epoch as u64),
+        };
+        let mut dropout = rng_for(t.seed, Stream::Dropout, epoch as u64);
+        let batches = sampler.epoch(groups, &mut shuffle);
+        let factors = schedule.factors(epoch);
         let lr = t.lr_schedule.rate(t.learning_rate, e, t.epochs);
         let mut acc: Option<Tensor<Autodiff<B>, 1>> = None;
-        for s in 0..steps_per_epoch {
-            let batch = &cells[s * bs..(s + 1) * bs];
-            let input = step_input::<Autodiff<B>>(
-                ctx,
-                &gen,
-                batch,
-                &mut mask_rng,
-                &mut noise_rng,
-                mmd_cov,
-                device,
-            );
+        let mut shape = PartsShape {
+            recon: 0,
+            masked: 0,
+        };
+        for cells in &batches {
+            let batch = Batch::<Autodiff<B>>::new(ctx.aligned, cells, &[], device);
             let mut stats = BnStats::new(BnMode::Train);
-            let out = module.loss(&input, &w, &mut stats);
-            accumulate(&mut acc, out.parts.clone());
-            let grads = GradientsParams::from_grads(out.total.backward(), &module);
-            module = optim.step(lr, module, grads);
+            let loss = {
+                let mut fwd = Fwd {
+                    stats: &mut stats,
+                    dropout: Some(&mut dropout),
+                };
+                let step = Step {
+                    batch: &batch,
+                    data: &data,
+                    rngs: &mut rngs,
+                    factors,
+                };
+                net.loss(&objective, step, &mut fwd)
+            };
+            let (packed, s) = loss.pack();
+            shape = s;
+            accumulate(&mut acc, packed);
+            let grads = GradientsParams::from_grads(loss.total.backward(), &net);
+            net = optim.step(lr, net, grads);
             match ctx.frozen {
-                Some(f) => module = module.map(&mut f.restorer()),
-                None => module = module.map(&mut BnUpdater::new(stats)),
+                Some(f) => net = net.map(&mut f.restorer()),
+                None if !stats.records.is_empty() => net = net.map(&mut BnUpdater::new(stats)),
+                None => {}
             }
         }
         let sums: Vec<f64> = acc
             .map(|a| to_vec(a).into_iter().map(|v| v as f64).collect())
-            .unwrap_or_else(|| vec![0.0; 2 * n_mod + 3]);
-        let train = summarize(&sums, steps_per_epoch, n_mod);
+            .unwrap_or_else(|| vec![0.0; 3]);
+        let train = summarize(&sums, shape, batches.len().max(1) as f64);
         let validation = (!ctx.valid_cells.is_empty()).then(|| {
-            let v = validation_loss::<B>(&module.valid(), ctx, &gen, device);
-            summarize(&v, 1, n_mod)
+            validation::<B, N::InnerModule>(&net.valid(), &objective, ctx, &data, epoch, device)
         });
         EpochResult {
-            module,
+            module: net,
             train,
             validation,
         }
     };
+    let monitor = spec.monitor;
     drive(
-        module,
+        net,
         t,
         ctx.start_epoch,
         (ctx.train_cells.len(), ctx.valid_cells.len()),
         run_epoch,
-        |v| v.total,
+        |v| v.monitored(monitor),
         progress,
     )
 }

@@ -11,6 +11,22 @@
 
 #include "check.h"
 
+/* A checkpoint call that must fail with SCM_STATUS_CHECKPOINT and a
+ * message saying the file is corrupt. */
+#define FAILS_CORRUPT(call)                                        \
+  do {                                                             \
+    FAILS(SCM_STATUS_CHECKPOINT, call);                            \
+    EXPECT(strstr(scm_last_error_message(), "corrupt") != NULL);   \
+  } while (0)
+
+/* Position of `needle` in `buf`, or (size_t)-1. */
+static size_t find_bytes(const uint8_t *buf, size_t n, const char *needle) {
+  size_t k = strlen(needle);
+  for (size_t i = 0; i + k <= n; i++)
+    if (memcmp(buf + i, needle, k) == 0) return i;
+  return (size_t)-1;
+}
+
 #define N_CELLS 40
 #define N_RNA 12
 #define N_ADT 4
@@ -122,13 +138,28 @@ int main(int argc, char **argv) {
   FAILS(SCM_STATUS_INVALID_ARG, scm_config_set_double(cfg, "beta_kl", NAN));
   FAILS(SCM_STATUS_INVALID_ARG, scm_config_set_int(cfg, "train..epochs", 3));
   FAILS(SCM_STATUS_INVALID_ARG, scm_config_set_int(cfg, "\xff\xfe", 3));
+  FAILS(SCM_STATUS_NULL_ARG, scm_config_set_value_json(cfg, "hidden", NULL));
+  FAILS(SCM_STATUS_NULL_ARG, scm_config_set_value_json(cfg, NULL, "[8]"));
+  FAILS(SCM_STATUS_INVALID_CONFIG, scm_config_set_value_json(cfg, "hidden", "[8,"));
+  FAILS(SCM_STATUS_INVALID_CONFIG, scm_config_set_value_json(cfg, "hidden", "\"wide\""));
+  FAILS(SCM_STATUS_INVALID_CONFIG, scm_config_set_value_json(cfg, "hidden", "[]"));
+  FAILS(SCM_STATUS_INVALID_ARG, scm_config_set_value_json(cfg, ".hidden", "[8]"));
   OK(scm_config_to_json(cfg, NULL, 0, &len1));
   EXPECT(len0 == len1); /* failed calls changed nothing */
   char small[8];
   FAILS(SCM_STATUS_BUFFER_TOO_SMALL, scm_config_to_json(cfg, small, sizeof small, &len1));
   EXPECT(len1 == len0);
-  OK(scm_config_set_json(cfg, "{\"latent_dim\": 8, \"hidden\": [16], \"train\": {\"epochs\": 2, \"batch_size\": 16}}"));
+  OK(scm_config_set_json(cfg, "{\"latent_dim\": 8, \"hidden\": [32], \"train\": {\"epochs\": 2, \"batch_size\": 16}}"));
+  OK(scm_config_set_value_json(cfg, "hidden", "[16]"));
+  OK(scm_config_set_value_json(cfg, "train", "{\"epochs\": 2}")); /* objects merge */
   OK(scm_config_set_double(cfg, "train.learning_rate", 0.002));
+  {
+    char buf[4096];
+    size_t len = 0;
+    OK(scm_config_to_json(cfg, buf, sizeof buf, &len));
+    EXPECT(strstr(buf, "\"hidden\": [\n    16\n  ]") != NULL);
+    EXPECT(strstr(buf, "\"batch_size\": 16") != NULL); /* kept by the merge */
+  }
 
   printf("dataset errors\n");
   FAILS(SCM_STATUS_INVALID_ARG, scm_dataset_new(0, &ds));
@@ -273,12 +304,36 @@ int main(int argc, char **argv) {
   FAILS(SCM_STATUS_BUFFER_TOO_SMALL, scm_model_to_buffer(model, bytes, n_bytes - 1, &n_bytes));
   OK(scm_model_to_buffer(model, bytes, n_bytes, &n_bytes));
   scm_model *again = NULL;
-  FAILS(SCM_STATUS_CHECKPOINT, scm_model_from_buffer(bytes, 0, &again));
-  FAILS(SCM_STATUS_CHECKPOINT, scm_model_from_buffer(bytes, 7, &again));
-  FAILS(SCM_STATUS_CHECKPOINT, scm_model_from_buffer(bytes, n_bytes / 2, &again));
+  FAILS_CORRUPT(scm_model_from_buffer(bytes, 0, &again));
+  FAILS_CORRUPT(scm_model_from_buffer(bytes, 7, &again));
+  FAILS_CORRUPT(scm_model_from_buffer(bytes, n_bytes / 2, &again));
+  FAILS_CORRUPT(scm_model_from_buffer(bytes, n_bytes - 1, &again));
   bytes[n_bytes - 5] ^= 0x40; /* one flipped bit in the weights */
-  FAILS(SCM_STATUS_CHECKPOINT, scm_model_from_buffer(bytes, n_bytes, &again));
+  FAILS_CORRUPT(scm_model_from_buffer(bytes, n_bytes, &again));
   bytes[n_bytes - 5] ^= 0x40;
+  /* One byte changed in the header's metadata, keeping it valid JSON: a
+   * feature renamed ("g11" -> "g1!") and a config value altered. Each would
+   * give another model; the integrity check rejects both as corrupt. */
+  {
+    size_t at = find_bytes(bytes, n_bytes, "g11");
+    EXPECT(at != (size_t)-1);
+    if (at != (size_t)-1) {
+      bytes[at + 2] = '!';
+      FAILS_CORRUPT(scm_model_from_buffer(bytes, n_bytes, &again));
+      bytes[at + 2] = '1';
+    }
+    at = find_bytes(bytes, n_bytes, "beta_unobs");
+    EXPECT(at != (size_t)-1);
+    if (at != (size_t)-1) {
+      while (at < n_bytes && (bytes[at] < '1' || bytes[at] > '8')) at++;
+      bytes[at]++;
+      FAILS_CORRUPT(scm_model_from_buffer(bytes, n_bytes, &again));
+      bytes[at]--;
+    }
+  }
+  OK(scm_model_from_buffer(bytes, n_bytes, &again)); /* restored: loads */
+  scm_model_free(again);
+  again = NULL;
   {
     uint8_t junk[256];
     for (int i = 0; i < 256; i++) junk[i] = (uint8_t)(i * 37);
@@ -290,7 +345,7 @@ int main(int argc, char **argv) {
   FILE *f = fopen(path, "wb");
   fwrite(bytes, 1, n_bytes / 3, f);
   fclose(f);
-  FAILS(SCM_STATUS_CHECKPOINT, scm_model_load(path, &again));
+  FAILS_CORRUPT(scm_model_load(path, &again));
   OK(scm_model_save(model, path));
   OK(scm_model_load(path, &again));
   scm_model_free(again);

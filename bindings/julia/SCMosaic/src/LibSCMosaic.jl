@@ -331,6 +331,21 @@ function scm_config_set_string(config, key, value)
 end
 
 """
+    scm_config_set_value_json(config, key, value_json)
+
+C: `scm_status scm_config_set_value_json(scm_config *config, const char *key, const char *value_json)`
+
+Sets the option at a dotted key to a JSON value of any type (e.g. key
+`"hidden"`, value `"[256, 128]"`; key `"multigrate.alignment"`, value
+`"\\"mmd\\""`; `"null"` unsets an optional setting). On error the
+configuration is unchanged.
+"""
+function scm_config_set_value_json(config, key, value_json)
+    @ccall $(sym(:scm_config_set_value_json))(config::Ptr{scm_config}, key::Cstring,
+            value_json::Cstring)::scm_status
+end
+
+"""
     scm_config_to_json(config, buf, cap, len)
 
 C: `scm_status scm_config_to_json(const scm_config *config, char *buf, size_t cap, size_t *len)`
@@ -629,9 +644,11 @@ of the target, pure cross-modal prediction), `"n_draws"` (posterior draws
 averaged, 0 = posterior mean only; default the config's
 `inference.n_draws`), `"scale"` (`"normalized"` or `"counts"`),
 `"covariates"` (object: decode under these covariate levels, e.g.
-`{"batch": "b1"}`) and `"seed"`. `variance` may be NULL; otherwise it
-receives the per-value variance over draws (zero with fewer than two draws)
-and `variance_len` must equal `mean_len`.
+`{"batch": "b1"}`) and `"seed"` (the JSON form of the library's
+`ImputeRequest`; `"variance"` and `"draws"` are decided by the arguments
+here). `variance` may be NULL; otherwise it receives the per-value
+variance over draws (zero with fewer than two draws) and `variance_len`
+must equal `mean_len`.
 """
 function scm_model_impute(model, dataset, modality, options_json, mean, mean_len, variance,
         variance_len)
@@ -857,17 +874,17 @@ Every function above, in header order: the symbols [`load!`](@ref) resolves.
 const FUNCTIONS = (:scm_last_error_message, :scm_status_str, :scm_abi_version, :scm_version,
         :scm_config_new, :scm_config_from_json, :scm_config_set_json, :scm_config_set_int,
         :scm_config_set_double, :scm_config_set_bool, :scm_config_set_string,
-        :scm_config_to_json, :scm_config_free, :scm_dataset_new, :scm_dataset_add_dense,
-        :scm_dataset_add_csr, :scm_dataset_add_csc, :scm_dataset_set_measured,
-        :scm_dataset_set_chromosome_blocks, :scm_dataset_set_covariate,
-        :scm_dataset_set_continuous_covariate, :scm_dataset_set_cell_names,
-        :scm_dataset_n_cells, :scm_dataset_n_modalities, :scm_dataset_free, :scm_model_new,
-        :scm_model_map_query, :scm_model_train, :scm_model_embed, :scm_model_embed_with,
-        :scm_model_impute, :scm_model_latent_dim, :scm_model_n_modalities,
-        :scm_model_modality_name, :scm_model_n_features, :scm_model_feature_name,
-        :scm_model_epochs_trained, :scm_model_n_params, :scm_model_config_json,
-        :scm_model_set_device, :scm_model_set_epochs, :scm_model_set_threads,
-        :scm_model_save, :scm_model_load, :scm_model_to_buffer, :scm_model_from_buffer,
-        :scm_model_free,)
+        :scm_config_set_value_json, :scm_config_to_json, :scm_config_free, :scm_dataset_new,
+        :scm_dataset_add_dense, :scm_dataset_add_csr, :scm_dataset_add_csc,
+        :scm_dataset_set_measured, :scm_dataset_set_chromosome_blocks,
+        :scm_dataset_set_covariate, :scm_dataset_set_continuous_covariate,
+        :scm_dataset_set_cell_names, :scm_dataset_n_cells, :scm_dataset_n_modalities,
+        :scm_dataset_free, :scm_model_new, :scm_model_map_query, :scm_model_train,
+        :scm_model_embed, :scm_model_embed_with, :scm_model_impute, :scm_model_latent_dim,
+        :scm_model_n_modalities, :scm_model_modality_name, :scm_model_n_features,
+        :scm_model_feature_name, :scm_model_epochs_trained, :scm_model_n_params,
+        :scm_model_config_json, :scm_model_set_device, :scm_model_set_epochs,
+        :scm_model_set_threads, :scm_model_save, :scm_model_load, :scm_model_to_buffer,
+        :scm_model_from_buffer, :scm_model_free,)
 
 end # module LibSCMosaic

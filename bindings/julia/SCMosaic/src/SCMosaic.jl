@@ -329,16 +329,6 @@ function _json_string(io::IO, s::String)
     print(io, '"')
 end
 
-# {"a": {"b": value}} from "a.b".
-function _nested(key::AbstractString, value)
-    parts = split(key, '.')
-    obj = value
-    for part in Iterators.reverse(parts)
-        obj = _JSONObject(Pair{String,Any}[String(part) => obj])
-    end
-    return obj
-end
-
 # ---------------------------------------------------------------------------
 # Config
 
@@ -361,7 +351,8 @@ end
 Sets one option by dotted key: `Bool` → `scm_config_set_bool`, `Integer` →
 `scm_config_set_int`, other reals → `scm_config_set_double`, strings and
 symbols → `scm_config_set_string`; `nothing`, vectors, tuples, named tuples and
-dicts are merged as JSON (`scm_config_set_json`; nested objects merge).
+dicts are set as JSON values (`scm_config_set_value_json`; dicts merge into
+nested settings).
 On error the configuration is unchanged.
 """
 function set!(cfg::Config, key::AbstractString, value)
@@ -375,7 +366,7 @@ function set!(cfg::Config, key::AbstractString, value)
     elseif value isa Union{AbstractString,Symbol}
         @check L.scm_config_set_string(cfg, k, String(value))
     else
-        @check L.scm_config_set_json(cfg, _tojson(_nested(k, value)))
+        @check L.scm_config_set_value_json(cfg, k, _tojson(value))
     end
     return cfg
 end

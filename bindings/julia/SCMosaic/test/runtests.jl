@@ -309,6 +309,28 @@ end
     @test error_code(() -> load_model(tempname())) !== nothing
     cut = to_bytes(model)[1:200]
     @test error_code(() -> from_bytes(cut)) == S.SCM_STATUS_CHECKPOINT
+    # A damaged checkpoint is an SCMosaicError saying the file is corrupt,
+    # never a different model: one byte of a feature name ("prot3" ->
+    # "pr0t3") or of a weight, or the last byte cut off.
+    good = to_bytes(model)
+    at = findfirst(codeunits("prot3"), good)
+    @test at !== nothing
+    renamed = copy(good)
+    renamed[first(at)+2] = UInt8('0')
+    flipped = copy(good)
+    flipped[end-4] ⊻= 0x40
+    for bad in (renamed, flipped, good[1:end-1])
+        err = try
+            from_bytes(bad)
+            nothing
+        catch e
+            e
+        end
+        @test err isa SCMosaicError
+        @test err.code == S.SCM_STATUS_CHECKPOINT
+        @test occursin("corrupt", err.msg)
+    end
+    @test embed(from_bytes(good), full) == embed(model, full)
 
     # closed handles: close twice is harmless, any other use throws
     @test isopen(model)

@@ -1,4 +1,5 @@
-//! The scVAEIT network (spec §2) as a burn module, and its training loss (§3).
+//! The scVAEIT network (docs/models.md, scVAEIT §2) as a burn module; its training objective
+//! (scVAEIT §3) is in `objective.rs`, its mask generator in `mask.rs`.
 //!
 //! ```text
 //! x [n, D], avail [n, D] (1 = input may be used), b [n, nb]
@@ -16,11 +17,17 @@
 //! Keras conventions of the reference: LeakyReLU slope 0.3, Glorot-uniform
 //! weights, zero biases, BN momentum 0.99 (0.01 here) and epsilon 1e-3.
 
+mod init;
+mod mask;
+mod objective;
+
+pub(crate) use init::{expected_elements, head_bias, query_growth};
+
 use super::layout::Layout;
-use crate::distributions::{gaussian_kl, mmd_groups, BlockOutput, HostCols, LikelihoodParams};
-use crate::nn::{
-    sparse_matmul, tensor1, to_vec, BatchNorm, BnStats, Dense, SparseRows, SplitDense, MAX_DENSITY,
-};
+use crate::backend::Compute;
+use crate::distributions::{BlockOutput, LikelihoodParams};
+use crate::host::{HostCols, SparseRows, MAX_DENSITY};
+use crate::nn::{tensor1, to_vec, BatchNorm, Dense, Fwd, SplitDense};
 use burn::module::{Module, Param};
 use burn::tensor::activation::leaky_relu;
 use burn::tensor::{backend::Backend, Tensor};
@@ -97,78 +104,7 @@ pub struct Encoded<B: Backend> {
     pub skip: Vec<Tensor<B, 2>>,
 }
 
-/// Network inputs of a minibatch.
-#[derive(Debug, Clone)]
-pub struct Inputs<B: Backend> {
-    /// Preprocessed values, `[n, D]` (anything where unavailable).
-    pub x: Tensor<B, 2>,
-    /// `1` where an entry may be used, `[n, D]`.
-    pub avail: Tensor<B, 2>,
-    /// One-hot covariates, `[n, nb]` (None when nb = 0).
-    pub cov: Option<Tensor<B, 2>>,
-}
-
-/// Inputs of one training step, all on the device.
-#[derive(Debug, Clone)]
-pub struct StepInput<B: Backend> {
-    /// Preprocessed values, `[n, D]`.
-    pub x: Tensor<B, 2>,
-    /// `1` where the entry is observed (mask != -1), `[n, D]`.
-    pub observed: Tensor<B, 2>,
-    /// `1` where observed and kept visible (mask == 0), `[n, D]`.
-    pub kept: Tensor<B, 2>,
-    /// `1` where observed but artificially masked (mask == 1), `[n, D]`.
-    pub masked: Tensor<B, 2>,
-    /// One-hot covariates, `[n, nb]` (None when nb = 0).
-    pub cov: Option<Tensor<B, 2>>,
-    /// Standard normal noise for the obs, unobs and reverse passes, `[n, d]` each.
-    pub eps: [Tensor<B, 2>; 3],
-    /// MMD groups: one-hot `[n, g]` and group sizes.
-    pub mmd: Option<(Tensor<B, 2>, Vec<usize>)>,
-    /// The same `x` and masks on the host (CPU backends), for the fused
-    /// likelihoods to read in place instead of copying slices out of tensors.
-    pub host: Option<Arc<StepHost>>,
-}
-
-/// Host copies of a step's `[n, D]` inputs, row-major.
-#[derive(Debug)]
-pub struct StepHost {
-    /// Preprocessed values.
-    pub x: Vec<f32>,
-    /// Observed entries.
-    pub observed: Vec<f32>,
-    /// Observed and kept visible.
-    pub kept: Vec<f32>,
-    /// Observed and artificially masked.
-    pub masked: Vec<f32>,
-}
-
-/// Scalar weights of the loss.
-#[derive(Debug, Clone)]
-pub struct LossWeights {
-    /// Per modality `beta_modal`.
-    pub modality: Vec<f64>,
-    /// `beta_unobs`.
-    pub unobs: f64,
-    /// `beta_reverse`.
-    pub reverse: f64,
-    /// `beta_kl`.
-    pub kl: f64,
-    /// MMD weight for this epoch.
-    pub gamma: f64,
-}
-
-/// Loss of one step.
-#[derive(Debug, Clone)]
-pub struct LossOutput<B: Backend> {
-    /// The minimised objective, `[1]`.
-    pub total: Tensor<B, 1>,
-    /// Logged parts, `[2M + 3]`: negative log-likelihood of the observed pass
-    /// per modality, of the masked-prediction term per modality, KL, MMD, total.
-    pub parts: Tensor<B, 1>,
-}
-
-impl<B: Backend> ScVaeIt<B> {
+impl<B: Compute> ScVaeIt<B> {
     /// A freshly initialised network (weights from `rng`).
     pub fn new(
         layout: Layout,
@@ -257,26 +193,23 @@ impl<B: Backend> ScVaeIt<B> {
         leaky_relu(x, self.layout.leaky)
     }
 
-    /// Encodes inputs under an availability mask.
+    /// Encodes `x` under the availability mask `avail`.
+    ///
+    /// `host`: the same `x` and `avail` as row-major `[n, D]` host buffers;
+    /// blocks whose masked values are sparse enough then multiply only their
+    /// non-zeros in the first layer ([`Compute::sparse_matmul`], CPU backends).
     ///
     /// # Shapes
-    /// - `input.x`: `[n, D]`, `input.avail`: `[n, D]` (1 = usable), `input.cov`: `[n, nb]`
+    /// - `x`, `avail`: `[n, D]` (1 = usable), `cov`: `[n, nb]`
     /// - returns `mu`, `logvar`: `[n, d]`; `embed`: `[n, E]`; `skip[k]`: `[n, hidden_k]`
-    pub fn encode(&self, input: &Inputs<B>, stats: &mut BnStats<B>) -> Encoded<B> {
-        self.encode_with(input, None, stats)
-    }
-
-    /// [`ScVaeIt::encode`] with the same `x` and `avail` also given as
-    /// row-major `[n, D]` host buffers: blocks whose masked values are sparse
-    /// enough then multiply only their non-zeros in the first layer
-    /// ([`sparse_matmul`], CPU training backend).
-    pub fn encode_with(
+    pub fn encode(
         &self,
-        input: &Inputs<B>,
+        x: &Tensor<B, 2>,
+        avail: Tensor<B, 2>,
+        cov: Option<&Tensor<B, 2>>,
         host: Option<[&[f32]; 2]>,
-        stats: &mut BnStats<B>,
+        fwd: &mut Fwd<'_, B>,
     ) -> Encoded<B> {
-        let (x, avail, cov) = (input.x.clone(), input.avail.clone(), input.cov.as_ref());
         let [n, _] = x.dims();
         let embed = self.mask_embed.forward(avail.clone().neg() + 1.0).tanh(); // [n, E]
         let center = host.map(|_| to_vec(self.center.val()));
@@ -295,7 +228,7 @@ impl<B: Backend> ScVaeIt<B> {
                 };
                 let c = Some(&c[b.range()]);
                 let rows = SparseRows::gather(cols(xh), cols(ah), c, n, b.len, MAX_DENSITY)?;
-                sparse_matmul(&Arc::new(rows), &layer.parts[0].val()) // [n, hidden_k]
+                B::sparse_matmul(&Arc::new(rows), &layer.parts[0].val()) // [n, hidden_k]
             });
             let first = sparse.unwrap_or_else(|| {
                 let xc = xc.get_or_insert_with(|| {
@@ -309,11 +242,11 @@ impl<B: Backend> ScVaeIt<B> {
         }
         let mut h = Tensor::cat(skip.clone(), 1); // [n, sum hidden_k]
         for (layer, norm) in self.enc_layers.iter().zip(&self.enc_norms) {
-            h = norm.forward(self.leaky(layer.forward(h)), stats);
+            h = norm.forward(self.leaky(layer.forward(h)), fwd.stats);
         }
         let mu = self
             .z_mean_norm
-            .forward(self.z_mean.forward(h.clone()), stats); // [n, d]
+            .forward(self.z_mean.forward(h.clone()), fwd.stats); // [n, d]
         let logvar = self.z_logvar.forward(h); // [n, d]
         Encoded {
             mu,
@@ -335,15 +268,16 @@ impl<B: Backend> ScVaeIt<B> {
         cov: Option<&Tensor<B, 2>>,
         skip: Option<&[Tensor<B, 2>]>,
         blocks: &[usize],
-        stats: &mut BnStats<B>,
+        fwd: &mut Fwd<'_, B>,
     ) -> Vec<BlockOutput<B>> {
         let mut inputs = vec![z, embed];
         if let Some(c) = cov {
             inputs.push(c.clone());
         }
-        let mut g = self.dec_norms[0].forward(self.leaky(self.dec_first.forward(&inputs)), stats);
+        let mut g =
+            self.dec_norms[0].forward(self.leaky(self.dec_first.forward(&inputs)), fwd.stats);
         for (layer, norm) in self.dec_layers.iter().zip(&self.dec_norms[1..]) {
-            g = norm.forward(self.leaky(layer.forward(g)), stats);
+            g = norm.forward(self.leaky(layer.forward(g)), fwd.stats);
         }
         blocks
             .iter()
@@ -381,13 +315,13 @@ impl<B: Backend> ScVaeIt<B> {
         }
     }
 
-    fn all_blocks(&self) -> Vec<usize> {
+    pub(super) fn all_blocks(&self) -> Vec<usize> {
         (0..self.layout.blocks.len()).collect()
     }
 
-    /// One encoder/decoder pass: encode with `input` as availability, decode
-    /// every block, and return the per-block log-likelihood of `x` over the
-    /// entries of `output`, summed over features and averaged over cells.
+    /// One encoder/decoder pass: encode `x` with `input` as availability,
+    /// decode every block, and return the per-block log-likelihood of `x`
+    /// over the entries of `output`, summed over features and averaged over cells.
     ///
     /// `host`: the same `x`, `input` and `output` as row-major `[n, D]` host
     /// buffers (read in place by the sparse first layer and the fused likelihoods).
@@ -396,7 +330,7 @@ impl<B: Backend> ScVaeIt<B> {
     /// - `x`, `input`, `output`: `[n, D]`, `eps`: `[n, d]`
     /// - returns `(mu [n, d], logvar [n, d], per-block log-likelihood [1] each)`
     #[allow(clippy::too_many_arguments)]
-    fn pass(
+    pub(super) fn pass(
         &self,
         x: &Tensor<B, 2>,
         input: Tensor<B, 2>,
@@ -404,21 +338,13 @@ impl<B: Backend> ScVaeIt<B> {
         host: Option<[&[f32]; 3]>,
         cov: Option<&Tensor<B, 2>>,
         eps: Tensor<B, 2>,
-        stats: &mut BnStats<B>,
+        fwd: &mut Fwd<'_, B>,
     ) -> (Tensor<B, 2>, Tensor<B, 2>, Vec<Tensor<B, 1>>) {
         let [n, _] = x.dims();
-        let enc = self.encode_with(
-            &Inputs {
-                x: x.clone(),
-                avail: input,
-                cov: cov.cloned(),
-            },
-            host.map(|[x, input, _]| [x, input]),
-            stats,
-        );
+        let enc = self.encode(x, input, cov, host.map(|[x, input, _]| [x, input]), fwd);
         let z = (enc.mu.clone() + (enc.logvar.clone() * 0.5).exp() * eps).clamp(-1e6, 1e6);
         let blocks = self.all_blocks();
-        let outs = self.decode(z, enc.embed, cov, Some(&enc.skip), &blocks, stats);
+        let outs = self.decode(z, enc.embed, cov, Some(&enc.skip), &blocks, fwd);
         let ll = outs
             .iter()
             .enumerate()
@@ -437,139 +363,5 @@ impl<B: Backend> ScVaeIt<B> {
             })
             .collect();
         (enc.mu, enc.logvar, ll)
-    }
-
-    /// The training objective of one minibatch (spec §3.3).
-    pub fn loss(
-        &self,
-        input: &StepInput<B>,
-        w: &LossWeights,
-        stats: &mut BnStats<B>,
-    ) -> LossOutput<B> {
-        let cov = input.cov.as_ref();
-        let x = &input.x;
-        let host = input.host.as_deref();
-        let (mu_o, lv_o, ll_obs) = self.pass(
-            x,
-            input.observed.clone(),
-            &input.observed,
-            host.map(|h| [&h.x[..], &h.observed[..], &h.observed[..]]),
-            cov,
-            input.eps[0].clone(),
-            stats,
-        );
-        let (mu_u, lv_u, mut ll_un) = self.pass(
-            x,
-            input.kept.clone(),
-            &input.masked,
-            host.map(|h| [&h.x[..], &h.kept[..], &h.masked[..]]),
-            cov,
-            input.eps[1].clone(),
-            stats,
-        );
-        let mut kl = gaussian_kl(mu_u, lv_u, mu_o.clone(), lv_o.clone());
-        if w.reverse > 0.0 {
-            let (mu_r, lv_r, ll_rev) = self.pass(
-                x,
-                input.masked.clone(),
-                &input.kept,
-                host.map(|h| [&h.x[..], &h.masked[..], &h.kept[..]]),
-                cov,
-                input.eps[2].clone(),
-                stats,
-            );
-            ll_un = ll_un
-                .into_iter()
-                .zip(ll_rev)
-                .map(|(u, r)| u * (1.0 - w.reverse) + r * w.reverse)
-                .collect();
-            kl = kl * (1.0 - w.reverse) + gaussian_kl(mu_r, lv_r, mu_o.clone(), lv_o) * w.reverse;
-        }
-        let sum_blocks = |ll: &[Tensor<B, 1>], m: usize| -> Tensor<B, 1> {
-            let r = self.layout.modality_blocks[m].clone();
-            ll[r]
-                .iter()
-                .cloned()
-                .reduce(|a, b| a + b)
-                .expect("modality has blocks")
-        };
-        let n_mod = self.layout.n_modalities();
-        let mut parts = Vec::with_capacity(2 * n_mod + 3);
-        let mut total = kl.clone() * w.kl;
-        let mut unobs_parts = Vec::with_capacity(n_mod);
-        for m in 0..n_mod {
-            let obs = sum_blocks(&ll_obs, m).neg();
-            let un = sum_blocks(&ll_un, m).neg();
-            total = total
-                + obs.clone() * (w.modality[m] * (1.0 - w.unobs))
-                + un.clone() * (w.modality[m] * w.unobs);
-            parts.push(obs);
-            unobs_parts.push(un);
-        }
-        parts.extend(unobs_parts);
-        parts.push(kl);
-        let mmd = match (&input.mmd, w.gamma > 0.0) {
-            (Some((onehot, sizes)), true) => mmd_groups(mu_o, onehot.clone(), sizes),
-            _ => Tensor::zeros([1], &x.device()),
-        };
-        total = total + mmd.clone() * w.gamma;
-        parts.push(mmd);
-        parts.push(total.clone());
-        LossOutput {
-            total,
-            parts: Tensor::cat(parts, 0).detach(),
-        }
-    }
-
-    /// Decoder means of the requested blocks for posterior samples
-    /// (`draws = Some((L, eps))`, `eps`: `[n * L, d]` standard normal) or at the
-    /// posterior mean (`draws = None`, `L` = 1). Returns per block `[n, L, d_k]`.
-    ///
-    /// # Shapes
-    /// - `input`: as [`ScVaeIt::encode`]; `dec_cov`: `[n, nb]` (covariates to decode under)
-    pub fn impute(
-        &self,
-        input: &Inputs<B>,
-        dec_cov: Option<&Tensor<B, 2>>,
-        blocks: &[usize],
-        draws: Option<(usize, Tensor<B, 2>)>,
-        stats: &mut BnStats<B>,
-    ) -> Vec<Tensor<B, 3>> {
-        let [n, _] = input.x.dims();
-        let enc = self.encode(input, stats);
-        let Some((n_draws, eps)) = draws else {
-            let outs = self.decode(enc.mu, enc.embed, dec_cov, Some(&enc.skip), blocks, stats);
-            return outs
-                .iter()
-                .zip(blocks)
-                .map(|(o, &k)| self.likelihood(k).mean(o).unsqueeze_dim::<3>(1)) // [n, 1, d_k]
-                .collect();
-        };
-        let l = n_draws;
-        let d = self.layout.latent;
-        let tile = |t: Tensor<B, 2>| -> Tensor<B, 2> {
-            let [_, c] = t.dims();
-            t.unsqueeze_dim::<3>(1).repeat_dim(1, l).reshape([n * l, c])
-        };
-        let mu = tile(enc.mu);
-        let sd = tile((enc.logvar * 0.5).exp());
-        let z = mu + sd * eps; // [n*l, d]
-        debug_assert_eq!(z.dims(), [n * l, d]);
-        let embed = tile(enc.embed);
-        let cov_t = dec_cov.map(|c| tile(c.clone()));
-        let skip: Vec<Tensor<B, 2>> = if self.layout.skip_conn {
-            enc.skip.into_iter().map(tile).collect()
-        } else {
-            Vec::new()
-        };
-        let skip = self.layout.skip_conn.then_some(skip.as_slice());
-        let outs = self.decode(z, embed, cov_t.as_ref(), skip, blocks, stats);
-        outs.iter()
-            .zip(blocks)
-            .map(|(o, &k)| {
-                let dk = self.layout.blocks[k].len;
-                self.likelihood(k).mean(o).reshape([n, l, dk]) // [n, l, d_k]
-            })
-            .collect()
     }
 }

@@ -11,6 +11,12 @@
 //! | `ndarray`, `cpu:ndarray` | burn-ndarray |
 //! | `cuda`, `cuda:N` | burn-cuda, GPU `N` (default 0) |
 
+mod compute;
+#[cfg(feature = "flex")]
+mod flex;
+
+pub use compute::Compute;
+
 use crate::error::{Error, Result};
 
 #[cfg(not(any(feature = "flex", feature = "ndarray")))]
@@ -186,52 +192,6 @@ pub(crate) fn with_threads<R: Send>(
     match pool {
         Some(p) => p.install(f),
         None => f(),
-    }
-}
-
-/// Helpers for the custom autodiff nodes on `Autodiff<Flex>` (the fused
-/// likelihoods' `attach` and the sparse first layer): a generic backend's
-/// primitives are moved into the concrete types when `B` is that backend.
-#[cfg(feature = "flex")]
-pub(crate) mod flex_node {
-    use burn::backend::{Autodiff, Flex};
-    use burn::tensor::backend::BackendTypes;
-    use burn::tensor::{Tensor, TensorData};
-    use std::any::Any;
-
-    /// The training backend.
-    pub type Ad = Autodiff<Flex>;
-    /// Its float primitive (a tensor with an autodiff node).
-    pub type AdPrim = <Ad as BackendTypes>::FloatTensorPrimitive;
-    /// burn-flex's float primitive.
-    pub type FlexPrim = <Flex as BackendTypes>::FloatTensorPrimitive;
-
-    /// Moves `x` of type `S` into type `T` when they are the same type.
-    pub fn cast<S: 'static, T: 'static>(x: S) -> Result<T, S> {
-        let boxed: Box<dyn Any> = Box::new(x);
-        match boxed.downcast::<T>() {
-            Ok(t) => Ok(*t),
-            Err(b) => Err(*b.downcast::<S>().expect("the same value back")),
-        }
-    }
-
-    /// `B`'s primitive of `t` as the training backend's, when `B` is `Ad`.
-    pub fn to_ad<B: burn::tensor::backend::Backend>(t: Tensor<B, 2>) -> Option<AdPrim> {
-        cast::<B::FloatTensorPrimitive, AdPrim>(t.into_primitive().tensor()).ok()
-    }
-
-    /// The training backend's primitive back as a tensor of `B` (which is `Ad`).
-    pub fn from_ad<B: burn::tensor::backend::Backend>(p: AdPrim) -> Tensor<B, 2> {
-        let p = cast::<AdPrim, B::FloatTensorPrimitive>(p)
-            .unwrap_or_else(|_| unreachable!("B is Autodiff<Flex>"));
-        Tensor::from_primitive(burn::tensor::TensorPrimitive::Float(p))
-    }
-
-    /// A burn-flex tensor from row-major host values.
-    pub fn flex_tensor(values: Vec<f32>, shape: [usize; 2]) -> FlexPrim {
-        Tensor::<Flex, 2>::from_data(TensorData::new(values, shape), &Default::default())
-            .into_primitive()
-            .tensor()
     }
 }
 

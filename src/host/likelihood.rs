@@ -11,63 +11,23 @@
 //! matrix). The result enters the autodiff graph through a linear surrogate:
 //! `value + S - detach(S)` with `S = sum_j t_ij g_ij` for every input `t`,
 //! whose value is exactly `value` and whose gradient with respect to `t` is
-//! `g` (see [`attach`]).
+//! `g` (see [`Compute::attach`]).
 //!
-//! The host path is used on CPU backends only ([`on_host`]); on a GPU the
+//! The host path is used on CPU backends only ([`Compute::HOST`]); on a GPU the
 //! tensor-op formulas of `likelihood.rs` / `multigrate.rs` stay on the device.
 //! Both are checked against each other, values and gradients, in the tests.
 
 // The kernels index several parallel slices by `j`, a form LLVM vectorises.
 #![allow(clippy::needless_range_loop)]
 
-use super::attach::attach;
+use super::HostCols;
+use crate::backend::Compute;
 use crate::nn::to_vec;
+use crate::special::{digamma, lgamma};
 use burn::tensor::{backend::Backend, Tensor};
 use rayon::prelude::*;
 
 const EPS: f64 = 1e-8;
-const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
-
-/// Whether the fused host likelihoods serve backend `B` (the CPU backends;
-/// with autodiff on top, too). Decided from the backend's type name, which
-/// names its crate.
-pub fn on_host<B: Backend>() -> bool {
-    let name = std::any::type_name::<B>();
-    name.contains("burn_flex") || name.contains("burn_ndarray")
-}
-
-/// `ln Γ(y)` for `y > 0` (shifted Stirling series; absolute error < 1e-10 here).
-fn lgamma(y: f64) -> f64 {
-    let (mut y, mut shift) = (y, 0.0);
-    // ln Γ(y) = ln Γ(y + k) - ln(y (y + 1) ... (y + k - 1))
-    let mut prod = 1.0;
-    while y < 7.0 {
-        prod *= y;
-        y += 1.0;
-        if prod > 1e250 {
-            shift += prod.ln();
-            prod = 1.0;
-        }
-    }
-    shift += prod.ln();
-    let inv = 1.0 / y;
-    let inv2 = inv * inv;
-    let series = inv * (1.0 / 12.0 + inv2 * (-1.0 / 360.0 + inv2 * (1.0 / 1260.0 - inv2 / 1680.0)));
-    (y - 0.5) * y.ln() - y + HALF_LN_2PI + series - shift
-}
-
-/// Digamma `ψ(y)` for `y > 0` (recurrence to `y >= 7`, asymptotic series).
-fn digamma(y: f64) -> f64 {
-    let (mut y, mut acc) = (y, 0.0);
-    while y < 7.0 {
-        acc -= 1.0 / y;
-        y += 1.0;
-    }
-    let inv2 = 1.0 / (y * y);
-    acc + y.ln()
-        - 0.5 / y
-        - inv2 * (1.0 / 12.0 - inv2 * (1.0 / 120.0 - inv2 * (1.0 / 252.0 - inv2 / 240.0)))
-}
 
 /// `e^x` in f32 (Cephes `expf`: relative error ~1e-7), written without
 /// branches or library calls so that loops over slices vectorise.
@@ -188,53 +148,6 @@ fn fast_ln1p(u: f32) -> f32 {
         u
     } else {
         corrected
-    }
-}
-
-/// Host values of a block, read in place: row-major `[n, stride]` of which
-/// the block's columns start at `start` (a minibatch's `[n, D]` buffer and a
-/// modality's column range, so the fused likelihoods need not copy the block
-/// out of a tensor).
-#[derive(Debug, Clone, Copy)]
-pub struct HostCols<'a> {
-    /// `[n, stride]`, row-major.
-    pub data: &'a [f32],
-    /// Row length of `data`.
-    pub stride: usize,
-    /// First column of the block.
-    pub start: usize,
-}
-
-impl<'a> HostCols<'a> {
-    /// A contiguous `[n, d]` block.
-    pub fn dense(data: &'a [f32], d: usize) -> Self {
-        HostCols {
-            data,
-            stride: d,
-            start: 0,
-        }
-    }
-
-    /// `host` when given, else the two `[n, d]` tensors copied to the host
-    /// into `store` (which must outlive the result).
-    fn or_copies<B: Backend>(
-        host: Option<[Self; 2]>,
-        tensors: [Tensor<B, 2>; 2],
-        d: usize,
-        store: &'a mut Vec<Vec<f32>>,
-    ) -> [Self; 2] {
-        if let Some(cols) = host {
-            return cols;
-        }
-        *store = tensors.into_iter().map(to_vec).collect();
-        [HostCols::dense(&store[0], d), HostCols::dense(&store[1], d)]
-    }
-
-    /// The `d` values of row `i`.
-    #[inline]
-    pub(crate) fn row(&self, i: usize, d: usize) -> &'a [f32] {
-        let o = i * self.stride + self.start;
-        &self.data[o..o + d]
     }
 }
 
@@ -369,7 +282,7 @@ fn rows_of<B: Backend>(t: &Tensor<B, 2>, n: usize) -> (Vec<f32>, bool) {
 /// # Shapes
 /// - `h`: `[n, d]`, `log_theta`: `[n or 1, d]`, `x`, `avail`: `[n, d]`,
 ///   `size_factor`: `[n, 1]` -> `[n, 1]`
-pub fn mg_nb_masked_ll<B: Backend>(
+pub fn mg_nb_masked_ll<B: Compute>(
     h: Tensor<B, 2>,
     log_theta: Tensor<B, 2>,
     x: Tensor<B, 2>,
@@ -433,7 +346,7 @@ pub fn mg_nb_masked_ll<B: Backend>(
         }
         row.r = r_own;
     });
-    attach(value, parts(grad, vec![(h, gh), (log_theta, glt)]), &device)
+    B::attach(value, parts(grad, vec![(h, gh), (log_theta, glt)]), &device)
 }
 
 /// scVAEIT's NB: per-cell `sum_j m_ij ll_ij` with `μ = lo + sigmoid(h) (hi - lo)`,
@@ -447,7 +360,7 @@ pub fn mg_nb_masked_ll<B: Backend>(
 /// - `h`: `[n, d]`, `disp`: `[n or 1, d]`, `lo`, `hi`: `[1, d]`,
 ///   `x`, `mask`: `[n, d]` -> `[n, 1]`
 #[allow(clippy::too_many_arguments)]
-pub fn scvaeit_nb_masked_ll<B: Backend>(
+pub fn scvaeit_nb_masked_ll<B: Compute>(
     h: Tensor<B, 2>,
     disp: Tensor<B, 2>,
     lo: Tensor<B, 2>,
@@ -517,7 +430,7 @@ pub fn scvaeit_nb_masked_ll<B: Backend>(
         }
         (row.r, row.dr) = (r_own, dr_own);
     });
-    attach(value, parts(grad, vec![(h, gh), (disp, gd)]), &device)
+    B::attach(value, parts(grad, vec![(h, gh), (disp, gd)]), &device)
 }
 
 /// Bernoulli on logits: per-cell `sum_j a_ij (x_ij η_ij - softplus(η_ij))`
@@ -526,7 +439,7 @@ pub fn scvaeit_nb_masked_ll<B: Backend>(
 ///
 /// # Shapes
 /// - `h`, `x`, `avail`: `[n, d]` -> `[n, 1]`
-pub fn bernoulli_masked_ll<B: Backend>(
+pub fn bernoulli_masked_ll<B: Compute>(
     h: Tensor<B, 2>,
     x: Tensor<B, 2>,
     avail: Tensor<B, 2>,
@@ -558,34 +471,14 @@ pub fn bernoulli_masked_ll<B: Backend>(
             }
         }
     });
-    attach(value, parts(grad, vec![(h, gh)]), &device)
+    B::attach(value, parts(grad, vec![(h, gh)]), &device)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::backend::CpuBackend;
-    use crate::distributions::lgamma_f64;
     use crate::nn::tensor2;
-
-    #[test]
-    fn lgamma_digamma_match_references() {
-        for &y in &[1e-4, 0.05, 0.5, 1.0, 1.5, 3.7, 10.0, 123.4, 5e4] {
-            assert!(
-                (lgamma(y) - lgamma_f64(y)).abs() < 1e-9 * (1.0 + lgamma_f64(y).abs()),
-                "{y}"
-            );
-            // ψ(y) = d lnΓ / dy (central difference of the reference)
-            let h = 1e-5 * y.max(1e-3);
-            let num = (lgamma_f64(y + h) - lgamma_f64(y - h)) / (2.0 * h);
-            assert!(
-                (digamma(y) - num).abs() < 1e-5 * (1.0 + num.abs()),
-                "{y}: {} vs {num}",
-                digamma(y)
-            );
-        }
-        assert!((digamma(1.0) + 0.577_215_664_901_532_9).abs() < 1e-9);
-    }
 
     #[test]
     fn fast_exp_ln_are_accurate() {
@@ -794,7 +687,7 @@ mod tests {
                 let mu = lo[j] as f64 + sg * (hi[j] - lo[j]) as f64;
                 let xv = x[k] as f64;
                 m[k] as f64
-                    * (lgamma_f64(xv + r) - lgamma_f64(r)
+                    * (lgamma(xv + r) - lgamma(r)
                         + r * ((r + EPS).ln() - (r + mu + EPS).ln())
                         + xv * ((mu + EPS).ln() - (r + mu + EPS).ln()))
             };
@@ -818,7 +711,7 @@ mod tests {
                 let step = 1e-6 * r;
                 let f = |r: f64| {
                     let xv = x[k] as f64;
-                    lgamma_f64(xv + r) - lgamma_f64(r)
+                    lgamma(xv + r) - lgamma(r)
                         + r * ((r + EPS).ln() - (r + mu + EPS).ln())
                         + xv * ((mu + EPS).ln() - (r + mu + EPS).ln())
                 };
@@ -882,9 +775,7 @@ mod tests {
         }
     }
 
-    #[test]
-    fn cpu_backends_use_the_host_path() {
-        assert!(on_host::<CpuBackend>());
-        assert!(on_host::<burn::backend::Autodiff<CpuBackend>>());
-    }
+    // The CPU backends, plain and with autodiff, use the host path.
+    const _: () = assert!(<CpuBackend as Compute>::HOST);
+    const _: () = assert!(<burn::backend::Autodiff<CpuBackend> as Compute>::HOST);
 }

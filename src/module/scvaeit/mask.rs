@@ -1,4 +1,4 @@
-//! scVAEIT's mask generator (spec §3.1, `ModalMaskGenerator`).
+//! scVAEIT's mask generator (docs/models.md, scVAEIT §3.1; the reference's `ModalMaskGenerator`).
 //!
 //! For each cell of a minibatch, starting from its real availability:
 //! 1. with probability 1/2 the cell gets feature-level masking: each observed

@@ -6,14 +6,15 @@
 //! after masking) by a `[d_k, hidden_k]` weight in each of the three passes of
 //! a step, forward and for the weight gradient: about 30% of the model's
 //! matrix-product FLOPs spent mostly on zeros. On `Autodiff<Flex>` (the
-//! default CPU training backend) [`sparse_matmul`] is a custom autodiff node
+//! default CPU training backend) [`Compute::sparse_matmul`] is a custom autodiff node
 //! that touches only the non-zeros, forward (`Y[i] = sum_j X[i, j] W[j]`) and
 //! backward (`dW[j] = sum_i X[i, j] dY[i]`; the data gets no gradient).
 //! Other backends, and blocks that are not sparse enough to gain, keep the
 //! dense product.
 
-use crate::distributions::HostCols;
-use burn::tensor::{backend::Backend, Tensor};
+use super::HostCols;
+#[cfg(doc)]
+use crate::backend::Compute;
 use rayon::prelude::*;
 
 /// Largest fraction of non-zeros for which the sparse product is used; above
@@ -181,91 +182,10 @@ fn gather_rows_body<const FMA: bool>(
     }
 }
 
-/// `X W` with a gradient for `W` only, or `None` when the backend has no
-/// sparse path (the caller then uses the dense product).
-///
-/// # Shapes
-/// - `x`: `[n, d]` (host), `w`: `[d, h]` -> `[n, h]`
-pub fn sparse_matmul<B: Backend>(
-    x: &std::sync::Arc<SparseRows>,
-    w: &Tensor<B, 2>,
-) -> Option<Tensor<B, 2>> {
-    #[cfg(feature = "flex")]
-    {
-        flex::sparse_matmul(x, w)
-    }
-    #[cfg(not(feature = "flex"))]
-    {
-        let _ = (x, w);
-        None
-    }
-}
-
-#[cfg(feature = "flex")]
-mod flex {
-    use super::SparseRows;
-    use crate::backend::flex_node::{cast, flex_tensor, from_ad, to_ad, FlexPrim};
-    use burn::backend::autodiff::checkpoint::base::Checkpointer;
-    use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
-    use burn::backend::autodiff::grads::Gradients;
-    use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-    use burn::backend::Flex;
-    use burn::tensor::backend::Backend;
-    use burn::tensor::{Tensor, TensorPrimitive};
-    use std::any::TypeId;
-    use std::sync::Arc;
-
-    #[derive(Debug)]
-    struct SparseMatmulBackward;
-
-    impl Backward<Flex, 1> for SparseMatmulBackward {
-        type State = (Arc<SparseRows>, usize);
-
-        fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-            let up = grads.consume::<Flex>(&ops.node);
-            let [Some(parent)] = ops.parents else { return };
-            let (x, h) = ops.state;
-            let up = crate::nn::to_vec(Tensor::<Flex, 2>::from_primitive(TensorPrimitive::Float(
-                up,
-            )));
-            let gw = x.t_matmul(&up, h);
-            grads.register::<Flex>(parent.id, flex_tensor(gw, [x.n_cols(), h]));
-        }
-    }
-
-    pub(super) fn sparse_matmul<B: Backend>(
-        x: &Arc<SparseRows>,
-        w: &Tensor<B, 2>,
-    ) -> Option<Tensor<B, 2>> {
-        let [d, h] = w.dims();
-        if d != x.n_cols() {
-            return None;
-        }
-        let product = || flex_tensor(x.matmul(&crate::nn::to_vec(w.clone()), h), [x.n_rows(), h]);
-        if TypeId::of::<B>() == TypeId::of::<Flex>() {
-            // inference: no graph
-            let out = cast::<FlexPrim, B::FloatTensorPrimitive>(product())
-                .unwrap_or_else(|_| unreachable!("B is Flex"));
-            return Some(Tensor::from_primitive(TensorPrimitive::Float(out)));
-        }
-        let prim = to_ad(w.clone())?;
-        let y = product();
-        let out = match SparseMatmulBackward
-            .prepare::<NoCheckpointing>([prim.node.clone()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => prep.finish((x.clone(), h), y),
-            OpsKind::UnTracked(prep) => prep.finish(y),
-        };
-        Some(from_ad(out))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::CpuBackend;
+    use crate::backend::{Compute, CpuBackend};
     use crate::nn::tensor2;
     use burn::backend::Autodiff;
     use std::sync::Arc;
@@ -304,7 +224,7 @@ mod tests {
         let (x, a) = block(n, d);
         let sp = Arc::new(SparseRows::gather(cols(&x, d), cols(&a, d), None, n, d, 1.0).unwrap());
         let w = tensor2::<AD>(vec![0.5; d * 2], d, 2, &Default::default());
-        assert!(sparse_matmul(&sp, &w).is_none());
+        assert!(<AD as Compute>::sparse_matmul(&sp, &w).is_none());
     }
 
     /// Values and weight gradients equal the dense product's, with a
@@ -334,7 +254,7 @@ mod tests {
             let w = tensor2::<AD>(w0.clone(), d, h, &dev).require_grad();
             let w2 = w.clone() * 1.0; // a non-leaf input, as in the model
             let y = if sparse {
-                sparse_matmul(&sp, &w2).expect("flex has the sparse path")
+                <AD as Compute>::sparse_matmul(&sp, &w2).expect("flex has the sparse path")
             } else {
                 tensor2::<AD>(dense.clone(), n, d, &dev).matmul(w2)
             };
@@ -353,7 +273,9 @@ mod tests {
         assert!(close(&gs, &gd), "{gs:?} vs {gd:?}");
         // inference backend: the same forward product, without a graph
         let w = tensor2::<CpuBackend>(w0.clone(), d, h, &dev);
-        let yi = crate::nn::to_vec(sparse_matmul(&sp, &w).expect("flex has the sparse path"));
+        let yi = crate::nn::to_vec(
+            <CpuBackend as Compute>::sparse_matmul(&sp, &w).expect("flex has the sparse path"),
+        );
         assert_eq!(yi, ys);
     }
 
