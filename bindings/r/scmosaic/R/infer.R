@@ -26,10 +26,10 @@
   modality
 }
 
-# Sample code for Rust: -1 the config's choice, 0 the mean, 1 a sample.
-.sample_code <- function(sample) {
-  if (is.null(sample)) return(-1L)
-  as.integer(.is_flag(sample, "sample"))
+# The embedding options for Rust (scmosaic::EmbedRequest's JSON keys):
+# `sample` only when given (absent: the config's choice).
+.embed_options <- function(sample) {
+  if (is.null(sample)) list() else list(sample = .is_flag(sample, "sample"))
 }
 
 .seed_arg <- function(seed, what = "seed") {
@@ -108,17 +108,17 @@ embed_cells <- function(model, data, modality = NULL, sample = NULL, seed = NULL
                         BPPARAM = NULL, chunk_size = 5000L, worker_threads = 1L, ...) {
   .check_model(model)
   modality <- .check_modality(model, modality, null_ok = TRUE)
-  code <- .sample_code(sample)
+  opts <- .embed_options(sample)
   sd <- .seed_arg(seed)
   .check_bpparam(BPPARAM, chunk_size, worker_threads)
   data <- .data_for(model, data, ...)
   prefix <- paste0(.latent_prefix(model), if (!is.null(modality)) paste0(modality, "_"))
   if (is.null(BPPARAM)) {
-    e <- .rs(model_embed_(model, data$ptr, modality, code, sd, 0L))
+    e <- .rs(model_embed_(model, data$ptr, modality, opts, sd, 0L))
     .warn_alignment(e$alignment)
     return(.embed_values(e, data$cells, paste0(prefix, seq_len(e$dim))))
   }
-  args <- list(modality = modality, sample = code, seed = sd)
+  args <- list(modality = modality, options = opts, seed = sd)
   out <- .bp_run(model, data, "embed", args, BPPARAM, chunk_size, worker_threads)
   .warn_alignment(out[[1]]$alignment)
   dim <- out[[1]]$dim
@@ -196,18 +196,25 @@ impute_modality <- function(model, data, modality, features = NULL, n_draws = NU
   if (!is.null(features) && (!is.character(features) || anyNA(features))) {
     .abort("'features' must be a character vector of feature names")
   }
-  nd <- if (is.null(n_draws)) -1L else .is_count(n_draws, "n_draws")
+  if (!is.null(n_draws)) n_draws <- .is_count(n_draws, "n_draws")
   sd <- .seed_arg(seed)
-  if (!is.null(covariates) && (!is.character(covariates) || is.null(names(covariates)))) {
-    .abort("'covariates' must be a named character vector, e.g. c(batch = \"b1\")")
+  if (!is.null(covariates) &&
+      (!is.character(covariates) || anyNA(covariates) || is.null(names(covariates)) ||
+       anyNA(names(covariates)) || !all(nzchar(names(covariates))) ||
+       anyDuplicated(names(covariates)))) {
+    .abort("'covariates' must be a named character vector, e.g. c(batch = \"b1\"), ",
+           "naming each covariate once")
   }
   .check_bpparam(BPPARAM, chunk_size, worker_threads)
   data <- .data_for(model, data, ...)
-  args <- list(modality = modality, features = features, n_draws = nd, scale = scale,
-               variance = variance, draws = draws, hide = hide, seed = sd,
-               covariates = covariates)
+  # scmosaic::ImputeRequest's JSON keys; absent ones take the defaults.
+  opts <- list(features = features, n_draws = n_draws, scale = scale, variance = variance,
+               draws = draws, hide_target = hide,
+               covariates = if (!is.null(covariates)) as.list(covariates))
+  opts <- opts[!vapply(opts, is.null, logical(1))]
+  args <- list(modality = modality, options = opts, seed = sd)
   out <- if (is.null(BPPARAM)) {
-    list(.rs(do.call(.impute_call, c(list(model, data$ptr), args, list(stream = 0L)))))
+    list(.rs(model_impute_(model, data$ptr, modality, opts, sd, 0L)))
   } else {
     .bp_run(model, data, "impute", args, BPPARAM, chunk_size, worker_threads)
   }
@@ -238,11 +245,4 @@ impute_modality <- function(model, data, modality, features = NULL, n_draws = NU
     res$draws <- d
   }
   res
-}
-
-# One model_impute_() call with the arguments by name.
-.impute_call <- function(model, ptr, modality, features, n_draws, scale, variance, draws,
-                         hide, seed, covariates, stream) {
-  model_impute_(model, ptr, modality, features, n_draws, scale, variance, draws, hide, seed,
-                covariates, stream)
 }

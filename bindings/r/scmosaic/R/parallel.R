@@ -126,9 +126,9 @@
     ptr <- dataset_new_(.rust_specs(p$specs), p$covariates, p$continuous)
     stream <- task$index - 1L
     if (what == "embed") {
-      model_embed_(model, ptr, args$modality, args$sample, args$seed, stream)
+      model_embed_(model, ptr, args$modality, args$options, args$seed, stream)
     } else {
-      do.call(.impute_call, c(list(model, ptr), args, list(stream = stream)))
+      model_impute_(model, ptr, args$modality, args$options, args$seed, stream)
     }
   }, error = function(e) {
     stop(sprintf("chunk %d of %d (cells %d-%d): %s", task$index, task$n_chunks, task$first,

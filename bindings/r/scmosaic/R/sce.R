@@ -120,7 +120,7 @@ runMultigrate <- function(x, experiments = NULL, model = NULL, impute = NULL,
       (!is.character(modality) || length(modality) != 1L || is.na(modality))) {
     .abort("'modality' must be NULL (the joint embedding) or one experiment name")
   }
-  .sample_code(sample)
+  .embed_options(sample)
   .seed_arg(sample.seed, "sample.seed")
   .check_bpparam(BPPARAM, chunk_size, worker_threads)
   if (!is.character(imputed.suffix) || length(imputed.suffix) != 1L || is.na(imputed.suffix)) {

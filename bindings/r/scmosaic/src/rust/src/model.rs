@@ -1,13 +1,12 @@
 //! Models: create, train (with progress and Ctrl-C), embed, impute, save, load.
 
-use crate::convert::{from_json, r_error, strings, to_json, OrR};
+use crate::convert::{from_json, r_error, to_json, to_json_as, OrR, REQUEST};
 use crate::data::dataset_ptr;
 use crate::progress::{interrupt_pending, Mode, ProgressBar};
 use extendr_api::prelude::*;
 use extendr_api::Result;
 use scmosaic::{
-    Alignment, EmbedRequest, EpochLog, ImputeRequest, ImputeScale, Model, ModelConfig, ModelKind,
-    StopReason,
+    Alignment, EmbedRequest, EpochLog, ImputeRequest, Model, ModelConfig, ModelKind, StopReason,
 };
 use std::cell::Cell;
 use std::ops::ControlFlow;
@@ -252,17 +251,35 @@ fn alignment(a: &Alignment) -> List {
     )
 }
 
+/// The options of a request given from R as a named list (`list()`: the
+/// defaults), as the JSON text the core parses (`ImputeRequest::from_json`,
+/// `EmbedRequest::from_json`: unknown keys and bad values are errors there).
+fn request_json(options: &Robj) -> Result<String> {
+    if !(options.is_list() || options.is_null()) {
+        return Err(r_error(
+            "internal error: request options must be a named list",
+        ));
+    }
+    let v = to_json_as(&REQUEST, options, "")?;
+    Ok(if v.is_null() {
+        "{}".to_string()
+    } else {
+        v.to_string()
+    })
+}
+
 /// Latent values, column-major cells x latent. `modality`: NULL (the joint
-/// latent) or one modality's name; `sample`: -1 the config's choice, 0 the
-/// posterior mean, 1 one posterior sample; `seed` < 0: the training seed;
-/// `stream` > 0: the random stream of that chunk of cells (0: unchunked).
+/// latent) or one modality's name; `options`: `EmbedRequest` options as a
+/// named list (`sample`: TRUE/FALSE, absent: the config's choice); `seed` < 0:
+/// the training seed; `stream` > 0: the random stream of that chunk of cells
+/// (0: unchunked).
 /// @noRd
 #[extendr]
 fn model_embed_(
     model: Robj,
     data: Robj,
     modality: Robj,
-    sample: i32,
+    options: Robj,
     seed: f64,
     stream: i32,
 ) -> Result<List> {
@@ -270,8 +287,9 @@ fn model_embed_(
     let ptr = model_ptr(&model)?;
     let ds = dataset_ptr(&data)?;
     let m = &ptr.try_addr()?.model;
-    let mut req = EmbedRequest::default();
-    if !modality.is_null() {
+    let modality = if modality.is_null() {
+        None
+    } else {
         let name = modality
             .as_str()
             .filter(|_| modality.len() == 1)
@@ -282,14 +300,9 @@ fn model_embed_(
                 m.schema().modality_names().join(", ")
             )));
         }
-        req.modality = Some(name.to_string());
-    }
-    req.sample = match sample {
-        -1 => None,
-        0 => Some(false),
-        1 => Some(true),
-        other => return Err(r_error(format!("invalid sample code {other}"))),
+        Some(name)
     };
+    let mut req = EmbedRequest::from_json(modality, Some(&request_json(&options)?)).or_r()?;
     req.seed = request_seed(m, seed, stream);
     let e = m.embed_with(&ds, &req).or_r()?;
     let (n, d) = (e.n_cells, e.dim);
@@ -336,55 +349,25 @@ fn opt(v: Option<&[f32]>) -> Robj {
 }
 
 /// Imputed values. Row-major cells x features is column-major features x
-/// cells, the R orientation, so values are returned as they are. `stream`:
-/// as for `model_embed_`.
+/// cells, the R orientation, so values are returned as they are. `options`:
+/// `ImputeRequest` options as a named list (`features`, `n_draws`, `scale`,
+/// `variance`, `draws`, `hide_target`, `covariates` as a named list of
+/// levels; absent: the defaults); `seed` and `stream`: as for `model_embed_`.
 /// @noRd
 #[extendr]
-#[allow(clippy::too_many_arguments)]
 fn model_impute_(
     model: Robj,
     data: Robj,
     modality: &str,
-    features: Robj,
-    n_draws: i32,
-    scale: &str,
-    variance: bool,
-    draws: bool,
-    hide_target: bool,
+    options: Robj,
     seed: f64,
-    covariates: Robj,
     stream: i32,
 ) -> Result<List> {
     let _busy = Busy::enter()?;
     let ptr = model_ptr(&model)?;
     let ds = dataset_ptr(&data)?;
-    let mut req = ImputeRequest::new(modality);
-    if !features.is_null() {
-        req.features = Some(strings(&features, "'features'")?);
-    }
-    req.n_draws = (n_draws >= 0).then_some(n_draws as usize);
-    req.scale = match scale {
-        "counts" => ImputeScale::Counts,
-        "normalized" => ImputeScale::Normalized,
-        other => return Err(r_error(format!("unknown scale '{other}'"))),
-    };
-    req.variance = variance;
-    req.draws = draws;
-    req.hide_target = hide_target;
+    let mut req = ImputeRequest::from_json(modality, Some(&request_json(&options)?)).or_r()?;
     req.seed = request_seed(&ptr.try_addr()?.model, seed, stream);
-    if !covariates.is_null() {
-        let levels = strings(&covariates, "'covariates'")?;
-        let names: Vec<String> = covariates
-            .names()
-            .map(|n| n.map(str::to_string).collect())
-            .unwrap_or_default();
-        if names.len() != levels.len() || names.iter().any(|n| n.is_empty()) {
-            return Err(r_error(
-                "'covariates' must be a named character vector, e.g. c(batch = \"b1\")",
-            ));
-        }
-        req.covariates = names.into_iter().zip(levels).collect();
-    }
     let out = ptr.try_addr()?.model.impute(&ds, &req).or_r()?;
     Ok(list!(
         mean = to_f64(&out.mean),
