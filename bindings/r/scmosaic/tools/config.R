@@ -25,12 +25,14 @@ if (vendored) {
     VENDORED = "yes",
     MANIFEST = "./rust/Cargo.toml",
     TARGET_DIR = if (nzchar(target_env)) target_env else "./rust/target",
+    VENDOR_PARENT = if (nzchar(target_env)) target_env else ".",
     CARGO_FLAGS = "--offline --locked"
   )
   message("scmosaic: building the bundled crates offline (src/rust/vendor.tar.xz)")
 } else if (in_repo) {
   values <- c(
     VENDORED = "no",
+    VENDOR_PARENT = ".",
     MANIFEST = file.path(workspace, "Cargo.toml"),
     TARGET_DIR = if (nzchar(target_env)) target_env else file.path(workspace, "target"),
     CARGO_FLAGS = "--locked"
