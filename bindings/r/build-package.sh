@@ -40,7 +40,10 @@
 # Needs cargo (and network access, or a cargo registry cache that holds every
 # crate of Cargo.lock, including other platforms'), R, tar and xz. Set
 # SCMOSAIC_CARGO_TARGET_DIR to an absolute folder to share compiled crates
-# between the installs of R CMD build (vignette) and R CMD check (as CI does).
+# between the installs of R CMD build (vignette) and R CMD check (as CI does):
+# src/Makevars then unpacks the vendored crates there too, at the same path
+# for both installs, which cargo needs to reuse them (measured: R CMD check
+# 902 s without, 177 s with that).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root="$PWD"
