@@ -11,15 +11,34 @@
 //! optimizer and allocator are in their steady state as in a whole run),
 //! reported per epoch. Prints the median and min of each figure and one JSON line.
 
-use scmosaic::eval::reap;
+use clap::Parser;
 use scmosaic::{ImputeRequest, ImputeScale, Model};
+use scmosaic_eval::reap;
 use std::time::Instant;
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
+/// One training epoch, imputation and embedding on the bundled REAP-seq data
+/// (reap-impute v1 standardized configuration).
+#[derive(Parser)]
+#[command(name = "reap")]
+struct Args {
+    /// Model family.
+    #[arg(long, default_value = "scvaeit", value_parser = ["scvaeit", "multigrate"])]
+    model: String,
+    /// Device (`cpu`, `cuda:0`, ...).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Kernel threads (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Timed repeats of each figure.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    repeats: u64,
+    /// Epochs per training repeat.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    epochs: u64,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 fn stats(mut v: Vec<f64>) -> (f64, f64) {
@@ -28,24 +47,15 @@ fn stats(mut v: Vec<f64>) -> (f64, f64) {
 }
 
 fn main() -> scmosaic::Result<()> {
-    let device = arg("--device").unwrap_or_else(|| "cpu".into());
-    let threads: usize = arg("--threads").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let repeats: usize = arg("--repeats").and_then(|s| s.parse().ok()).unwrap_or(5);
-    let epochs: usize = arg("--epochs")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5)
-        .max(1);
+    let args = Args::parse();
+    let (device, threads) = (args.device, args.threads);
+    let (repeats, epochs) = (args.repeats as usize, args.epochs as usize);
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/reap_pbmc2");
     let data = reap::load(&dir, None)?;
-    let kind = arg("--model").unwrap_or_else(|| "scvaeit".into());
+    let kind = args.model;
     let (mut cfg, draws, label) = match kind.as_str() {
-        "scvaeit" => (reap::standard_config(), Some(50), "scVAEIT"),
         "multigrate" => (reap::multigrate_config(), None, "Multigrate"),
-        other => {
-            return Err(scmosaic::Error::InvalidConfig(format!(
-                "--model {other}: expected scvaeit or multigrate"
-            )))
-        }
+        _ => (reap::standard_config(), Some(50), "scVAEIT"),
     };
     cfg.train.epochs = 1;
     let mut model = Model::new(&cfg, &data.train)?;

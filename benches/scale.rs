@@ -14,16 +14,35 @@
 //! Prints seconds per epoch, training and embedding cells/s, the input's size
 //! and the process's peak resident memory (VmHWM), and one JSON line.
 
+use clap::Parser;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use scmosaic::{eval::reap, Dataset, Likelihood, Matrix, Modality, Model};
+use scmosaic::{Dataset, Likelihood, Matrix, Modality, Model};
+use scmosaic_eval::reap;
 use std::time::Instant;
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
+/// scale v1: training and embedding cost on synthetic REAP-like counts.
+#[derive(Parser)]
+#[command(name = "scale")]
+struct Args {
+    /// Cells.
+    #[arg(long, default_value_t = 10_000)]
+    cells: usize,
+    /// Training epochs.
+    #[arg(long, default_value_t = 1)]
+    epochs: usize,
+    /// Kernel threads (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Device (`cpu`, `cuda:0`, ...).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Model family.
+    #[arg(long, default_value = "scvaeit", value_parser = ["scvaeit", "multigrate"])]
+    model: String,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 /// Sparse counts: each cell of type t draws non-zeros with a type-specific
@@ -79,12 +98,8 @@ fn modality(
 }
 
 fn main() -> scmosaic::Result<()> {
-    let n: usize = arg("--cells")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10_000);
-    let epochs: usize = arg("--epochs").and_then(|s| s.parse().ok()).unwrap_or(1);
-    let threads: usize = arg("--threads").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let device = arg("--device").unwrap_or_else(|| "cpu".into());
+    let args = Args::parse();
+    let (n, epochs, threads, device) = (args.cells, args.epochs, args.threads, args.device);
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let t0 = Instant::now();
     let types: Vec<usize> = (0..n).map(|_| rng.random_range(0..8)).collect();
@@ -94,16 +109,11 @@ fn main() -> scmosaic::Result<()> {
     let data = Dataset::new(vec![rna, adt])?;
     let input_mib = (nnz * 8 + (n + 1) * 16) as f64 / (1024.0 * 1024.0);
     let gen_s = t0.elapsed().as_secs_f64();
-    let rss_data = scmosaic::eval::peak_rss_mib();
+    let rss_data = scmosaic_eval::peak_rss_mib();
 
-    let mut cfg = match arg("--model").as_deref() {
-        None | Some("scvaeit") => reap::standard_config(),
-        Some("multigrate") => reap::multigrate_config(),
-        Some(other) => {
-            return Err(scmosaic::Error::InvalidConfig(format!(
-                "--model must be scvaeit or multigrate, got '{other}'"
-            )))
-        }
+    let mut cfg = match args.model.as_str() {
+        "multigrate" => reap::multigrate_config(),
+        _ => reap::standard_config(),
     };
     cfg.train.epochs = epochs;
     let mut model = Model::new(&cfg, &data)?;
@@ -117,7 +127,7 @@ fn main() -> scmosaic::Result<()> {
     let z = model.embed(&data)?;
     let embed_s = t.elapsed().as_secs_f64();
     assert_eq!(z.n_cells, n);
-    let peak = scmosaic::eval::peak_rss_mib();
+    let peak = scmosaic_eval::peak_rss_mib();
     println!(
         "scale v1, {}: {n} cells (2000 genes + 50 proteins, {nnz} non-zeros, input {input_mib:.0} MiB, \
          generated in {gen_s:.1} s), {} epochs on {} ({threads} threads; 0 = all cores)",

@@ -15,6 +15,7 @@
 //! rejected otherwise, or panicked (`SCM_STATUS_PANIC`), and lists the
 //! accepted changes.
 
+use clap::Parser;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use scmosaic::ffi::error::{scm_last_error_message, scm_status};
@@ -23,6 +24,18 @@ use scmosaic::{read_10x_folder, Covariate, Dataset, Likelihood, Modality, Model,
 use std::collections::BTreeMap;
 use std::ffi::CStr;
 use std::path::PathBuf;
+
+/// Damages checkpoints and loads every copy through the C ABI.
+#[derive(Parser)]
+#[command(name = "corruption_probe")]
+struct Args {
+    /// Seed of the truncation lengths and byte changes.
+    #[arg(long, default_value_t = 19)]
+    seed: u64,
+    /// Checkpoints to probe (default: a fresh scVAEIT and a fresh Multigrate).
+    #[arg(value_name = "FILE.safetensors")]
+    files: Vec<PathBuf>,
+}
 
 #[derive(Default)]
 struct Tally {
@@ -127,23 +140,28 @@ fn fresh(kind: &str) -> Vec<u8> {
 }
 
 fn main() {
-    let mut seed = 19u64;
-    let mut files = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        if a == "--seed" {
-            seed = args.next().and_then(|s| s.parse().ok()).expect("--seed N");
-        } else {
-            files.push(PathBuf::from(a));
-        }
-    }
+    let Args { seed, files } = Args::parse();
     if files.is_empty() {
         for kind in ["scvaeit", "multigrate"] {
             probe(&format!("fresh {kind}"), &fresh(kind), seed);
         }
     }
     for f in files {
-        let bytes = std::fs::read(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let bytes = match std::fs::read(&f) {
+            Ok(b) if b.len() > 8 => b,
+            Ok(b) => {
+                eprintln!(
+                    "error: {}: {} bytes, too short to probe",
+                    f.display(),
+                    b.len()
+                );
+                std::process::exit(1);
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e}", f.display());
+                std::process::exit(1);
+            }
+        };
         probe(&f.display().to_string(), &bytes, seed);
     }
 }

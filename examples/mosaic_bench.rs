@@ -1,4 +1,4 @@
-//! The mosaic-trimodal v1 protocol (`../shared/docs/benchmarks.md`): train a
+//! The mosaic-trimodal v1 protocol (`docs/results.md`): train a
 //! model on a mosaic and print imputation and integration scores as a table
 //! and one JSON object.
 //!
@@ -9,7 +9,7 @@
 //!     [--cells-per-dataset N] [--batch-strength F] [--draws N] [--device D] [--json FILE] [--quiet]
 //! ```
 //! - `--data synthetic` (default): the seeded synthetic trimodal mosaic
-//!   (`scmosaic::data::synthetic`, 3 x 600 cells; `--data-seed` picks the data,
+//!   (`scmosaic_eval::synthetic`, 3 x 600 cells; `--data-seed` picks the data,
 //!   `--cells-per-dataset` its size, `--batch-strength` the scale of the
 //!   per-dataset batch effects, default 1): ADT imputed for dataset 2, ATAC for
 //!   dataset 1, embedding of all cells.
@@ -21,137 +21,62 @@
 //! `ModelConfig`), then `--epochs` (default 100) and `--seed` (default 0, the
 //! training seed) applied; everything else is the model's default.
 
-use scmosaic::data::synthetic::MosaicSpec;
-use scmosaic::eval::{mosaic, snare};
-use scmosaic::{EpochLog, ModelConfig};
-use std::ops::ControlFlow;
+use clap::Parser;
+use scmosaic::ModelConfig;
+use scmosaic_eval::cli::{self, RunFlags};
+use scmosaic_eval::synthetic::MosaicSpec;
+use scmosaic_eval::{mosaic, snare};
 use std::path::PathBuf;
 
+/// Trains a model on a mosaic (mosaic-trimodal v1) and prints imputation and
+/// integration scores as a table and one JSON object.
+#[derive(Parser)]
+#[command(name = "mosaic_bench")]
 struct Args {
+    /// The seeded synthetic trimodal mosaic, or SNARE-seq mouse cortex.
+    #[arg(long, default_value = "synthetic", value_parser = ["synthetic", "snare"])]
     data: String,
+    /// Folder of the SNARE-seq data (`--data snare`).
+    #[arg(long = "snare-dir", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/snare_mouse_cortex"))]
     snare_dir: PathBuf,
+    /// Model family.
+    #[arg(long, default_value = "scvaeit", value_parser = ["scvaeit", "multigrate"])]
     model: String,
+    /// A JSON patch merged over `{"model": MODEL}` (any key of `ModelConfig`).
+    #[arg(long)]
     config: Option<PathBuf>,
+    /// Training epochs.
+    #[arg(long, default_value_t = 100)]
     epochs: usize,
-    seed: u64,
+    /// Seed of the synthetic data.
+    #[arg(long = "data-seed", default_value_t = 0)]
     data_seed: u64,
-    threads: usize,
+    /// SNARE-seq: keep a random subset of this many cells.
+    #[arg(long = "max-cells")]
     max_cells: Option<usize>,
+    /// Synthetic: cells in each of the three datasets.
+    #[arg(long = "cells-per-dataset", default_value_t = MosaicSpec::default().n_cells_per_dataset)]
     cells_per_dataset: usize,
+    /// Synthetic: scale of the per-dataset batch effects.
+    #[arg(long = "batch-strength", default_value_t = MosaicSpec::default().batch_strength)]
     batch_strength: f64,
-    draws: Option<usize>,
-    device: String,
-    json: Option<PathBuf>,
-    quiet: bool,
-}
-
-fn parse() -> Result<Args, String> {
-    let mut a = Args {
-        data: "synthetic".into(),
-        snare_dir: PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/data/snare_mouse_cortex"
-        )),
-        model: "scvaeit".into(),
-        config: None,
-        epochs: 100,
-        seed: 0,
-        data_seed: 0,
-        threads: 0,
-        max_cells: None,
-        cells_per_dataset: MosaicSpec::default().n_cells_per_dataset,
-        batch_strength: MosaicSpec::default().batch_strength,
-        draws: None,
-        device: "cpu".into(),
-        json: None,
-        quiet: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut val = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-        let num = |s: String| s.parse::<usize>().map_err(|_| format!("bad number '{s}'"));
-        match flag.as_str() {
-            "--data" => a.data = val()?,
-            "--snare-dir" => a.snare_dir = val()?.into(),
-            "--model" => a.model = val()?,
-            "--config" => a.config = Some(val()?.into()),
-            "--epochs" => a.epochs = num(val()?)?,
-            "--seed" => a.seed = num(val()?)? as u64,
-            "--data-seed" => a.data_seed = num(val()?)? as u64,
-            "--threads" => a.threads = num(val()?)?,
-            "--max-cells" => a.max_cells = Some(num(val()?)?),
-            "--cells-per-dataset" => a.cells_per_dataset = num(val()?)?,
-            "--batch-strength" => {
-                let v = val()?;
-                a.batch_strength = v.parse().map_err(|_| format!("bad number '{v}'"))?
-            }
-            "--draws" => a.draws = Some(num(val()?)?),
-            "--device" => a.device = val()?,
-            "--json" => a.json = Some(val()?.into()),
-            "--quiet" => a.quiet = true,
-            "-h" | "--help" => {
-                println!(
-                    "{}",
-                    include_str!("mosaic_bench.rs")
-                        .lines()
-                        .take_while(|l| l.starts_with("//!"))
-                        .map(|l| l.trim_start_matches("//!"))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                );
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown flag '{other}' (see --help)")),
-        }
-    }
-    if a.data != "synthetic" && a.data != "snare" {
-        return Err(format!(
-            "--data must be synthetic or snare, got '{}'",
-            a.data
-        ));
-    }
-    Ok(a)
+    #[command(flatten)]
+    run: RunFlags,
 }
 
 /// `{"model": MODEL}`, merged with the config file, then the flags.
 fn config(a: &Args) -> scmosaic::Result<ModelConfig> {
-    let mut cfg = ModelConfig::from_json(&format!(r#"{{"model": "{}"}}"#, a.model))?;
-    if let Some(p) = &a.config {
-        let text = std::fs::read_to_string(p).map_err(|e| scmosaic::Error::Io {
-            path: p.display().to_string(),
-            source: e,
-        })?;
-        let patch: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| scmosaic::Error::InvalidConfig(format!("{}: {e}", p.display())))?;
-        cfg = cfg.merged(patch)?;
-    }
+    let mut cfg = cli::model_config(&a.model, a.config.as_deref())?;
     cfg.train.epochs = a.epochs;
-    cfg.train.seed = a.seed;
+    cfg.train.seed = a.run.seed;
     Ok(cfg)
 }
 
 fn run(a: Args) -> scmosaic::Result<()> {
     let cfg = config(&a)?;
-    let opts = mosaic::RunOptions {
-        threads: a.threads,
-        device: a.device.clone(),
-        n_draws: a.draws,
-    };
-    let quiet = a.quiet;
-    let mut progress = |log: &EpochLog| {
-        if !quiet && (log.epoch.is_multiple_of(10) || log.epoch == 1 || log.epoch == log.n_epochs) {
-            eprintln!(
-                "epoch {:>4}/{}  loss {:>10.3}  kl {:>7.3}  ({:.2} s)",
-                log.epoch, log.n_epochs, log.train.total, log.train.kl, log.seconds
-            );
-        }
-        ControlFlow::Continue(())
-    };
-    let threads = if a.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        a.threads
-    };
+    let opts = a.run.options();
+    let mut progress = a.run.progress(10);
+    let threads = a.run.threads_used();
     let (title, rows, mut json): (String, Vec<(&str, f64)>, serde_json::Value) = if a.data
         == "synthetic"
     {
@@ -188,12 +113,10 @@ fn run(a: Args) -> scmosaic::Result<()> {
                 ("ARI", s.ari),
                 ("batch entropy (dataset, k=15)", s.batch_entropy),
                 ("batch ASW (dataset)", s.batch_asw),
-                ("train seconds", s.cost.train_seconds),
-                ("seconds per epoch", s.cost.seconds_per_epoch),
-                ("impute seconds", s.cost.impute_seconds),
-                ("peak RSS MiB", s.cost.peak_rss_mib),
-                ("parameters", s.cost.params as f64),
-            ],
+            ]
+            .into_iter()
+            .chain(s.cost.rows())
+            .collect(),
             serde_json::to_value(&s).expect("scores serialize"),
         )
     } else {
@@ -221,39 +144,20 @@ fn run(a: Args) -> scmosaic::Result<()> {
                 ("ARI", s.ari),
                 ("batch entropy (library, k=15)", s.batch_entropy),
                 ("batch ASW (library)", s.batch_asw),
-                ("train seconds", s.cost.train_seconds),
-                ("seconds per epoch", s.cost.seconds_per_epoch),
-                ("impute seconds", s.cost.impute_seconds),
-                ("peak RSS MiB", s.cost.peak_rss_mib),
-                ("parameters", s.cost.params as f64),
-            ],
+            ]
+            .into_iter()
+            .chain(s.cost.rows())
+            .collect(),
             serde_json::to_value(&s).expect("scores serialize"),
         )
     };
     json["threads"] = serde_json::json!(threads);
-    println!("{title}");
-    for (name, v) in rows {
-        println!("  {name:<38} {v:>10.3}");
-    }
-    println!("{json}");
-    if let Some(p) = &a.json {
-        std::fs::write(p, format!("{json}\n")).map_err(|e| scmosaic::Error::Io {
-            path: p.display().to_string(),
-            source: e,
-        })?;
-    }
-    Ok(())
+    cli::print_rows(&title, &rows, 38);
+    a.run.emit(&json)
 }
 
 fn main() {
-    let args = match parse() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = run(args) {
+    if let Err(e) = run(Args::parse()) {
         eprintln!("error: {e}");
         std::process::exit(1);
     }

@@ -1,5 +1,5 @@
 //! The main job: train scVAEIT (or Multigrate) on REAP-seq PBMC and print the
-//! reap-impute v1 metrics (`../shared/docs/benchmarks.md`) as a table and one JSON object.
+//! reap-impute v1 metrics (`docs/results.md`) as a table and one JSON object.
 //!
 //! ```text
 //! cargo run --release --example reap_impute -- [--model scvaeit|multigrate] [--train DIR] [--test DIR] [--epochs N]
@@ -12,122 +12,78 @@
 //! `--preset reference` uses the settings the reference scVAEIT was run with.
 //! `--model multigrate` runs Multigrate with the reference Multigrate's settings
 //! (RNA counts with NB, protein CLR with MSE; `reap::multigrate_config`).
+//! The JSON object's `modality_gap` is `scmosaic_eval::gap::modality_gap` of
+//! all cells' latent (test cells `rna`, train cells `rna+adt`).
 
-use scmosaic::eval::reap;
+use clap::Parser;
+use scmosaic::config::InferenceNorm;
 use scmosaic::{Model, ModelConfig};
-use std::ops::ControlFlow;
+use scmosaic_eval::cli::{self, RunFlags};
+use scmosaic_eval::reap;
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// Trains scVAEIT (or Multigrate) on REAP-seq PBMC and prints the reap-impute
+/// v1 metrics as a table and one JSON object.
+#[derive(Parser)]
+#[command(name = "reap_impute")]
 struct Args {
-    train: PathBuf,
-    test: Option<PathBuf>,
-    epochs: usize,
-    batch: usize,
-    latent: usize,
-    seed: u64,
-    threads: usize,
-    draws: Option<usize>,
-    device: String,
-    config: Option<PathBuf>,
-    preset: String,
-    json: Option<PathBuf>,
-    save: Option<PathBuf>,
-    load: Option<PathBuf>,
-    bn: Option<String>,
-    quiet: bool,
+    /// Model family.
+    #[arg(long, default_value = "scvaeit", value_parser = ["scvaeit", "multigrate"])]
     model: String,
+    /// Folder of the training data (10x-style; its `split == train` cells).
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data/reap_pbmc2"))]
+    train: PathBuf,
+    /// Folder of the test cells (default: the `split == test` cells of `--train`).
+    #[arg(long)]
+    test: Option<PathBuf>,
+    /// Training epochs.
+    #[arg(long, default_value_t = 100)]
+    epochs: usize,
+    /// Minibatch size.
+    #[arg(long = "batch-size", value_name = "N", default_value_t = 256)]
+    batch: usize,
+    /// Latent dimension.
+    #[arg(long, default_value_t = 32)]
+    latent: usize,
+    /// Settings: scmosaic's defaults or the reference implementation's.
+    #[arg(long, default_value = "default", value_parser = ["default", "reference"])]
+    preset: String,
+    /// A JSON model config (replaces the preset; the flags above still apply).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Save the trained model to this checkpoint.
+    #[arg(long)]
+    save: Option<PathBuf>,
+    /// Score this checkpoint instead of training.
+    #[arg(long)]
+    load: Option<PathBuf>,
+    /// Batch-norm statistics at inference (`running` or `batch`).
+    #[arg(long = "inference-bn", value_name = "MODE", value_parser = parse_bn)]
+    bn: Option<InferenceNorm>,
+    #[command(flatten)]
+    run: RunFlags,
 }
 
-fn parse() -> Result<Args, String> {
-    let mut a = Args {
-        train: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/reap_pbmc2")),
-        test: None,
-        epochs: 100,
-        batch: 256,
-        latent: 32,
-        seed: 0,
-        threads: 0,
-        draws: None,
-        device: "cpu".into(),
-        config: None,
-        preset: "default".into(),
-        json: None,
-        save: None,
-        load: None,
-        bn: None,
-        quiet: false,
-        model: "scvaeit".into(),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut val = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-        let num = |s: String| s.parse::<usize>().map_err(|_| format!("bad number '{s}'"));
-        match flag.as_str() {
-            "--train" => a.train = val()?.into(),
-            "--test" => a.test = Some(val()?.into()),
-            "--epochs" => a.epochs = num(val()?)?,
-            "--batch-size" => a.batch = num(val()?)?,
-            "--latent" => a.latent = num(val()?)?,
-            "--seed" => a.seed = num(val()?)? as u64,
-            "--threads" => a.threads = num(val()?)?,
-            "--draws" => a.draws = Some(num(val()?)?),
-            "--device" => a.device = val()?,
-            "--config" => a.config = Some(val()?.into()),
-            "--preset" => a.preset = val()?,
-            "--json" => a.json = Some(val()?.into()),
-            "--save" => a.save = Some(val()?.into()),
-            "--load" => a.load = Some(val()?.into()),
-            "--inference-bn" => a.bn = Some(val()?),
-            "--quiet" => a.quiet = true,
-            "--model" => a.model = val()?,
-            "-h" | "--help" => {
-                println!(
-                    "{}",
-                    include_str!("reap_impute.rs")
-                        .lines()
-                        .take_while(|l| l.starts_with("//!"))
-                        .map(|l| l.trim_start_matches("//!"))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                );
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown flag '{other}' (see --help)")),
-        }
-    }
-    Ok(a)
+/// An `InferenceNorm` by its config name.
+fn parse_bn(s: &str) -> Result<InferenceNorm, String> {
+    serde_json::from_value(serde_json::json!(s)).map_err(|e| e.to_string())
 }
 
 /// The standardized configuration, or a JSON config file, with the flags applied.
 fn config(a: &Args) -> Result<ModelConfig, scmosaic::Error> {
     let mut cfg = match &a.config {
-        Some(p) => ModelConfig::from_json(&std::fs::read_to_string(p).map_err(|e| {
-            scmosaic::Error::Io {
-                path: p.display().to_string(),
-                source: e,
-            }
-        })?)?,
+        Some(p) => ModelConfig::from_json(&cli::read_json(p)?.to_string())?,
         None => match (a.model.as_str(), a.preset.as_str()) {
-            ("multigrate", "default" | "reference") => reap::multigrate_config(),
-            ("scvaeit", "default") => reap::standard_config(),
-            ("scvaeit", "reference") => reap::reference_config(),
-            ("scvaeit" | "multigrate", other) => {
-                return Err(scmosaic::Error::InvalidConfig(format!(
-                    "unknown --preset '{other}' (default or reference)"
-                )))
-            }
-            (other, _) => {
-                return Err(scmosaic::Error::InvalidConfig(format!(
-                    "unknown --model '{other}' (scvaeit or multigrate)"
-                )))
-            }
+            ("multigrate", _) => reap::multigrate_config(),
+            (_, "reference") => reap::reference_config(),
+            _ => reap::standard_config(),
         },
     };
     cfg.latent_dim = a.latent;
     cfg.train.epochs = a.epochs;
     cfg.train.batch_size = a.batch;
-    cfg.train.seed = a.seed;
+    cfg.train.seed = a.run.seed;
     Ok(cfg)
 }
 
@@ -138,17 +94,12 @@ fn run(a: Args) -> scmosaic::Result<()> {
         Some(p) => Model::load(p)?,
         None => Model::new(&cfg, &data.train)?,
     };
-    if let Some(bn) = &a.bn {
-        model.inference_config_mut().batch_norm = serde_json::from_value(serde_json::json!(bn))
-            .map_err(|e| scmosaic::Error::InvalidConfig(format!("--inference-bn: {e}")))?;
+    if let Some(bn) = a.bn {
+        model.inference_config_mut().batch_norm = bn;
     }
-    model.set_device(&a.device)?;
-    model.set_threads(a.threads)?;
-    let threads = if a.threads == 0 {
-        rayon_threads()
-    } else {
-        a.threads
-    };
+    model.set_device(&a.run.device)?;
+    model.set_threads(a.run.threads)?;
+    let threads = a.run.threads_used();
     eprintln!(
         "reap-impute v1: {} train cells, {} test cells, {} genes, {} proteins; {} parameters; {} on {} thread(s)",
         data.train.n_cells(),
@@ -160,28 +111,19 @@ fn run(a: Args) -> scmosaic::Result<()> {
         threads
     );
     let t0 = Instant::now();
-    let quiet = a.quiet;
     let skip = a.load.is_some();
     let epochs_run = if skip {
         0
     } else {
-        let report = model.fit_with_progress(&data.train, &mut |log| {
-            if !quiet && (log.epoch % 10 == 0 || log.epoch == 1 || log.epoch == log.n_epochs) {
-                eprintln!(
-                    "epoch {:>4}/{}  loss {:>9.3}  kl {:>7.3}  ({:.2} s)",
-                    log.epoch, log.n_epochs, log.train.total, log.train.kl, log.seconds
-                );
-            }
-            ControlFlow::Continue(())
-        })?;
+        let report = model.fit_with_progress(&data.train, &mut a.run.progress(10))?;
         report.epochs_run
     };
     let train_seconds = t0.elapsed().as_secs_f64();
     if let Some(p) = &a.save {
         model.save(p)?;
     }
-    let s = reap::evaluate(&model, &data, a.draws)?;
-    let rss = scmosaic::eval::peak_rss_mib();
+    let s = reap::evaluate(&model, &data, a.run.draws)?;
+    let rss = scmosaic_eval::peak_rss_mib();
     let spe = train_seconds / epochs_run.max(1) as f64;
     let kind = model.kind().as_str();
     // reference-results.md, standardized run
@@ -214,11 +156,34 @@ fn run(a: Args) -> scmosaic::Result<()> {
     for ((name, v), r) in rows.into_iter().zip(refs) {
         println!("  {name:<38} {v:>10.3}   {r:>10}");
     }
+    // The modality gap: RNA-only test cells among the paired train cells.
+    if let Some(g) = s.modality_gap.levels.get("rna") {
+        let pair = |a: Option<f64>, b: Option<f64>| {
+            format!(
+                "{:.3} (mixed: {:.3})",
+                a.unwrap_or(f64::NAN),
+                b.unwrap_or(f64::NAN)
+            )
+        };
+        println!(
+            "  {:<38} {:.3} (mixed: {:.3})",
+            "RNA-only: same-set neighbours", g.same, g.same_if_mixed
+        );
+        println!(
+            "  {:<38} {}",
+            "RNA-only: paired same-type neighbours",
+            pair(g.paired_same_type, g.paired_same_type_if_mixed)
+        );
+        println!(
+            "  {:<38} {:.3}",
+            "modality-set kNN entropy", s.modality_gap.entropy
+        );
+    }
     let json = serde_json::json!({
         "model": kind,
         "preset": if a.config.is_some() { "config file" } else { a.preset.as_str() },
         "epochs": model.epochs_trained(),
-        "seed": a.seed,
+        "seed": a.run.seed,
         "batch_size": a.batch,
         "latent": a.latent,
         "n_train": data.train.n_cells(),
@@ -230,6 +195,7 @@ fn run(a: Args) -> scmosaic::Result<()> {
         "cell_pearson_mean": s.cell_pearson_mean,
         "knn_accuracy": s.knn_accuracy,
         "ari": s.ari,
+        "modality_gap": s.modality_gap,
         "train_seconds": train_seconds,
         "seconds_per_epoch": spe,
         "impute_seconds": s.impute_seconds,
@@ -238,29 +204,11 @@ fn run(a: Args) -> scmosaic::Result<()> {
         "threads": threads,
         "device": model.device().name(),
     });
-    println!("{json}");
-    if let Some(p) = &a.json {
-        std::fs::write(p, format!("{json}\n")).map_err(|e| scmosaic::Error::Io {
-            path: p.display().to_string(),
-            source: e,
-        })?;
-    }
-    Ok(())
-}
-
-fn rayon_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    a.run.emit(&json)
 }
 
 fn main() {
-    let args = match parse() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = run(args) {
+    if let Err(e) = run(Args::parse()) {
         eprintln!("error: {e}");
         std::process::exit(1);
     }

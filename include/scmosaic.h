@@ -467,6 +467,28 @@ scm_status scm_model_impute(const scm_model *model,
                             size_t variance_len);
 
 /**
+ * Quantiles over posterior draws of one modality's imputation, e.g. the
+ * bounds of central prediction intervals: `quantiles` (`n_quantiles`
+ * values in `[0, 1]`, e.g. `{0.1, 0.9}` for 80% intervals) are written to
+ * `out`, quantile-major (`[n_quantiles][n_cells][n_out]` row-major;
+ * `out_len` must be `n_quantiles * n_cells * n_out`). `options_json` is as
+ * for `scm_model_impute`, plus `"predictive"` (bool): with `true` each
+ * draw also samples the observation model's own noise, so the quantiles
+ * bound the values a measurement would give (prediction intervals);
+ * otherwise they bound the decoder mean. `"n_draws"` must be at least 1
+ * (default the config's `inference.n_draws`); `"quantiles"` in the options
+ * is replaced by the argument.
+ */
+scm_status scm_model_impute_quantiles(const scm_model *model,
+                                      const scm_dataset *dataset,
+                                      const char *modality,
+                                      const char *options_json,
+                                      const double *quantiles,
+                                      size_t n_quantiles,
+                                      float *out,
+                                      size_t out_len);
+
+/**
  * Writes the latent dimension to `*out`.
  */
 scm_status scm_model_latent_dim(const scm_model *model, size_t *out);

@@ -398,6 +398,31 @@ impl Aligned<'_> {
         }
     }
 
+    /// Raw (untransformed) values of model modality `m` for `cells`,
+    /// `[cells.len(), d_m]` row-major: 0 where a feature is unobserved or the
+    /// cell lacks the modality (likelihoods on raw counts of a transformed input).
+    pub fn raw_rows(&self, cells: &[usize], m: usize) -> Vec<f32> {
+        let d = self.mod_ranges[m].len();
+        let mut out = vec![0f32; cells.len() * d];
+        let Some(am) = self.mods[m].as_ref() else {
+            return out;
+        };
+        for (i, &r) in cells.iter().enumerate() {
+            if !am.measured[r] {
+                continue;
+            }
+            let obs = &am.panel_obs[am.cell_panel.map_or(0, |c| c[r] as usize)];
+            let row = &mut out[i * d..(i + 1) * d];
+            for (c, v) in am.data.row(r) {
+                let j = am.col_map[c];
+                if j != NONE && obs[j as usize] {
+                    row[j as usize] = v;
+                }
+            }
+        }
+        out
+    }
+
     /// Covariates of `cells` into `out` (`[cells.len(), cov_dim]`): one-hot
     /// categorical columns (with `override_codes[k] = Some(level)`, that
     /// level for every cell), then the continuous values.

@@ -46,6 +46,8 @@ pub(crate) struct Batch<B: Compute> {
     host: Arc<HostBatch>,
     /// Global feature columns of each modality.
     pub ranges: Vec<Range<usize>>,
+    /// The rows' cells (indices into the aligned data the batch was built from).
+    pub cells: Vec<usize>,
 }
 
 impl<B: Compute> Batch<B> {
@@ -109,6 +111,7 @@ impl<B: Compute> Batch<B> {
             codes,
             host,
             ranges,
+            cells: cells.to_vec(),
         }
     }
 

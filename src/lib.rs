@@ -52,7 +52,6 @@ pub mod config;
 pub mod data;
 pub mod distributions;
 mod error;
-pub mod eval;
 pub mod ffi;
 pub mod host;
 pub mod io;

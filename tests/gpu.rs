@@ -8,8 +8,8 @@
 
 mod common;
 
-use scmosaic::eval::reap;
 use scmosaic::{ImputeRequest, Model};
+use scmosaic_eval::reap;
 
 /// `true` when cuda:0 works; otherwise prints why the test is skipped.
 fn gpu(test: &str) -> bool {

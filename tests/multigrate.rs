@@ -189,6 +189,22 @@ fn bad_configs_are_clear_errors() {
         r#"{"model": "multigrate", "modalities": [{"name": "rna", "normalization": {"log_normalize": {"target_sum": 10000}}}]}"#,
     );
     assert!(e.contains("raw counts"), "{e}");
+    let e = bad(
+        r#"{"model": "multigrate", "modalities": [{"name": "adt", "likelihood": "mse", "nb_mixture": {}}]}"#,
+    );
+    assert!(e.contains("nb_mixture needs the nb likelihood"), "{e}");
+    let e = bad(r#"{"modalities": [{"name": "adt", "nb_mixture": {}}]}"#);
+    assert!(e.contains("Multigrate observation model"), "{e}");
+    let e = ModelConfig::from_json(
+        r#"{"model": "multigrate", "modalities": [{"name": "adt", "nb_mixture": {"prior_sd": 0}}]}"#,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("prior_sd"), "{e}");
+    let e = ModelConfig::from_json(
+        r#"{"model": "multigrate", "multigrate": {"modality_dropout": 1.5}}"#,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("modality_dropout"), "{e}");
     let e = bad(r#"{"model": "multigrate", "multigrate": {"integrate_on": "donor"}}"#);
     assert!(e.contains("donor"), "{e}");
     let e = bad(r#"{"model": "multigrate", "modalities": [{"name": "atac"}]}"#);
@@ -202,6 +218,100 @@ fn bad_configs_are_clear_errors() {
     let mg = m.config().multigrate.clone().unwrap();
     assert_eq!(mg.kl_warmup_epochs, Some(66));
     assert_eq!(mg.integ_weight, Some(0.0));
+}
+
+/// totalVI's NB mixture on raw ADT counts with a CLR input, modality
+/// dropout, and posterior-predictive quantiles.
+#[test]
+fn nb_mixture_modality_dropout_and_prediction_intervals() {
+    let (d, _) = data(240, 1);
+    let mut cfg = config(
+        r#", "multigrate": {"modality_dropout": 0.5},
+            "modalities": [{"name": "rna", "likelihood": "nb"},
+                           {"name": "adt", "likelihood": "nb", "normalization": "clr",
+                            "nb_mixture": {"full_mean": true}}]"#,
+    );
+    cfg.train.epochs = 12;
+    cfg.train.learning_rate = 2e-3;
+    let fit = || {
+        let mut m = Model::new(&cfg, &d).unwrap();
+        let r = m.fit(&d).unwrap();
+        (m, r)
+    };
+    let (m, r) = fit();
+    // (the ADT term starts near its optimum: the heads start at the data's means)
+    let rna: Vec<f64> = r.history.iter().map(|h| h.train.observed[0]).collect();
+    assert!(rna[11] < rna[0] - 1.0, "{rna:?}");
+    assert!(r.history.iter().all(|h| h.train.total.is_finite()));
+    // the same seed gives the same model (dropout draws are seeded)
+    let (m2, _) = fit();
+    assert_eq!(m.to_bytes().unwrap(), m2.to_bytes().unwrap());
+    let stored = m.config();
+    assert_eq!(stored.multigrate.as_ref().unwrap().modality_dropout, 0.5);
+    assert!(
+        stored
+            .modality("adt")
+            .unwrap()
+            .nb_mixture
+            .unwrap()
+            .full_mean
+    );
+    // counts: the mixture's mean, >= 0; normalized: its CLR (rows sum to 0)
+    let mut req = ImputeRequest::new("adt");
+    req.scale = ImputeScale::Counts;
+    req.n_draws = Some(0);
+    let counts = m.impute(&d, &req).unwrap();
+    assert!(counts.mean.iter().all(|v| v.is_finite() && *v >= 0.0));
+    req.scale = ImputeScale::Normalized;
+    let clr = m.impute(&d, &req).unwrap();
+    for (row, c) in clr.mean.chunks(12).zip(counts.mean.chunks(12)) {
+        let s: f32 = row.iter().sum();
+        assert!(s.abs() < 1e-3, "CLR row sums to {s}");
+        let mean = c.iter().map(|v| v.ln_1p()).sum::<f32>() / 12.0;
+        assert!((row[0] - (c[0].ln_1p() - mean)).abs() < 1e-4);
+    }
+    // prediction intervals: ordered quantiles of integer count draws,
+    // wider than those of the decoder mean alone
+    req.scale = ImputeScale::Counts;
+    req.n_draws = Some(40);
+    req.quantiles = vec![0.1, 0.5, 0.9];
+    req.draws = true;
+    let mean_q = m.impute(&d, &req).unwrap();
+    req.predictive = true;
+    let pp = m.impute(&d, &req).unwrap();
+    let cells = 240 * 12;
+    assert_eq!(pp.quantiles.len(), 3 * cells);
+    for i in 0..cells {
+        let (lo, mid, hi) = (
+            pp.quantiles[i],
+            pp.quantiles[cells + i],
+            pp.quantiles[2 * cells + i],
+        );
+        assert!(lo <= mid && mid <= hi, "{lo} {mid} {hi}");
+    }
+    assert!(pp
+        .draws
+        .as_ref()
+        .unwrap()
+        .iter()
+        .all(|v| v.fract() == 0.0 && *v >= 0.0));
+    let width = |q: &[f32]| (0..cells).map(|i| q[2 * cells + i] - q[i]).sum::<f32>();
+    assert!(width(&pp.quantiles) > 2.0 * width(&mean_q.quantiles));
+    // seeded: the same request gives the same draws
+    assert_eq!(m.impute(&d, &req).unwrap().quantiles, pp.quantiles);
+    // a checkpoint round trip keeps the outputs
+    let again = Model::from_bytes(&m.to_bytes().unwrap()).unwrap();
+    assert_eq!(again.impute(&d, &req).unwrap().quantiles, pp.quantiles);
+    // bad requests
+    req.quantiles = vec![1.5];
+    assert!(m.impute(&d, &req).is_err());
+    req.quantiles = vec![0.5];
+    req.n_draws = Some(0);
+    assert!(m
+        .impute(&d, &req)
+        .unwrap_err()
+        .to_string()
+        .contains("n_draws"));
 }
 
 /// The untrained model's imputation averaged over cells on

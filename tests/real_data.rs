@@ -7,8 +7,8 @@
 
 mod common;
 
-use scmosaic::eval::reap;
 use scmosaic::Model;
+use scmosaic_eval::reap;
 
 #[test]
 fn short_reap_run_beats_chance_by_far() {

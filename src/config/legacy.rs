@@ -13,9 +13,9 @@ use serde_json::Value;
 /// The top-level settings and the `multigrate` section (filled only where a
 /// stored config has one) of 0.1.0, as stored JSON. `beta_unobs` is 2/3 in
 /// f64; Multigrate's batch-norm constants were fixed before they were
-/// settings.
+/// settings; `modality_dropout` (added in 0.2) was 0.
 const TOP_0_1_0: &str = r#"{"model":"scvaeit","latent_dim":32,"hidden":[256],"modalities":[],"beta_kl":1.0,"beta_unobs":0.6666666666666666,"p_feat":0.2,"skip_conn":false,"max_disp":6.0,"leaky_slope":0.3,"bn_momentum":0.01,"bn_epsilon":0.001,"head_bias":"data","train":{"epochs":300,"batch_size":512,"learning_rate":0.001,"lr_schedule":{"cosine":{"final_fraction":0.05}},"weight_decay":0.0001,"adam_epsilon":1e-07,"grad_clip_norm":null,"seed":0,"validation_fraction":0.0,"patience":10,"min_delta":0.0001},"inference":{"batch_size":256,"n_draws":50,"batch_norm":"running"}}"#;
-const MULTIGRATE_0_1_0: &str = r#"{"cond_dim":16,"dropout":0.2,"normalization":"layer","activation":"leaky_relu","condition_encoders":true,"condition_decoders":true,"mix":"product","alignment_type":"latent","kernel":"gaussian","recon_weight":1.0,"kl_weight":1e-05,"latent":"mean","cont_cov_type":"sigm","bn_momentum":0.01,"bn_epsilon":0.001}"#;
+const MULTIGRATE_0_1_0: &str = r#"{"cond_dim":16,"dropout":0.2,"normalization":"layer","activation":"leaky_relu","condition_encoders":true,"condition_decoders":true,"mix":"product","alignment_type":"latent","kernel":"gaussian","recon_weight":1.0,"kl_weight":1e-05,"latent":"mean","cont_cov_type":"sigm","bn_momentum":0.01,"bn_epsilon":0.001,"modality_dropout":0.0}"#;
 
 fn table(json: &str) -> Value {
     serde_json::from_str(json).expect("a valid frozen table")

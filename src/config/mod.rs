@@ -111,6 +111,36 @@ pub struct ModalityConfig {
     /// for Bernoulli, `none` otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normalization: Option<Normalization>,
+    /// Fit the raw counts with totalVI's background/foreground negative
+    /// binomial mixture (made for ADT counts; Multigrate, NB modalities; the
+    /// input stays as `normalization` says). `None`: the likelihood's own model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nb_mixture: Option<NbMixture>,
+}
+
+/// totalVI's background/foreground negative-binomial mixture as a modality's
+/// observation model (`distributions::mixture`). Its JSON form, every key
+/// optional: `{"full_mean": bool, "prior_sd": number}`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NbMixture {
+    /// Imputation returns the whole mixture's mean, background included
+    /// (`true`), or only the foreground (`false`, totalVI's default).
+    pub full_mean: bool,
+    /// Standard deviation of the fixed normal prior on the log background
+    /// mean, around its data-derived start (totalVI's rule gives ~0.05 on
+    /// REAP-seq, which holds the background so tight that Multigrate's
+    /// imputation fell; see docs/accuracy.md).
+    pub prior_sd: f64,
+}
+
+impl Default for NbMixture {
+    fn default() -> Self {
+        NbMixture {
+            full_mean: false,
+            prior_sd: 1.0,
+        }
+    }
 }
 
 /// Full model configuration (see the module docs).
@@ -446,6 +476,12 @@ impl ModelConfig {
                     mg.bn_momentum, mg.bn_epsilon
                 ));
             }
+            if !(mg.modality_dropout.is_finite() && (0.0..=1.0).contains(&mg.modality_dropout)) {
+                return bad(format!(
+                    "multigrate.modality_dropout must be in [0, 1], got {}",
+                    mg.modality_dropout
+                ));
+            }
             if mg.kl_warmup_epochs == Some(0) {
                 return bad("multigrate.kl_warmup_epochs must be at least 1".into());
             }
@@ -470,6 +506,14 @@ impl ModelConfig {
                     "modality '{}': block_hidden and embed_dim must be positive",
                     m.name
                 ));
+            }
+            if let Some(mix) = m.nb_mixture {
+                if !positive(mix.prior_sd) {
+                    return bad(format!(
+                        "modality '{}': nb_mixture.prior_sd must be > 0, got {}",
+                        m.name, mix.prior_sd
+                    ));
+                }
             }
             if let Some(Normalization::LogNormalize { target_sum }) = m.normalization {
                 if !positive(target_sum as f64) {

@@ -51,7 +51,8 @@ pub(super) fn defaults() -> serde_json::Value {
             "latent": "mean",
             "cont_cov_type": "sigm",
             "bn_momentum": BN_MOMENTUM,
-            "bn_epsilon": BN_EPSILON
+            "bn_epsilon": BN_EPSILON,
+            "modality_dropout": 0.0
         }
     })
 }
@@ -211,6 +212,13 @@ pub struct MultigrateConfig {
     pub bn_momentum: f64,
     /// Batch-norm epsilon (`normalization = "batch"`).
     pub bn_epsilon: f64,
+    /// Modality dropout in training: the probability that a cell measured
+    /// with two or more modalities has one of them (chosen uniformly) left
+    /// out of the product of experts for that step, while every measured
+    /// modality stays in the reconstruction loss. This trains the experts of
+    /// the remaining modalities to predict the dropped one: the path cells
+    /// measured with fewer modalities take (0 = never, the reference).
+    pub modality_dropout: f64,
 }
 
 impl Default for MultigrateConfig {
@@ -257,9 +265,19 @@ pub(super) fn resolve(
                         ms.name
                     )))
                 }
-                Likelihood::Nb | Likelihood::Zinb if normalization != Normalization::None => {
+                Likelihood::Nb | Likelihood::Zinb
+                    if normalization != Normalization::None && user.nb_mixture.is_none() =>
+                {
                     return Err(Error::config(format!(
-                        "modality '{}': Multigrate's {} loss models raw counts, so its normalization must be \"none\"",
+                        "modality '{}': Multigrate's {} loss models raw counts, so its normalization must be \"none\" \
+                         (an nb_mixture fits the raw counts of any input transform)",
+                        ms.name,
+                        likelihood.as_str()
+                    )))
+                }
+                _ if user.nb_mixture.is_some() && likelihood != Likelihood::Nb => {
+                    return Err(Error::config(format!(
+                        "modality '{}': nb_mixture needs the nb likelihood (got {})",
                         ms.name,
                         likelihood.as_str()
                     )))
@@ -271,6 +289,7 @@ pub(super) fn resolve(
                 likelihood,
                 weight: user.weight.unwrap_or(1.0),
                 normalization,
+                nb_mixture: user.nb_mixture,
             })
         })
         .collect::<Result<Vec<_>>>()?;

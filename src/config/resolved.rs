@@ -7,7 +7,8 @@
 use super::multigrate::{self, MultigrateSettings};
 use super::scvaeit::{self, ScvaeitSettings};
 use super::{
-    HeadBias, InferenceConfig, ModalityConfig, ModelConfig, ModelKind, Normalization, TrainConfig,
+    HeadBias, InferenceConfig, ModalityConfig, ModelConfig, ModelKind, NbMixture, Normalization,
+    TrainConfig,
 };
 use crate::data::Likelihood;
 
@@ -22,6 +23,8 @@ pub struct ResolvedModality {
     pub weight: f64,
     /// Input transform.
     pub normalization: Normalization,
+    /// totalVI's NB mixture as the observation model (`None`: the likelihood's own).
+    pub nb_mixture: Option<NbMixture>,
 }
 
 /// The settings only one model family has.
@@ -168,6 +171,7 @@ impl ResolvedConfig {
                 block_hidden: None,
                 embed_dim: None,
                 normalization: Some(m.normalization),
+                nb_mixture: m.nb_mixture,
             })
             .collect();
         match &self.model {
@@ -189,6 +193,7 @@ impl ResolvedConfig {
                     likelihood: m.likelihood?,
                     weight: m.weight?,
                     normalization: m.normalization?,
+                    nb_mixture: m.nb_mixture,
                 })
             })
             .collect::<Option<Vec<_>>>()?;

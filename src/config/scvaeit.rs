@@ -143,6 +143,13 @@ pub(super) fn resolve(
         let multi = ms.blocks.len() > 1;
         let big = ms.features.len() >= 1000;
         let likelihood = user.likelihood.unwrap_or(ms.likelihood);
+        if user.nb_mixture.is_some() {
+            return Err(crate::error::Error::config(format!(
+                "modality '{}': nb_mixture is a Multigrate observation model in this version \
+                 (scVAEIT's heads fit bounded NB means on the input scale)",
+                ms.name
+            )));
+        }
         modalities.push(ResolvedModality {
             name: ms.name.clone(),
             likelihood,
@@ -154,6 +161,7 @@ pub(super) fn resolve(
                 Likelihood::Bernoulli => Normalization::Binarize,
                 Likelihood::Gaussian | Likelihood::Poisson => Normalization::None,
             }),
+            nb_mixture: None,
         });
         blocks.push(BlockWidths {
             hidden: user.block_hidden.unwrap_or(if multi {

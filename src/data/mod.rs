@@ -14,11 +14,10 @@
 //! cell and feature involved.
 
 mod matrix;
-pub mod synthetic;
 pub(crate) mod tenx;
 
 pub use matrix::{Matrix, RowIter};
-pub use tenx::{read_10x_folder, TenxFolder};
+pub use tenx::{read_10x_folder, read_lines, TenxFolder};
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};

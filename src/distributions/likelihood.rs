@@ -134,6 +134,31 @@ impl<B: Backend> LikelihoodParams<B> {
         }
     }
 
+    /// The observation model at `out` (host values), for posterior-predictive
+    /// draws on the scale of the model's input: NB/ZINB (gamma-Poisson with
+    /// inverse dispersion `1 / dispersion`), Gaussian, Bernoulli, Poisson.
+    pub fn noise(&self, out: &BlockOutput<B>) -> super::Noise {
+        use crate::nn::to_vec;
+        match self.kind {
+            Likelihood::Nb | Likelihood::Zinb => super::Noise::Nb {
+                mu: to_vec(self.nb_mean(out.h.clone())),
+                r: to_vec(self.dispersion(out, 1e-4).recip()),
+                zero: (self.kind == Likelihood::Zinb).then(|| to_vec(self.zi_prob(out))),
+                per_library: false,
+            },
+            Likelihood::Gaussian => super::Noise::Gaussian {
+                loc: to_vec(self.gaussian_loc(out.h.clone())),
+                sd: to_vec(self.dispersion(out, 1e-3)),
+            },
+            Likelihood::Bernoulli => super::Noise::Bernoulli {
+                p: to_vec(self.mean(out)),
+            },
+            Likelihood::Poisson => super::Noise::Poisson {
+                rate: to_vec(self.mean(out)),
+            },
+        }
+    }
+
     /// Mean of the distribution (`[n, d_k]`), on the scale of the model's input.
     pub fn mean(&self, out: &BlockOutput<B>) -> Tensor<B, 2> {
         match self.kind {
@@ -192,7 +217,11 @@ impl<B: Compute> LikelihoodParams<B> {
 
 /// NB log-probability without the `-lgamma(x+1)` term, mean `mu`, inverse
 /// dispersion `r` (broadcast `[1, d]` or `[n, d]`).
-fn nb_log_prob<B: Backend>(x: Tensor<B, 2>, mu: Tensor<B, 2>, r: Tensor<B, 2>) -> Tensor<B, 2> {
+pub(crate) fn nb_log_prob<B: Backend>(
+    x: Tensor<B, 2>,
+    mu: Tensor<B, 2>,
+    r: Tensor<B, 2>,
+) -> Tensor<B, 2> {
     let log_r_mu = (r.clone() + mu.clone() + EPS).log();
     lgamma(x.clone() + r.clone()) - lgamma(r.clone())
         + r.clone() * ((r + EPS).log() - log_r_mu.clone())

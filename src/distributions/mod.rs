@@ -5,13 +5,20 @@
 
 mod kl;
 mod likelihood;
+mod mixture;
 mod mmd;
 mod multigrate;
+mod predictive;
 
 pub use kl::{gaussian_kl, jeffreys, kl_to_standard};
 pub use likelihood::{BlockOutput, LikelihoodParams};
+pub use mixture::{
+    background_prior, mix_heads_elements, nb_mixture_masked_ll, nb_mixture_mean, nb_mixture_noise,
+    MixHeads, MixInit, MixOut,
+};
 pub use mmd::{mmd_groups, mmd_pair, MMD_SCALES, MULTIGRATE_GAMMAS};
-pub use multigrate::{mg_log_prob, mg_masked_log_prob, mg_mean, MgOutput};
+pub use multigrate::{mg_log_prob, mg_masked_log_prob, mg_mean, mg_noise, MgOutput};
+pub use predictive::Noise;
 
 use burn::tensor::{backend::Backend, Tensor};
 

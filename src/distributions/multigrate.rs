@@ -27,6 +27,8 @@ pub struct MgOutput<B: Backend> {
     pub h: Tensor<B, 2>,
     /// Zero-inflation logits, `[n, d]` (ZINB only).
     pub zi_logit: Option<Tensor<B, 2>>,
+    /// The extra heads of an NB mixture (`nb_mixture` modalities only).
+    pub mix: Option<super::MixOut<B>>,
 }
 
 /// Element-wise log-likelihood of `x` (`[n, d]`).
@@ -118,6 +120,39 @@ pub fn mg_mean<B: Backend>(kind: Likelihood, out: &MgOutput<B>) -> Tensor<B, 2> 
     }
 }
 
+/// The observation model of a decoder output for posterior-predictive
+/// draws: mse -> unit-variance Gaussian around the value; nb/zinb ->
+/// proportions (times the cell's library when sampled) with `theta =
+/// exp(log_theta)`; bce -> Bernoulli.
+///
+/// # Shapes
+/// - `out.h`: `[rows, d]`, `log_theta`: `[rows or 1, d]`
+pub fn mg_noise<B: Backend>(
+    kind: Likelihood,
+    out: &MgOutput<B>,
+    log_theta: Option<Tensor<B, 2>>,
+) -> super::Noise {
+    use crate::nn::to_vec;
+    match kind {
+        Likelihood::Gaussian => super::Noise::Gaussian {
+            loc: to_vec(out.h.clone()),
+            sd: vec![1.0; out.h.dims()[1]],
+        },
+        Likelihood::Bernoulli => super::Noise::Bernoulli {
+            p: to_vec(sigmoid(out.h.clone())),
+        },
+        Likelihood::Nb | Likelihood::Zinb => super::Noise::Nb {
+            mu: to_vec(softmax(out.h.clone(), 1)),
+            r: to_vec(log_theta.expect("dispersion").exp()),
+            zero: out.zi_logit.as_ref().map(|z| to_vec(sigmoid(z.clone()))),
+            per_library: true,
+        },
+        Likelihood::Poisson => {
+            unreachable!("Multigrate has no Poisson loss (rejected by the config)")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +171,7 @@ mod tests {
         let out = MgOutput {
             h: t2(&[0.0, 3f32.ln()], 1, 2),
             zi_logit: Some(t2(&[-1.0, 0.5], 1, 2)),
+            mix: None,
         };
         let x = [0.0f64, 4.0];
         let theta = [1.5f64, 0.7];

@@ -289,6 +289,72 @@ pub unsafe extern "C" fn scm_model_impute(
     })
 }
 
+/// Quantiles over posterior draws of one modality's imputation, e.g. the
+/// bounds of central prediction intervals: `quantiles` (`n_quantiles`
+/// values in `[0, 1]`, e.g. `{0.1, 0.9}` for 80% intervals) are written to
+/// `out`, quantile-major (`[n_quantiles][n_cells][n_out]` row-major;
+/// `out_len` must be `n_quantiles * n_cells * n_out`). `options_json` is as
+/// for `scm_model_impute`, plus `"predictive"` (bool): with `true` each
+/// draw also samples the observation model's own noise, so the quantiles
+/// bound the values a measurement would give (prediction intervals);
+/// otherwise they bound the decoder mean. `"n_draws"` must be at least 1
+/// (default the config's `inference.n_draws`); `"quantiles"` in the options
+/// is replaced by the argument.
+#[no_mangle]
+pub unsafe extern "C" fn scm_model_impute_quantiles(
+    model: *const scm_model,
+    dataset: *const scm_dataset,
+    modality: *const c_char,
+    options_json: *const c_char,
+    quantiles: *const f64,
+    n_quantiles: usize,
+    out: *mut f32,
+    out_len: usize,
+) -> scm_status {
+    super::guard(|| {
+        let m = arg(model, "model")?;
+        let ds = arg(dataset, "dataset")?;
+        let modality = str_arg(modality, "modality")?;
+        let mut req =
+            ImputeRequest::from_json(modality, opt_str_arg(options_json, "options_json")?)
+                .map_err(options_error)?;
+        if n_quantiles == 0 {
+            return Err(FfiError::invalid_arg("n_quantiles must be at least 1"));
+        }
+        if quantiles.is_null() {
+            return Err(FfiError::null("quantiles"));
+        }
+        // SAFETY: the caller passes `n_quantiles` readable doubles (checked non-NULL).
+        let qs = std::slice::from_raw_parts(quantiles, n_quantiles).to_vec();
+        if let Some(q) = qs.iter().find(|q| !(0.0..=1.0).contains(*q)) {
+            return Err(FfiError::invalid_arg(format!(
+                "quantile {q} is not in [0, 1]"
+            )));
+        }
+        let held = m.inner.lock("model")?;
+        let n_out = match &req.features {
+            Some(f) => f.len(),
+            None => held.features(modality)?.len(),
+        };
+        let mut st = ds.inner.lock("dataset")?;
+        let data = st.dataset()?;
+        let need = n_quantiles * data.n_cells() * n_out;
+        if out_len != need {
+            return Err(FfiError::invalid_arg(format!(
+                "out_len is {out_len} but {n_quantiles} quantiles x {} cells x {n_out} features need {need}",
+                data.n_cells()
+            )));
+        }
+        let out = slice_out(out, out_len, "out")?;
+        req.draws = false;
+        req.variance = false;
+        req.quantiles = qs;
+        let imp = held.impute(data, &req)?;
+        out.copy_from_slice(&imp.quantiles);
+        Ok(())
+    })
+}
+
 /// Runs `f` on the locked model.
 unsafe fn with_model<R>(
     model: *const scm_model,

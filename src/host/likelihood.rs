@@ -603,7 +603,11 @@ mod tests {
             assert_eq!(strided, host, "host columns read in place");
             let ops = value_and_grads(
                 |h, lt| {
-                    let out = MgOutput { h, zi_logit: None };
+                    let out = MgOutput {
+                        h,
+                        zi_logit: None,
+                        mix: None,
+                    };
                     let lp = mg_log_prob(
                         Likelihood::Nb,
                         &out,

@@ -77,11 +77,12 @@ impl Model {
         }
         let layout = Layout::new(&cfg, &schema);
         let likelihoods = cfg.likelihoods();
+        let aligned = align(data, &schema, &pre)?;
         // One pass over the transformed training values, when the model's
         // constants or data-derived output biases need them.
         let head_bias = cfg.head_bias == HeadBias::Data;
         let stats = if Arch::needs_stats(&cfg, &likelihoods, head_bias) {
-            Some(FeatureStats::observed(&align(data, &schema, &pre)?))
+            Some(FeatureStats::observed(&aligned))
         } else {
             None
         };
@@ -89,6 +90,7 @@ impl Model {
             stats: stats.as_ref(),
             shares: &shares,
             likelihoods: &likelihoods,
+            aligned: &aligned,
         };
         let arch = Arch::new(&cfg, &schema, &layout, &init);
         let mut rng = rng_for(cfg.train.seed, Stream::Init, 0);

@@ -10,6 +10,7 @@ use super::engine::InferJob;
 use crate::align::Alignment;
 use crate::backend::Compute;
 use crate::batch::Batch;
+use crate::error::{Error, Result};
 use crate::module::network::{Decode, Network};
 use crate::nn::{tensor2, to_vec, BnStats, Fwd};
 use crate::train::{rng_for, Stream};
@@ -43,13 +44,18 @@ pub struct Imputation {
     pub variance: Option<Vec<f32>>,
     /// Every draw, `[n_draws, n_cells, features]` (if requested).
     pub draws: Option<Vec<f32>>,
+    /// Per requested quantile (in the request's order), that quantile over
+    /// the draws, `[quantiles, n_cells, features]` (empty unless requested).
+    pub quantiles: Vec<f32>,
     /// Number of draws used.
     pub n_draws: usize,
     /// How the data were matched to the model.
     pub alignment: Alignment,
 }
 
-/// How imputed values are mapped to the raw-count scale (per cell `libs`).
+/// How each decoded (or sampled) vector is mapped to the requested output
+/// scale (per cell `libs`).
+#[derive(Clone)]
 pub(crate) enum CountsMap {
     /// Log-normalized modalities: `expm1(v) * library / target_sum`.
     LogNormalized { target: f32, libs: Vec<f32> },
@@ -58,6 +64,12 @@ pub(crate) enum CountsMap {
     /// CLR values: `exp(v + c) - 1` with `c` such that the cell's values sum to
     /// its library (needs the modality's whole feature vector, one block).
     Clr { libs: Vec<f32> },
+    /// Counts to proportions of the library: `v / library`.
+    CountsToProportions { libs: Vec<f32> },
+    /// Counts to CLR: `log1p(v) - mean(log1p(v))` (whole vector, one block).
+    CountsToClr,
+    /// Counts to log-normalized values: `log1p(target_sum * v / sum(v))`.
+    CountsToLogNormalized { target: f32 },
 }
 
 impl CountsMap {
@@ -77,6 +89,22 @@ impl CountsMap {
                 v.iter_mut()
                     .for_each(|x| *x = ((((*x - max) as f64).exp() * k) - 1.0).max(0.0) as f32);
             }
+            CountsMap::CountsToProportions { libs } => {
+                let l = libs[cell].max(1e-12);
+                v.iter_mut().for_each(|x| *x /= l);
+            }
+            CountsMap::CountsToClr => {
+                let mean = v.iter().map(|&x| (x.max(0.0) as f64).ln_1p()).sum::<f64>()
+                    / v.len().max(1) as f64;
+                v.iter_mut()
+                    .for_each(|x| *x = ((x.max(0.0) as f64).ln_1p() - mean) as f32);
+            }
+            CountsMap::CountsToLogNormalized { target } => {
+                let s: f64 = v.iter().map(|&x| x.max(0.0) as f64).sum();
+                let f = if s > 0.0 { *target as f64 / s } else { 0.0 };
+                v.iter_mut()
+                    .for_each(|x| *x = (x.max(0.0) as f64 * f).ln_1p() as f32);
+            }
         }
     }
 }
@@ -93,8 +121,20 @@ pub(crate) struct ImputePlan {
     /// Per model covariate: level to decode under.
     pub dec_override: Vec<Option<u32>>,
     pub seed: u64,
-    /// Map each draw to raw-count scale before averaging.
+    /// Map each decoder mean to the output scale before averaging.
     pub counts: Option<CountsMap>,
+    /// Posterior-predictive draws (`None`: decoder means).
+    pub predictive: Option<PredictivePlan>,
+}
+
+/// How posterior-predictive draws are sampled and mapped.
+pub(crate) struct PredictivePlan {
+    /// Per cell: the library that scales count means given as proportions.
+    pub libs: Vec<f32>,
+    /// Map of sampled counts (NB, NB mixture) to the output scale.
+    pub from_counts: Option<CountsMap>,
+    /// Map of other samples (on the modality's input scale) to the output scale.
+    pub other: Option<CountsMap>,
 }
 
 /// What [`embed`] returns per cell.
@@ -156,13 +196,15 @@ pub(crate) fn embed<B: Compute, N: Network<B>>(
 }
 
 /// Decoder means `[n, n_out]` (averaged over draws on the output scale) and,
-/// if requested, the draws `[n, n_draws, n_out]`.
+/// if requested, the draws `[n, n_draws, n_out]`. With
+/// [`ImputePlan::predictive`], each draw samples the observation model
+/// instead (an error when the network has none).
 pub(crate) fn impute<B: Compute, N: Network<B>>(
     net: &N,
     job: InferJob<'_>,
     plan: &ImputePlan,
     device: &B::Device,
-) -> (Vec<f32>, Option<Vec<f32>>) {
+) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
     let (aligned, layout) = (job.aligned, job.layout);
     let n = aligned.n_cells;
     let latent = layout.latent;
@@ -178,6 +220,7 @@ pub(crate) fn impute<B: Compute, N: Network<B>>(
     let mut mean = vec![0f32; n * plan.n_out];
     let mut draws = plan.keep_draws.then(|| vec![0f32; n * l * plan.n_out]);
     let mut rng = rng_for(plan.seed, Stream::Impute, 0);
+    let mut pp_rng = rng_for(plan.seed, Stream::Predictive, 0);
     let block_ids: Vec<usize> = plan.blocks.iter().map(|(k, _)| *k).collect();
     let hide: Vec<Range<usize>> = plan.hide.iter().cloned().collect();
     let nb = aligned.cov_dim();
@@ -208,22 +251,56 @@ pub(crate) fn impute<B: Compute, N: Network<B>>(
             targets: block_ids.clone(),
             draws: noise,
         };
-        let outs = net.impute(&b, decode, &mut fwd);
         let base = cells[0];
-        for ((k, cols), out) in plan.blocks.iter().zip(outs) {
-            let dk = layout.blocks[*k].len;
-            let lk = out.dims()[1];
-            let mut host = to_vec(out); // [m, L, d_k]
-            if let Some(map) = &plan.counts {
-                for i in 0..m {
-                    for s in 0..lk {
-                        map.apply(
-                            base + i,
-                            &mut host[(i * lk + s) * dk..(i * lk + s + 1) * dk],
-                        );
+        // per target: host values [m, L, d_k] on the output scale
+        let outs: Vec<Vec<f32>> = match &plan.predictive {
+            None => net
+                .impute(&b, decode, &mut fwd)
+                .into_iter()
+                .zip(&plan.blocks)
+                .map(|(out, (k, _))| {
+                    let (dk, lk) = (layout.blocks[*k].len, out.dims()[1]);
+                    let mut host = to_vec(out);
+                    if let Some(map) = &plan.counts {
+                        for (r, v) in host.chunks_mut(dk).enumerate() {
+                            map.apply(base + r / lk, v);
+                        }
                     }
-                }
+                    host
+                })
+                .collect(),
+            Some(pp) => {
+                let noises = net.observation(&b, decode, &mut fwd).ok_or_else(|| {
+                    Error::config("this model does not provide posterior-predictive draws")
+                })?;
+                let lk = l.max(1);
+                noises
+                    .iter()
+                    .zip(&plan.blocks)
+                    .map(|(nz, (k, _))| {
+                        let dk = layout.blocks[*k].len;
+                        let mut v = vec![0f32; m * lk * dk];
+                        for (row, out) in v.chunks_mut(dk).enumerate() {
+                            nz.sample(row, dk, pp.libs[base + row / lk], &mut pp_rng, out);
+                        }
+                        let map = if nz.on_counts() {
+                            &pp.from_counts
+                        } else {
+                            &pp.other
+                        };
+                        if let Some(map) = map {
+                            for (row, out) in v.chunks_mut(dk).enumerate() {
+                                map.apply(base + row / lk, out);
+                            }
+                        }
+                        v
+                    })
+                    .collect()
             }
+        };
+        for ((k, cols), host) in plan.blocks.iter().zip(outs) {
+            let dk = layout.blocks[*k].len;
+            let lk = host.len() / (m * dk).max(1);
             for i in 0..m {
                 for &(c, o) in cols {
                     let sum: f32 = (0..lk).map(|s| host[(i * lk + s) * dk + c]).sum();
@@ -242,5 +319,5 @@ pub(crate) fn impute<B: Compute, N: Network<B>>(
             }
         }
     }
-    (mean, draws)
+    Ok((mean, draws))
 }

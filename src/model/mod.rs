@@ -225,31 +225,40 @@ impl Model {
             )));
         }
         let mp = &self.pre.modalities[mi];
-        let counts = if req.scale == ImputeScale::Counts {
-            let libs: Vec<f32> = (0..aligned.n_cells)
-                .map(|r| {
-                    aligned
-                        .library(mi, r)
-                        .filter(|&l| l > 0.0)
-                        .unwrap_or(mp.median_library)
-                })
-                .collect();
-            let lik = self.config.modalities[mi].likelihood;
+        let libs: Vec<f32> = (0..aligned.n_cells)
+            .map(|r| {
+                aligned
+                    .library(mi, r)
+                    .filter(|&l| l > 0.0)
+                    .unwrap_or(mp.median_library)
+            })
+            .collect();
+        let lik = self.config.modalities[mi].likelihood;
+        let single_block = self.layout.modality_blocks[mi].len() == 1;
+        let whole = |what: &str| -> Result<()> {
+            if single_block {
+                Ok(())
+            } else {
+                Err(Error::config(format!(
+                    "{what} for the modality '{}' needs a single feature block",
+                    ms.name
+                )))
+            }
+        };
+        let counts_scale = req.scale == ImputeScale::Counts;
+        // Maps from the count scale (an NB mixture's means, sampled counts)
+        // to the requested scale: the modality's input transform, or none.
+        let from_counts = if counts_scale {
+            None
+        } else {
             match mp.normalization {
-                Normalization::LogNormalize { target_sum } => {
-                    Some(infer::CountsMap::LogNormalized {
-                        target: target_sum,
-                        libs,
-                    })
-                }
                 Normalization::Clr => {
-                    if self.layout.modality_blocks[mi].len() != 1 {
-                        return Err(Error::config(format!(
-                            "counts scale for the clr modality '{}' needs a single feature block",
-                            ms.name
-                        )));
-                    }
-                    Some(infer::CountsMap::Clr { libs })
+                    whole("the normalized scale of counts")?;
+                    Some(infer::CountsMap::CountsToClr)
+                }
+                Normalization::LogNormalize { target_sum } => {
+                    whole("the normalized scale of counts")?;
+                    Some(infer::CountsMap::CountsToLogNormalized { target: target_sum })
                 }
                 _ if self.config.model.nb_means_are_proportions()
                     && matches!(
@@ -257,29 +266,77 @@ impl Model {
                         crate::data::Likelihood::Nb | crate::data::Likelihood::Zinb
                     ) =>
                 {
-                    Some(infer::CountsMap::Proportions { libs })
+                    Some(infer::CountsMap::CountsToProportions { libs: libs.clone() })
+                }
+                _ => None,
+            }
+        };
+        // Maps from the decoder's own scale to the requested one.
+        let counts = if self.config.modalities[mi].nb_mixture.is_some() {
+            from_counts.clone()
+        } else if counts_scale {
+            match mp.normalization {
+                Normalization::LogNormalize { target_sum } => {
+                    Some(infer::CountsMap::LogNormalized {
+                        target: target_sum,
+                        libs: libs.clone(),
+                    })
+                }
+                Normalization::Clr => {
+                    whole("counts scale")?;
+                    Some(infer::CountsMap::Clr { libs: libs.clone() })
+                }
+                _ if self.config.model.nb_means_are_proportions()
+                    && matches!(
+                        lik,
+                        crate::data::Likelihood::Nb | crate::data::Likelihood::Zinb
+                    ) =>
+                {
+                    Some(infer::CountsMap::Proportions { libs: libs.clone() })
                 }
                 _ => None,
             }
         } else {
             None
         };
+        if req.predictive && n_draws == 0 {
+            return Err(Error::config(
+                "predictive draws need n_draws >= 1 (posterior draws of the latent)",
+            ));
+        }
+        if let Some(q) = req.quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {
+            return Err(Error::config(format!("quantile {q} is not in [0, 1]")));
+        }
+        if !req.quantiles.is_empty() && n_draws == 0 {
+            return Err(Error::config("quantiles need n_draws >= 1"));
+        }
+        let predictive = req.predictive.then(|| infer::PredictivePlan {
+            // sampled counts of a modality given on another scale
+            other: if self.config.modalities[mi].nb_mixture.is_some() {
+                None
+            } else {
+                counts.clone()
+            },
+            from_counts,
+            libs,
+        });
         let plan = infer::ImputePlan {
             blocks,
             n_out: local.len(),
             n_draws,
-            keep_draws: (req.draws || req.variance) && n_draws > 0,
+            keep_draws: (req.draws || req.variance || !req.quantiles.is_empty()) && n_draws > 0,
             hide: req.hide_target.then(|| range.clone()),
             dec_override,
             seed: req.seed.unwrap_or(self.config.train.seed),
             counts,
+            predictive,
         };
         let batch = self.config.inference.batch_size;
         let bn = self.inference_bn();
         let (mean, draws) = crate::backend::with_threads(self.pool.as_deref(), || {
             self.engine
                 .impute(self.infer_job(&aligned, batch, bn), &plan)
-        });
+        })?;
         let n = aligned.n_cells;
         let f = local.len();
         let variance = (req.variance && n_draws > 1).then(|| {
@@ -296,6 +353,12 @@ impl Model {
             }
             var
         });
+        let quantiles = match &draws {
+            Some(dr) if !req.quantiles.is_empty() => {
+                draw_quantiles(dr, n, n_draws, f, &req.quantiles)
+            }
+            _ => Vec::new(),
+        };
         // Reorder draws from [cell, draw, feature] to [draw, cell, feature].
         let draws = if req.draws {
             draws.map(|dr| {
@@ -317,6 +380,7 @@ impl Model {
             mean,
             variance,
             draws,
+            quantiles,
             n_draws,
             alignment: aligned.alignment.clone(),
         })
@@ -508,4 +572,26 @@ fn with_weights(
         tensors: Some(tensors),
     };
     on_device(device, arch, init)
+}
+
+/// Quantiles (linear interpolation between order statistics) over the draws
+/// of `dr` (`[cell, draw, feature]`): `[quantile, cell, feature]`.
+fn draw_quantiles(dr: &[f32], n: usize, n_draws: usize, f: usize, qs: &[f64]) -> Vec<f32> {
+    let mut out = vec![0f32; qs.len() * n * f];
+    let mut buf = vec![0f32; n_draws];
+    for r in 0..n {
+        for j in 0..f {
+            for (s, b) in buf.iter_mut().enumerate() {
+                *b = dr[(r * n_draws + s) * f + j];
+            }
+            buf.sort_by(|a, b| a.total_cmp(b));
+            for (qi, &q) in qs.iter().enumerate() {
+                let pos = q * (n_draws - 1) as f64;
+                let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+                let v = buf[lo] as f64 + (buf[hi] - buf[lo]) as f64 * (pos - lo as f64);
+                out[(qi * n + r) * f + j] = v as f32;
+            }
+        }
+    }
+    out
 }

@@ -20,8 +20,9 @@ use burn::backend::Autodiff;
 pub(crate) enum Arch {
     /// scVAEIT: its layout and data-derived output constants.
     ScVaeIt(Layout, OutputConstants),
-    /// Multigrate: its layout.
-    MultiVae(MgLayout),
+    /// Multigrate: its layout and the data-derived starts of its NB-mixture
+    /// modalities (none for weights that come from elsewhere).
+    MultiVae(MgLayout, Vec<Option<multigrate::MixStart>>),
 }
 
 /// What a new model's data-derived initialisation reads from the training data.
@@ -33,6 +34,8 @@ pub(crate) struct InitStats<'a> {
     pub shares: &'a [Vec<f32>],
     /// The model's likelihood of each modality.
     pub likelihoods: &'a [Likelihood],
+    /// The training data, matched to the model.
+    pub aligned: &'a crate::align::Aligned<'a>,
 }
 
 impl Arch {
@@ -68,7 +71,11 @@ impl Arch {
                 );
                 Arch::ScVaeIt(layout.clone(), consts)
             }
-            ModelSettings::Multigrate(_) => Arch::MultiVae(MgLayout::new(cfg, schema)),
+            ModelSettings::Multigrate(_) => {
+                let l = MgLayout::new(cfg, schema);
+                let starts = multigrate::mixture_starts(&l, init.aligned);
+                Arch::MultiVae(l, starts)
+            }
         }
     }
 
@@ -85,7 +92,7 @@ impl Arch {
                 };
                 Arch::ScVaeIt(layout.clone(), placeholder)
             }
-            ModelKind::Multigrate => Arch::MultiVae(MgLayout::new(cfg, schema)),
+            ModelKind::Multigrate => Arch::MultiVae(MgLayout::new(cfg, schema), Vec::new()),
         }
     }
 
@@ -96,8 +103,8 @@ impl Arch {
                 init.stats.expect("scVAEIT needs the training statistics"),
                 layout,
             ),
-            Arch::MultiVae(_) => {
-                multigrate::head_bias(init.stats, init.shares, schema, init.likelihoods)
+            Arch::MultiVae(_, starts) => {
+                multigrate::head_bias(init.stats, init.shares, schema, init.likelihoods, starts)
             }
         }
     }
@@ -108,7 +115,7 @@ impl Arch {
     pub fn expected_elements(&self) -> Option<usize> {
         match self {
             Arch::ScVaeIt(l, _) => scvaeit::expected_elements(l),
-            Arch::MultiVae(l) => l.expected_elements(),
+            Arch::MultiVae(l, _) => l.expected_elements(),
         }
     }
 
@@ -116,7 +123,7 @@ impl Arch {
     pub fn query_growth(&self) -> Vec<Growth> {
         match self {
             Arch::ScVaeIt(l, _) => scvaeit::query_growth(l),
-            Arch::MultiVae(l) => multigrate::query_growth(l),
+            Arch::MultiVae(l, _) => multigrate::query_growth(l),
         }
     }
 
@@ -124,7 +131,7 @@ impl Arch {
     pub fn latent(&self) -> usize {
         match self {
             Arch::ScVaeIt(l, _) => l.latent,
-            Arch::MultiVae(l) => l.latent,
+            Arch::MultiVae(l, _) => l.latent,
         }
     }
 }
@@ -137,8 +144,12 @@ impl Build for Arch {
                 let net = ScVaeIt::<Autodiff<B>>::new(l.clone(), consts, init.rng, dev);
                 Engine::<B, _>::boxed(net, at, init.tensors)
             }
-            Arch::MultiVae(l) => {
-                let net = MultiVae::<Autodiff<B>>::new(l.clone(), init.rng, dev);
+            Arch::MultiVae(l, starts) => {
+                let mix: Vec<_> = starts
+                    .iter()
+                    .map(|s| s.as_ref().map(|s| s.background))
+                    .collect();
+                let net = MultiVae::<Autodiff<B>>::new(l.clone(), &mix, init.rng, dev);
                 Engine::<B, _>::boxed(net, at, init.tensors)
             }
         }

@@ -55,7 +55,8 @@ pub enum ImputeScale {
 /// errors) is what the C ABI, C++, Julia and R pass:
 /// `{"features": [..], "hide_target": bool, "n_draws": int, "scale":
 /// "normalized" | "counts", "covariates": {"batch": "b1"}, "variance": bool,
-/// "draws": bool, "seed": int}`; the modality is given apart.
+/// "draws": bool, "seed": int, "predictive": bool, "quantiles": [number]}`;
+/// the modality is given apart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ImputeRequest {
@@ -84,6 +85,17 @@ pub struct ImputeRequest {
     pub draws: bool,
     /// Seed of the posterior draws (`None` = the training seed).
     pub seed: Option<u64>,
+    /// Posterior-predictive draws: each posterior draw of the latent also
+    /// samples the observation model's own noise (negative binomial counts,
+    /// Gaussian noise, ...) at the decoded parameters instead of returning
+    /// the decoder mean, so the draws' quantiles are prediction intervals
+    /// for the values a measurement would give (count models use the cell's
+    /// library, else the median training library). Needs `n_draws >= 1`.
+    pub predictive: bool,
+    /// Also return these quantiles (each in `[0, 1]`) over the draws, e.g.
+    /// `[0.1, 0.9]` for central 80% intervals (with `predictive`:
+    /// prediction intervals). Needs `n_draws >= 1`.
+    pub quantiles: Vec<f64>,
 }
 
 impl ImputeRequest {
@@ -99,6 +111,8 @@ impl ImputeRequest {
             variance: false,
             draws: false,
             seed: None,
+            predictive: false,
+            quantiles: Vec::new(),
         }
     }
 

@@ -267,4 +267,16 @@ pub(crate) trait Network<B: Compute>:
     /// Decoder means of the output blocks `d.targets`, per target
     /// `[n, L, d_k]` (`L` = 1 without draws).
     fn impute(&self, b: &Batch<B>, d: Decode<B>, f: &mut Fwd<'_, B>) -> Vec<Tensor<B, 3>>;
+
+    /// The observation model of each output block `d.targets` per decoded
+    /// row (rows cell-major `[n L]`), for posterior-predictive draws; `None`
+    /// when the network does not provide one.
+    fn observation(
+        &self,
+        _b: &Batch<B>,
+        _d: Decode<B>,
+        _f: &mut Fwd<'_, B>,
+    ) -> Option<Vec<crate::distributions::Noise>> {
+        None
+    }
 }

@@ -17,6 +17,7 @@ pub(crate) enum Stream {
     ValidationNoise = 8,
     Dropout = 9,
     Embed = 10,
+    Predictive = 11,
 }
 
 /// A ChaCha8 stream for `(seed, stream, index)`; `index` separates epochs.

@@ -119,7 +119,7 @@ pub fn short_reap_config() -> ModelConfig {
 
 /// The accuracy floors of the short real-data run (far above chance: protein
 /// Pearson ~0, kNN 0.36, ARI ~0).
-pub fn assert_short_reap_floors(s: &scmosaic::eval::reap::ReapScores) {
+pub fn assert_short_reap_floors(s: &scmosaic_eval::reap::ReapScores) {
     assert!(
         s.protein_pearson_mean > 0.30,
         "protein Pearson {}",

@@ -14,6 +14,8 @@ pub struct MgModality {
     pub range: Range<usize>,
     /// Loss.
     pub likelihood: Likelihood,
+    /// totalVI's NB mixture on the raw counts instead of `likelihood`'s own model.
+    pub nb_mixture: Option<crate::config::NbMixture>,
 }
 
 impl MgModality {
@@ -72,6 +74,7 @@ impl MgLayout {
                 MgModality {
                     range: r,
                     likelihood: mc.likelihood,
+                    nb_mixture: mc.nb_mixture,
                 }
             })
             .collect();
@@ -184,6 +187,9 @@ impl MgLayout {
             add(Some(head))?;
             if m.likelihood == Likelihood::Zinb {
                 add(Some(head))?;
+            }
+            if m.nb_mixture.is_some() {
+                add(crate::distributions::mix_heads_elements(h, d))?;
             }
             if m.has_theta() {
                 add(d.checked_mul(self.n_groups()))?;

@@ -30,14 +30,16 @@ mod init;
 mod layout;
 mod objective;
 
-pub(crate) use init::{head_bias, query_growth};
+pub(crate) use init::{head_bias, mixture_starts, query_growth, MixStart};
 pub use layout::{MgLayout, MgModality};
 
 use crate::backend::Compute;
 use crate::batch::Batch;
 use crate::config::{ContCovType, Mix};
 use crate::data::Likelihood;
-use crate::distributions::{mg_mean, MgOutput};
+use crate::distributions::{
+    mg_mean, mg_noise, nb_mixture_mean, nb_mixture_noise, MgOutput, MixHeads, MixInit, Noise,
+};
 use crate::host::{SparseRows, MAX_DENSITY};
 use crate::module::network::Decode;
 use crate::nn::{randn, repeat_rows, tensor2, Dense, FcStack, Fwd};
@@ -74,6 +76,9 @@ pub struct MultiVae<B: Backend> {
     /// Per modality: log inverse dispersion `[groups, d_m]` (NB/ZINB only; the
     /// reference stores it transposed, `[d_m, groups]`).
     pub theta: Vec<Option<Param<Tensor<B, 2>>>>,
+    /// Per modality: the background heads and prior of an NB mixture
+    /// (`nb_mixture` modalities only; none in checkpoints without them).
+    pub mix_heads: Vec<Option<MixHeads<B>>>,
     /// Shapes (not a parameter).
     #[module(skip)]
     pub layout: MgLayout,
@@ -161,8 +166,15 @@ pub fn combine_experts<B: Backend>(
 }
 
 impl<B: Compute> MultiVae<B> {
-    /// A freshly initialised network (PyTorch default initialisation from `rng`).
-    pub fn new(layout: MgLayout, rng: &mut ChaCha8Rng, device: &B::Device) -> Self {
+    /// A freshly initialised network (PyTorch default initialisation from
+    /// `rng`); `mix_start`: per modality, the data-derived start of an NB
+    /// mixture's background (see [`MixInit`]; `None` for other modalities).
+    pub fn new(
+        layout: MgLayout,
+        mix_start: &[Option<MixInit>],
+        rng: &mut ChaCha8Rng,
+        device: &B::Device,
+    ) -> Self {
         let l = &layout;
         let e = l.embed_width();
         let cat_embed = l
@@ -212,6 +224,27 @@ impl<B: Compute> MultiVae<B> {
                     .then(|| Param::from_tensor(tensor2(randn(g * d, rng), g, d, device))),
             );
         }
+        // drawn after every other parameter, so networks without a mixture
+        // draw exactly what they drew before mixtures existed
+        let mix_heads = l
+            .modalities
+            .iter()
+            .enumerate()
+            .map(|(k, m)| {
+                m.nb_mixture.map(|mix| {
+                    let start = mix_start
+                        .get(k)
+                        .copied()
+                        .flatten()
+                        .unwrap_or(MixInit { mean: 0.0, sd: 1.0 });
+                    let start = MixInit {
+                        sd: mix.prior_sd as f32,
+                        ..start
+                    };
+                    MixHeads::new(h, m.range.len(), start, true, rng, device)
+                })
+            })
+            .collect();
         MultiVae {
             cat_embed,
             cont_embed,
@@ -224,6 +257,7 @@ impl<B: Compute> MultiVae<B> {
             heads,
             zi_heads,
             theta,
+            mix_heads,
             layout,
         }
     }
@@ -325,6 +359,7 @@ impl<B: Compute> MultiVae<B> {
                 let g = self.decoders[k].forward(&inputs, fwd);
                 MgOutput {
                     h: self.heads[k].forward(g.clone()),
+                    mix: self.mix_heads[k].as_ref().map(|mh| mh.forward(g.clone())),
                     zi_logit: self.zi_heads[k].as_ref().map(|zh| zh.forward(g)),
                 }
             })
@@ -352,7 +387,8 @@ impl<B: Compute> MultiVae<B> {
 
     /// Decoder means of modalities `d.targets` at the posterior mean (`d.draws
     /// = None`) or for posterior samples (`Some((L, eps))`, `eps`: `[n L, Z]`),
-    /// on each modality's own scale ([`mg_mean`]). Returns per modality `[n, L, d_m]`.
+    /// on each modality's own scale ([`mg_mean`]; an NB mixture's mean is on
+    /// the raw-count scale). Returns per modality `[n, L, d_m]`.
     pub(crate) fn decode_means(
         &self,
         batch: &Batch<B>,
@@ -360,25 +396,64 @@ impl<B: Compute> MultiVae<B> {
         fwd: &mut Fwd<'_, B>,
     ) -> Vec<Tensor<B, 3>> {
         let n = batch.n();
+        let mods = d.targets.clone();
+        let (outs, _, l) = self.decode_draws(batch, d, fwd);
+        outs.iter()
+            .zip(&mods)
+            .map(|(o, &k)| {
+                let m = &self.layout.modalities[k];
+                let d = m.range.len();
+                let mean = match (&o.mix, m.nb_mixture) {
+                    (Some(mix), Some(s)) => nb_mixture_mean(o.h.clone(), mix, s.full_mean),
+                    _ => mg_mean(m.likelihood, o),
+                };
+                mean.reshape([n, l, d])
+            })
+            .collect()
+    }
+
+    /// The observation model of each of `d.targets` per decoded row (rows
+    /// cell-major `[n L]`), for posterior-predictive draws.
+    pub(crate) fn observation(
+        &self,
+        batch: &Batch<B>,
+        d: Decode<B>,
+        fwd: &mut Fwd<'_, B>,
+    ) -> Vec<Noise> {
+        let mods = d.targets.clone();
+        let (outs, cov, _) = self.decode_draws(batch, d, fwd);
+        outs.iter()
+            .zip(&mods)
+            .map(|(o, &k)| {
+                let lt = self.log_theta(k, cov.as_ref());
+                match &o.mix {
+                    Some(mix) => nb_mixture_noise(o.h.clone(), mix, lt.expect("dispersion")),
+                    None => mg_noise(self.layout.modalities[k].likelihood, o, lt),
+                }
+            })
+            .collect()
+    }
+
+    /// Encodes, then decodes the posterior mean (`d.draws = None`) or `L`
+    /// posterior samples (rows cell-major `[n L]`); also returns the
+    /// decoding covariates per row and `L`.
+    fn decode_draws(
+        &self,
+        batch: &Batch<B>,
+        d: Decode<B>,
+        fwd: &mut Fwd<'_, B>,
+    ) -> (Vec<MgOutput<B>>, Option<Tensor<B, 2>>, usize) {
         let enc = self.encode(batch, fwd);
-        let mods = &d.targets[..];
         let embed = self.embed_covariates(d.cov.as_ref());
-        let (z, embed, l) = match d.draws {
-            None => (enc.mu, embed, 1),
+        let (z, embed, cov, l) = match d.draws {
+            None => (enc.mu, embed, d.cov, 1),
             Some((l, eps)) => {
                 let tile = |t: Tensor<B, 2>| repeat_rows(t, l);
                 let z = sample(tile(enc.mu), tile(enc.logvar), eps);
-                (z, embed.map(tile), l)
+                (z, embed.map(tile), d.cov.map(tile), l)
             }
         };
-        let outs = self.decode(z, embed.as_ref(), mods, fwd);
-        outs.iter()
-            .zip(mods)
-            .map(|(o, &k)| {
-                let d = self.layout.modalities[k].range.len();
-                mg_mean(self.layout.modalities[k].likelihood, o).reshape([n, l, d])
-            })
-            .collect()
+        (self.decode(z, embed.as_ref(), &d.targets, fwd), cov, l)
     }
 }
 

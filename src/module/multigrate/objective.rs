@@ -5,17 +5,21 @@
 //! or Jeffreys) across `integrate_on` groups and/or between the modalities'
 //! own posteriors.
 
-use super::{rows, sample, MultiVae};
+use super::{combine_experts, rows, sample, MultiVae};
 use crate::backend::Compute;
 use crate::batch::Batch;
 use crate::config::{AlignmentLoss, AlignmentType, Kernel, MultigrateSettings, ResolvedConfig};
-use crate::distributions::{jeffreys, kl_to_standard, mg_masked_log_prob, mmd_pair};
+use crate::distributions::{
+    jeffreys, kl_to_standard, mg_masked_log_prob, mmd_pair, nb_mixture_masked_ll, Noise,
+};
 use crate::module::network::{
     Decode, Latent, Loss, LossParts, Monitor, Network, Objective, Sampling, Schedule, Step,
     StepRngs, TrainSpec,
 };
 use crate::nn::{randn, tensor2, Dense, Fwd};
 use burn::tensor::Tensor;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 
 /// The settings of one `fit` (from the resolved config).
 #[derive(Debug, Clone)]
@@ -38,6 +42,9 @@ pub(crate) struct MgObjective {
     marginal: bool,
     /// `integrate_on` covariate.
     integrate_on: Option<usize>,
+    /// Probability of leaving one modality of a multi-modal cell out of the
+    /// product of experts in a training step.
+    modality_dropout: f64,
     schedule: Schedule,
 }
 
@@ -85,6 +92,7 @@ impl<B: Compute> Network<B> for MultiVae<B> {
                     AlignmentType::Marginal | AlignmentType::Both
                 ),
             integrate_on: self.layout.integrate_on,
+            modality_dropout: mg.modality_dropout,
             schedule: Schedule {
                 kl_warmup: Some(s.kl_warmup_epochs),
                 align_decay: None,
@@ -99,13 +107,24 @@ impl<B: Compute> Network<B> for MultiVae<B> {
     fn loss(&self, o: &Self::Objective, s: Step<'_, B>, fwd: &mut Fwd<'_, B>) -> Loss<B> {
         let batch = s.batch;
         let step = &self.draw_step(o, batch, s.rngs);
+        // modality dropout draws from the mask stream, in training steps only
+        // (the steps that also apply dropout)
+        let kept = (o.modality_dropout > 0.0 && fwd.dropout.is_some())
+            .then(|| modality_dropout(batch, o.modality_dropout, &mut s.rngs.masks));
         let factors = s.factors;
         let l = &self.layout;
         let b = batch;
         let n = b.n();
         let n_mod = l.modalities.len();
         let device = b.x.device();
-        let enc = self.encode(b, fwd);
+        let mut enc = self.encode(b, fwd);
+        if let Some(kept) = &kept {
+            // the joint posterior of the kept modalities; every measured
+            // modality is still reconstructed below
+            let (mu, logvar) = combine_experts(l.mix, &enc.marginals, kept, l.latent);
+            enc.mu = mu;
+            enc.logvar = logvar;
+        }
         let z = sample(enc.mu.clone(), enc.logvar.clone(), step.eps.clone());
         let mods: Vec<usize> = (0..n_mod).filter(|&k| enc.marginals[k].is_some()).collect();
         let outs = self.decode(z.clone(), enc.embed.as_ref(), &mods, fwd);
@@ -113,14 +132,25 @@ impl<B: Compute> Network<B> for MultiVae<B> {
         let mut recon: Vec<Tensor<B, 1>> = vec![Tensor::zeros([1], &device); n_mod];
         for (&k, out) in mods.iter().zip(&outs) {
             let m = &l.modalities[k];
-            let x = b.x.clone().slice([0..n, m.range.clone()]);
             let avail = b.avail.clone().slice([0..n, m.range.clone()]);
-            let sf = m
-                .has_theta()
-                .then(|| b.libs.clone().slice([0..n, k..k + 1]));
             let lt = self.log_theta(k, b.cov.as_ref());
-            let host = b.host_cols(&m.range);
-            let nll = mg_masked_log_prob(m.likelihood, out, x, avail, sf, lt, host).neg(); // [n, 1]
+            let nll = match &out.mix {
+                // the mixture fits the raw counts, whatever the input transform
+                Some(mix) => {
+                    let raw = s.data.aligned.raw_rows(&b.cells, k);
+                    let x = tensor2(raw, n, m.range.len(), &device);
+                    let lt = lt.expect("an NB mixture has a dispersion");
+                    nb_mixture_masked_ll(out.h.clone(), mix, lt, x, avail).neg()
+                }
+                None => {
+                    let x = b.x.clone().slice([0..n, m.range.clone()]);
+                    let sf = m
+                        .has_theta()
+                        .then(|| b.libs.clone().slice([0..n, k..k + 1]));
+                    let host = b.host_cols(&m.range);
+                    mg_masked_log_prob(m.likelihood, out, x, avail, sf, lt, host).neg()
+                }
+            }; // [n, 1]
             let nll = nll * b.present.clone().slice([0..n, k..k + 1]);
             recon[k] = nll.clone().mean().reshape([1]);
             recon_cell = recon_cell + nll * o.modality[k];
@@ -237,6 +267,31 @@ impl<B: Compute> Network<B> for MultiVae<B> {
     fn impute(&self, batch: &Batch<B>, d: Decode<B>, fwd: &mut Fwd<'_, B>) -> Vec<Tensor<B, 3>> {
         MultiVae::decode_means(self, batch, d, fwd)
     }
+
+    fn observation(
+        &self,
+        batch: &Batch<B>,
+        d: Decode<B>,
+        fwd: &mut Fwd<'_, B>,
+    ) -> Option<Vec<Noise>> {
+        Some(MultiVae::observation(self, batch, d, fwd))
+    }
+}
+
+/// Modality dropout: for each row measured with two or more modalities,
+/// with probability `p` one of them (uniformly) is left out. Returns which
+/// modalities enter the product of experts, `[n, M]` (1 = kept).
+fn modality_dropout<B: Compute>(batch: &Batch<B>, p: f64, rng: &mut ChaCha8Rng) -> Tensor<B, 2> {
+    let (n, n_mod) = (batch.n(), batch.ranges.len());
+    let mut kept = batch.present_host.clone();
+    for row in kept.chunks_mut(n_mod) {
+        let have: Vec<usize> = (0..n_mod).filter(|&k| row[k]).collect();
+        if have.len() >= 2 && rng.random::<f64>() < p {
+            row[have[rng.random_range(0..have.len())]] = false;
+        }
+    }
+    let v = kept.iter().map(|&k| k as u8 as f32).collect();
+    tensor2(v, n, n_mod, &batch.x.device())
 }
 
 impl<B: Compute> MultiVae<B> {

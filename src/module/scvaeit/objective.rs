@@ -13,7 +13,7 @@ use super::ScVaeIt;
 use crate::backend::Compute;
 use crate::batch::Batch;
 use crate::config::{ResolvedConfig, ScvaeitSettings};
-use crate::distributions::{gaussian_kl, mmd_groups};
+use crate::distributions::{gaussian_kl, mmd_groups, BlockOutput, Noise};
 use crate::module::network::{
     Decode, Latent, Loss, LossParts, Monitor, Network, Objective, Sampling, Schedule, Step,
     StepRngs, TrainData, TrainSpec,
@@ -193,20 +193,52 @@ impl<B: Compute> Network<B> for ScVaeIt<B> {
     }
 
     fn impute(&self, batch: &Batch<B>, d: Decode<B>, fwd: &mut Fwd<'_, B>) -> Vec<Tensor<B, 3>> {
-        // The encoder reads the dense inputs (no host view), so imputations do
-        // not depend on the backend's sparse path.
         let n = batch.n();
+        let blocks = d.targets.clone();
+        let (outs, l) = self.decode_draws(batch, d, fwd);
+        outs.iter()
+            .zip(&blocks)
+            .map(|(o, &k)| {
+                let dk = self.layout.blocks[k].len;
+                self.likelihood(k).mean(o).reshape([n, l, dk]) // [n, l, d_k]
+            })
+            .collect()
+    }
+
+    fn observation(
+        &self,
+        batch: &Batch<B>,
+        d: Decode<B>,
+        fwd: &mut Fwd<'_, B>,
+    ) -> Option<Vec<Noise>> {
+        let blocks = d.targets.clone();
+        let (outs, _) = self.decode_draws(batch, d, fwd);
+        Some(
+            outs.iter()
+                .zip(&blocks)
+                .map(|(o, &k)| self.likelihood(k).noise(o))
+                .collect(),
+        )
+    }
+}
+
+impl<B: Compute> ScVaeIt<B> {
+    /// Encodes, then decodes the blocks `d.targets` at the posterior mean
+    /// (`d.draws = None`, `L` = 1) or for `L` posterior samples (rows
+    /// cell-major `[n L]`). The encoder reads the dense inputs (no host
+    /// view), so imputations do not depend on the backend's sparse path.
+    fn decode_draws(
+        &self,
+        batch: &Batch<B>,
+        d: Decode<B>,
+        fwd: &mut Fwd<'_, B>,
+    ) -> (Vec<BlockOutput<B>>, usize) {
         let enc = self.encode(&batch.x, batch.avail.clone(), batch.cov.as_ref(), None, fwd);
         let (dec_cov, blocks) = (d.cov.as_ref(), &d.targets[..]);
-        let Some((n_draws, eps)) = d.draws else {
+        let Some((l, eps)) = d.draws else {
             let outs = self.decode(enc.mu, enc.embed, dec_cov, Some(&enc.skip), blocks, fwd);
-            return outs
-                .iter()
-                .zip(blocks)
-                .map(|(o, &k)| self.likelihood(k).mean(o).unsqueeze_dim::<3>(1)) // [n, 1, d_k]
-                .collect();
+            return (outs, 1);
         };
-        let l = n_draws;
         let tile = |t: Tensor<B, 2>| repeat_rows(t, l);
         let mu = tile(enc.mu);
         let sd = tile((enc.logvar * 0.5).exp());
@@ -219,14 +251,7 @@ impl<B: Compute> Network<B> for ScVaeIt<B> {
             Vec::new()
         };
         let skip = self.layout.skip_conn.then_some(skip.as_slice());
-        let outs = self.decode(z, embed, cov_t.as_ref(), skip, blocks, fwd);
-        outs.iter()
-            .zip(blocks)
-            .map(|(o, &k)| {
-                let dk = self.layout.blocks[k].len;
-                self.likelihood(k).mean(o).reshape([n, l, dk]) // [n, l, d_k]
-            })
-            .collect()
+        (self.decode(z, embed, cov_t.as_ref(), skip, blocks, fwd), l)
     }
 }
 

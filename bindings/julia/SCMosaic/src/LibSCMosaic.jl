@@ -658,6 +658,31 @@ function scm_model_impute(model, dataset, modality, options_json, mean, mean_len
 end
 
 """
+    scm_model_impute_quantiles(model, dataset, modality, options_json, quantiles, n_quantiles, out, out_len)
+
+C: `scm_status scm_model_impute_quantiles(const scm_model *model, const scm_dataset *dataset, const char *modality, const char *options_json, const double *quantiles, size_t n_quantiles, float *out, size_t out_len)`
+
+Quantiles over posterior draws of one modality's imputation, e.g. the
+bounds of central prediction intervals: `quantiles` (`n_quantiles`
+values in `[0, 1]`, e.g. `{0.1, 0.9}` for 80% intervals) are written to
+`out`, quantile-major (`[n_quantiles][n_cells][n_out]` row-major;
+`out_len` must be `n_quantiles * n_cells * n_out`). `options_json` is as
+for `scm_model_impute`, plus `"predictive"` (bool): with `true` each
+draw also samples the observation model's own noise, so the quantiles
+bound the values a measurement would give (prediction intervals);
+otherwise they bound the decoder mean. `"n_draws"` must be at least 1
+(default the config's `inference.n_draws`); `"quantiles"` in the options
+is replaced by the argument.
+"""
+function scm_model_impute_quantiles(model, dataset, modality, options_json, quantiles,
+        n_quantiles, out, out_len)
+    @ccall $(sym(:scm_model_impute_quantiles))(model::Ptr{scm_model},
+            dataset::Ptr{scm_dataset}, modality::Cstring, options_json::Cstring,
+            quantiles::Ptr{Cdouble}, n_quantiles::Csize_t, out::Ptr{Cfloat},
+            out_len::Csize_t)::scm_status
+end
+
+"""
     scm_model_latent_dim(model, out)
 
 C: `scm_status scm_model_latent_dim(const scm_model *model, size_t *out)`
@@ -880,11 +905,12 @@ const FUNCTIONS = (:scm_last_error_message, :scm_status_str, :scm_abi_version, :
         :scm_dataset_set_covariate, :scm_dataset_set_continuous_covariate,
         :scm_dataset_set_cell_names, :scm_dataset_n_cells, :scm_dataset_n_modalities,
         :scm_dataset_free, :scm_model_new, :scm_model_map_query, :scm_model_train,
-        :scm_model_embed, :scm_model_embed_with, :scm_model_impute, :scm_model_latent_dim,
-        :scm_model_n_modalities, :scm_model_modality_name, :scm_model_n_features,
-        :scm_model_feature_name, :scm_model_epochs_trained, :scm_model_n_params,
-        :scm_model_config_json, :scm_model_set_device, :scm_model_set_epochs,
-        :scm_model_set_threads, :scm_model_save, :scm_model_load, :scm_model_to_buffer,
-        :scm_model_from_buffer, :scm_model_free,)
+        :scm_model_embed, :scm_model_embed_with, :scm_model_impute,
+        :scm_model_impute_quantiles, :scm_model_latent_dim, :scm_model_n_modalities,
+        :scm_model_modality_name, :scm_model_n_features, :scm_model_feature_name,
+        :scm_model_epochs_trained, :scm_model_n_params, :scm_model_config_json,
+        :scm_model_set_device, :scm_model_set_epochs, :scm_model_set_threads,
+        :scm_model_save, :scm_model_load, :scm_model_to_buffer, :scm_model_from_buffer,
+        :scm_model_free,)
 
 end # module LibSCMosaic

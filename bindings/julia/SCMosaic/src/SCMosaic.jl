@@ -735,12 +735,18 @@ averaged (0 = posterior mean only; default the config's `inference.n_draws`);
 values of the target (pure cross-modal prediction); `batch = "b1"` (or
 `covariates = Dict("batch" => "b1")`) decodes under those covariate levels.
 With `variance = true` returns `(mean = ..., variance = ...)`, the variance
-over draws (zero with fewer than two draws).
+over draws (zero with fewer than two draws). `predictive = true` makes each
+draw sample the observation model's own noise too (posterior-predictive
+draws). With `quantiles = [0.1, 0.9]` (each in [0, 1]; needs `n_draws ≥ 1`)
+the result also holds `quantiles`, a features × cells × quantiles
+`Array{Float32,3}` over the draws: with `predictive = true`, the bounds of
+prediction intervals for measured values.
 """
 function impute(model::Model, ds::Dataset, modality::AbstractString;
                 features = nothing, n_draws = nothing, scale = :normalized,
                 hide_target::Bool = false, variance::Bool = false,
-                batch = nothing, covariates = nothing, seed = nothing)
+                batch = nothing, covariates = nothing, seed = nothing,
+                predictive::Bool = false, quantiles = nothing)
     opts = Pair{String,Any}[]
     feats = features === nothing ? nothing : String[string(f) for f in features]
     feats === nothing || push!(opts, "features" => feats)
@@ -760,11 +766,25 @@ function impute(model::Model, ds::Dataset, modality::AbstractString;
     batch === nothing || push!(covs, "batch" => string(batch))
     isempty(covs) || push!(opts, "covariates" => _JSONObject(covs))
     seed === nothing || push!(opts, "seed" => UInt64(seed))
+    predictive && push!(opts, "predictive" => true)
     json = _tojson(_JSONObject(opts))
 
     m = String(modality)
     n_out = feats === nothing ? nfeatures(model, m) : length(feats)
     mean = Matrix{Float32}(undef, n_out, ncells(ds))
+    if quantiles !== nothing
+        qs = Float64[Float64(q) for q in quantiles]
+        isempty(qs) && throw(ArgumentError("quantiles must not be empty"))
+        all(q -> 0 <= q <= 1, qs) ||
+            throw(ArgumentError("quantiles must be in [0, 1], got $(repr(quantiles))"))
+        q = Array{Float32,3}(undef, n_out, ncells(ds), length(qs))
+        @check L.scm_model_impute_quantiles(model, ds, m, json, qs, length(qs), q, length(q))
+        var = variance ? similar(mean) : nothing
+        @check L.scm_model_impute(model, ds, m, json, mean, length(mean),
+                                  variance ? var : C_NULL, variance ? length(var) : 0)
+        return variance ? (mean = mean, variance = var, quantiles = q) :
+               (mean = mean, quantiles = q)
+    end
     if variance
         var = similar(mean)
         @check L.scm_model_impute(model, ds, m, json, mean, length(mean), var, length(var))

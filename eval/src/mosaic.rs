@@ -1,5 +1,5 @@
 //! The `mosaic-trimodal v1` protocol (`benchmarks.md`) on the synthetic
-//! trimodal mosaic of [`crate::data::synthetic`]: integration with missing
+//! trimodal mosaic of [`crate::synthetic`]: integration with missing
 //! modalities.
 //!
 //! A fresh model (any kind chosen through the [`ModelConfig`]) is trained on
@@ -27,12 +27,8 @@
 
 use super::cluster;
 use super::metrics::{self, adjusted_rand_index, clr, knn_accuracy, mean_median};
-use crate::config::ModelConfig;
-use crate::data::synthetic::{mosaic_trimodal, MosaicSpec, SyntheticMosaic};
-use crate::data::Matrix;
-use crate::error::{Error, Result};
-use crate::model::{ImputeRequest, ImputeScale, Model};
-use crate::train::EpochLog;
+use crate::synthetic::{mosaic_trimodal, MosaicSpec, SyntheticMosaic};
+use scmosaic::{EpochLog, Error, ImputeRequest, ImputeScale, Matrix, Model, ModelConfig, Result};
 use serde::Serialize;
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -236,7 +232,9 @@ pub fn evaluate(
     let d1 = mosaic.cells_of(1);
     let d2 = mosaic.cells_of(2);
     if d0.is_empty() || d1.is_empty() || d2.is_empty() {
-        return Err(Error::data("the mosaic needs cells in all three datasets"));
+        return Err(crate::invalid_data(
+            "the mosaic needs cells in all three datasets",
+        ));
     }
     // Protein for d2 (unmeasured there).
     let t0 = Instant::now();

@@ -216,6 +216,20 @@ pub fn average_precision(scores: &[f64], labels: &[bool]) -> f64 {
     ap
 }
 
+/// Shannon entropy (natural log) of the distribution with these counts (0
+/// when all are 0).
+pub fn entropy(counts: &[usize]) -> f64 {
+    let m: usize = counts.iter().sum();
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / m as f64;
+            -p * p.ln()
+        })
+        .sum()
+}
+
 /// Batch mixing of an embedding (`x`: `[n, d]` row-major): for each cell,
 /// the Shannon entropy of the batch labels among its `k` nearest neighbours
 /// (Euclidean, the cell itself excluded), divided by `ln(number of batches)`;
@@ -237,16 +251,7 @@ pub fn knn_batch_entropy(x: &[f32], d: usize, batches: &[usize], k: usize) -> f6
         for &(j, _) in neigh {
             counts[levels.binary_search(&batches[j]).expect("level")] += 1;
         }
-        let m = neigh.len() as f64;
-        let h: f64 = counts
-            .iter()
-            .filter(|&&c| c > 0)
-            .map(|&c| {
-                let p = c as f64 / m;
-                -p * p.ln()
-            })
-            .sum();
-        total += h / norm;
+        total += entropy(&counts) / norm;
     }
     total / nn.len() as f64
 }
@@ -465,17 +470,16 @@ mod mosaic_metric_tests {
     }
 }
 
+/// Per column of two row-major `[n, p]` matrices, `f` of the two columns.
+pub fn per_column(obs: &[f64], hat: &[f64], p: usize, f: fn(&[f64], &[f64]) -> f64) -> Vec<f64> {
+    let n = obs.len() / p.max(1);
+    let col = |m: &[f64], j: usize| -> Vec<f64> { (0..n).map(|i| m[i * p + j]).collect() };
+    (0..p).map(|j| f(&col(obs, j), &col(hat, j))).collect()
+}
+
 /// Per column of two row-major `[n, p]` matrices, Pearson and Spearman
 /// between them: (Pearson mean, Pearson median, Spearman mean) over columns.
 pub fn column_correlations(obs: &[f64], hat: &[f64], p: usize) -> (f64, f64, f64) {
-    let n = obs.len() / p.max(1);
-    let col = |m: &[f64], j: usize| -> Vec<f64> { (0..n).map(|i| m[i * p + j]).collect() };
-    let per_p: Vec<f64> = (0..p)
-        .map(|j| pearson(&col(obs, j), &col(hat, j)))
-        .collect();
-    let per_s: Vec<f64> = (0..p)
-        .map(|j| spearman(&col(obs, j), &col(hat, j)))
-        .collect();
-    let (pm, pmed) = mean_median(&per_p);
-    (pm, pmed, mean_median(&per_s).0)
+    let (pm, pmed) = mean_median(&per_column(obs, hat, p, pearson));
+    (pm, pmed, mean_median(&per_column(obs, hat, p, spearman)).0)
 }

@@ -7,9 +7,9 @@
 //! protein Pearson 0.54, kNN 0.79 (chance 0.2). Accuracy of real-sized runs is
 //! the example's job (`cargo run --release --example mosaic_bench`).
 
-use scmosaic::data::synthetic::{mosaic_trimodal, MosaicSpec};
-use scmosaic::eval::mosaic::{self, RunOptions};
 use scmosaic::ModelConfig;
+use scmosaic_eval::mosaic::{self, RunOptions};
+use scmosaic_eval::synthetic::{mosaic_trimodal, MosaicSpec};
 use std::ops::ControlFlow;
 
 fn spec() -> MosaicSpec {

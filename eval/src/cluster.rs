@@ -223,7 +223,7 @@ pub fn cluster_to_k(x: &[f32], d: usize, target: usize, k: usize, seed: u64) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::metrics::adjusted_rand_index;
+    use crate::metrics::adjusted_rand_index;
 
     #[test]
     fn recovers_separated_blobs() {

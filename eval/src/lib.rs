@@ -1,13 +1,30 @@
-//! Evaluation: the metrics and the real-data protocols of `benchmarks.md`,
-//! shared by the main example, the tests and the benchmarks.
+//! # scmosaic-eval
+//!
+//! Evaluation of [`scmosaic`] models, kept out of the shipped library: the
+//! metrics, the benchmark protocols (reap-impute v1, mosaic-trimodal v1 on the
+//! synthetic mosaic and on SNARE-seq, hao-mosaic v1 with its model-free
+//! baselines), the modality-gap metric, the seeded synthetic trimodal mosaic,
+//! and the flags the protocol binaries share ([`cli`]). The examples,
+//! benchmarks and tests of the workspace use it; it uses only the public API of
+//! `scmosaic`.
 
+pub mod baseline;
+pub mod cli;
 pub mod cluster;
+pub mod gap;
+pub mod hao;
 pub mod metrics;
 pub mod mosaic;
 pub mod reap;
 pub mod snare;
+pub mod synthetic;
 
 use serde::Serialize;
+
+/// An [`scmosaic::Error::InvalidData`] with this message.
+pub(crate) fn invalid_data(msg: impl std::fmt::Display) -> scmosaic::Error {
+    scmosaic::Error::InvalidData(msg.to_string())
+}
 
 /// What a protocol run cost and where it ran (flattened into the scores' JSON).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -31,8 +48,19 @@ pub struct RunCost {
 }
 
 impl RunCost {
+    /// The costs as `(name, value)` rows of a printed table.
+    pub fn rows(&self) -> Vec<(&'static str, f64)> {
+        vec![
+            ("train seconds", self.train_seconds),
+            ("seconds per epoch", self.seconds_per_epoch),
+            ("impute seconds", self.impute_seconds),
+            ("peak RSS MiB", self.peak_rss_mib),
+            ("parameters", self.params as f64),
+        ]
+    }
+
     /// The cost of scoring `model` (training time left at 0).
-    pub(crate) fn of(model: &crate::Model, impute_seconds: f64, embed_seconds: f64) -> RunCost {
+    pub(crate) fn of(model: &scmosaic::Model, impute_seconds: f64, embed_seconds: f64) -> RunCost {
         RunCost {
             train_seconds: 0.0,
             seconds_per_epoch: 0.0,
@@ -72,12 +100,12 @@ pub fn peak_rss_mib() -> f64 {
 /// Builds a model of `cfg` for `data` on the options' device and threads and
 /// trains it: (model, wall seconds of `fit`, epochs run).
 pub(crate) fn train_timed(
-    cfg: &crate::ModelConfig,
-    data: &crate::Dataset,
+    cfg: &scmosaic::ModelConfig,
+    data: &scmosaic::Dataset,
     opts: &mosaic::RunOptions,
-    progress: &mut dyn FnMut(&crate::EpochLog) -> std::ops::ControlFlow<()>,
-) -> crate::Result<(crate::Model, f64, usize)> {
-    let mut model = crate::Model::new(cfg, data)?;
+    progress: &mut dyn FnMut(&scmosaic::EpochLog) -> std::ops::ControlFlow<()>,
+) -> scmosaic::Result<(scmosaic::Model, f64, usize)> {
+    let mut model = scmosaic::Model::new(cfg, data)?;
     model.set_device(&opts.device)?;
     model.set_threads(opts.threads)?;
     let t0 = std::time::Instant::now();

@@ -28,11 +28,10 @@
 //!
 //! Same spec (seed included) => identical output on every platform (ChaCha8).
 
-use super::{Covariate, Dataset, Likelihood, Matrix, Modality};
-use crate::error::{Error, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Gamma, Poisson, StandardNormal};
+use scmosaic::{Covariate, Dataset, Likelihood, Matrix, Modality, Result};
 
 /// Number of latent factors shared by the modalities.
 const RANK: usize = 8;
@@ -181,11 +180,13 @@ pub fn mosaic_trimodal(spec: &MosaicSpec) -> Result<SyntheticMosaic> {
         ("n_types", spec.n_types),
     ] {
         if v == 0 {
-            return Err(Error::data(format!("MosaicSpec::{what} must be positive")));
+            return Err(crate::invalid_data(format!(
+                "MosaicSpec::{what} must be positive"
+            )));
         }
     }
     if !(spec.batch_strength.is_finite() && spec.batch_strength >= 0.0) {
-        return Err(Error::data(format!(
+        return Err(crate::invalid_data(format!(
             "MosaicSpec::batch_strength must be finite and >= 0, got {}",
             spec.batch_strength
         )));
@@ -455,7 +456,7 @@ mod tests {
             let (mut within, mut nw, mut between, mut nb) = (0.0, 0, 0.0, 0);
             for i in 0..rows.len() {
                 for j in (i + 1)..rows.len() {
-                    let r = crate::eval::metrics::pearson(&rows[i], &rows[j]);
+                    let r = crate::metrics::pearson(&rows[i], &rows[j]);
                     if m.cell_type[i] == m.cell_type[j] {
                         within += r;
                         nw += 1;

@@ -23,13 +23,12 @@
 use super::cluster;
 use super::metrics::{self, adjusted_rand_index, knn_accuracy};
 use super::mosaic::{column_map, nonzero_frequencies, per_cell_peak_scores, RunOptions, K};
-use crate::config::ModelConfig;
-use crate::data::{read_10x_folder, Dataset, Likelihood, Matrix, Modality};
-use crate::error::{Error, Result};
-use crate::model::{ImputeRequest, Model};
-use crate::train::EpochLog;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use scmosaic::{
+    read_10x_folder, Dataset, EpochLog, Error, ImputeRequest, Likelihood, Matrix, Modality, Model,
+    ModelConfig, Result,
+};
 use serde::Serialize;
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -131,7 +130,7 @@ pub fn load(dir: &Path, max_cells: Option<usize>, seed: u64) -> Result<SnareData
         .filter(|&r| split[r] == "test")
         .collect();
     if train_rows.is_empty() || test_rows.is_empty() {
-        return Err(Error::data(format!(
+        return Err(crate::invalid_data(format!(
             "{}: need train and test cells (got {} and {})",
             dir.display(),
             train_rows.len(),

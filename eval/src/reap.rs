@@ -7,17 +7,21 @@
 //! library, CLR-transformed together with the observed counts, and compared per
 //! protein (Pearson, Spearman), overall (RMSE) and per cell (Pearson). The
 //! embedding of all cells is scored by kNN (k = 15) label transfer from train to
-//! test cells and by the ARI of a 9-cluster graph clustering against `cell_type`.
+//! test cells, by the ARI of a 9-cluster graph clustering against `cell_type`,
+//! and by the modality gap between the RNA-only test cells and the paired
+//! train cells ([`crate::gap`]).
 
 use super::cluster::cluster_to_k;
+use super::gap::{self, modality_sets, LabelMixing};
 use super::metrics::{
-    adjusted_rand_index, clr, column_correlations, knn_accuracy, mean_median, pearson,
+    adjusted_rand_index, clr, knn_accuracy, mean_median, pearson, per_column, spearman,
 };
-use crate::config::ModelConfig;
-use crate::data::tenx::read_lines;
-use crate::data::{read_10x_folder, Dataset, Likelihood, Modality};
-use crate::error::{Error, Result};
-use crate::model::{ImputeRequest, ImputeScale, Model};
+use scmosaic::data::read_lines;
+use scmosaic::{
+    read_10x_folder, Dataset, Error, ImputeRequest, ImputeScale, Likelihood, Modality, Model,
+    ModelConfig, Result,
+};
+use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;
 
@@ -120,6 +124,9 @@ pub struct ReapScores {
     pub ari: f64,
     /// Wall seconds to impute the test cells.
     pub impute_seconds: f64,
+    /// The modality gap of all cells' latent: test cells (`rna`) against
+    /// train cells (`rna+adt`), k = 15 ([`gap::modality_gap`]).
+    pub modality_gap: LabelMixing,
 }
 
 fn rows_where(col: &[String], value: &str) -> Vec<usize> {
@@ -150,7 +157,7 @@ pub fn load(train_dir: &Path, test_dir: Option<&Path>) -> Result<ReapData> {
     let (genes, rna) = tr.modality("rna")?;
     let hvg_cols = select(genes, &hvg);
     if hvg_cols.len() != hvg.len() {
-        return Err(Error::data(
+        return Err(crate::invalid_data(
             "rna_hvg.tsv lists genes absent from rna_features.tsv",
         ));
     }
@@ -173,15 +180,8 @@ pub fn load(train_dir: &Path, test_dir: Option<&Path>) -> Result<ReapData> {
             adt.select_rows(&train_rows),
         )?,
     ])?;
-    let train_protein_median = {
-        let libs: Vec<f32> = adt
-            .select_rows(&train_rows)
-            .row_sums()
-            .into_iter()
-            .map(|v| v as f32)
-            .collect();
-        crate::preprocess::median(libs) as f64
-    };
+    // Library sizes are whole numbers, so the median is exact in f64.
+    let train_protein_median = mean_median(&adt.select_rows(&train_rows).row_sums()).1;
     let owned;
     let te = match test_dir {
         Some(p) => {
@@ -195,7 +195,7 @@ pub fn load(train_dir: &Path, test_dir: Option<&Path>) -> Result<ReapData> {
         _ => (0..te.barcodes.len()).collect(),
     };
     if test_rows.is_empty() {
-        return Err(Error::data("no test cells"));
+        return Err(crate::invalid_data("no test cells"));
     }
     let (te_genes, te_rna) = te.modality("rna")?;
     let te_cols = select(te_genes, &hvg);
@@ -236,7 +236,6 @@ pub fn load(train_dir: &Path, test_dir: Option<&Path>) -> Result<ReapData> {
 /// Scores a trained model on the protocol (`n_draws` posterior draws for imputation).
 pub fn evaluate(model: &Model, data: &ReapData, n_draws: Option<usize>) -> Result<ReapScores> {
     let p = data.proteins.len();
-    let n = data.test.n_cells();
     let mut req = ImputeRequest::new("adt");
     req.features = Some(data.proteins.clone());
     req.scale = ImputeScale::Counts;
@@ -244,29 +243,13 @@ pub fn evaluate(model: &Model, data: &ReapData, n_draws: Option<usize>) -> Resul
     let t0 = Instant::now();
     let imp = model.impute(&data.test, &req)?;
     let impute_seconds = t0.elapsed().as_secs_f64();
-    // rescale each cell to the median train protein library
-    let mut pred: Vec<f64> = imp.mean.iter().map(|&v| v as f64).collect();
-    for row in pred.chunks_mut(p) {
-        let s: f64 = row.iter().sum();
-        if s > 0.0 {
-            row.iter_mut()
-                .for_each(|v| *v *= data.train_protein_median / s);
-        }
-    }
-    let obs = clr(&data.test_protein_counts, p);
-    let hat = clr(&pred, p);
-    let (pm, pmed, sm) = column_correlations(&obs, &hat, p);
-    let per_c: Vec<f64> = (0..n)
-        .map(|i| pearson(&obs[i * p..(i + 1) * p], &hat[i * p..(i + 1) * p]))
-        .collect();
-    let rmse = (obs
-        .iter()
-        .zip(&hat)
-        .map(|(a, b)| (a - b) * (a - b))
-        .sum::<f64>()
-        / obs.len() as f64)
-        .sqrt();
-    let (cm, _) = mean_median(&per_c);
+    let pred: Vec<f64> = imp.mean.iter().map(|&v| v as f64).collect();
+    let ps = ProteinScores::score(
+        &data.test_protein_counts,
+        &pred,
+        p,
+        data.train_protein_median,
+    );
     // embedding
     let zt = model.embed(&data.train)?;
     let zs = model.embed(&data.test)?;
@@ -287,14 +270,125 @@ pub fn evaluate(model: &Model, data: &ReapData, n_draws: Option<usize>) -> Resul
     types.dedup();
     let clusters = cluster_to_k(&all, d, types.len(), 15, 0);
     let ari = adjusted_rand_index(&clusters, &labels);
+    let mut sets = modality_sets(&data.train);
+    sets.extend(modality_sets(&data.test));
+    let modality_gap = gap::modality_gap(&all, d, &sets, &labels, 15);
     Ok(ReapScores {
-        protein_pearson_mean: pm,
-        protein_pearson_median: pmed,
-        protein_spearman_mean: sm,
-        clr_rmse: rmse,
-        cell_pearson_mean: cm,
+        protein_pearson_mean: ps.pearson_mean,
+        protein_pearson_median: ps.pearson_median,
+        protein_spearman_mean: ps.spearman_mean,
+        clr_rmse: ps.clr_rmse,
+        cell_pearson_mean: ps.cell_pearson_mean,
         knn_accuracy,
         ari,
         impute_seconds,
+        modality_gap,
+    })
+}
+
+/// Protein imputation scores on the per-cell CLR scale (reap-impute v1).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProteinScores {
+    /// Mean over proteins of the Pearson correlation across cells.
+    pub pearson_mean: f64,
+    /// Median over proteins of the Pearson correlation.
+    pub pearson_median: f64,
+    /// Mean over proteins of the Spearman correlation.
+    pub spearman_mean: f64,
+    /// Median over proteins of the Spearman correlation.
+    pub spearman_median: f64,
+    /// RMSE over all CLR entries.
+    pub clr_rmse: f64,
+    /// Mean over cells of the Pearson correlation across proteins.
+    pub cell_pearson_mean: f64,
+}
+
+impl ProteinScores {
+    /// Scores predicted counts `pred` against observed counts `obs` (both
+    /// `[n, p]`): each predicted cell is rescaled to the library `library`,
+    /// then both are CLR-transformed ([`clr`]) and compared per protein
+    /// (Pearson, Spearman), overall (RMSE) and per cell (Pearson).
+    pub fn score(obs: &[f64], pred: &[f64], p: usize, library: f64) -> ProteinScores {
+        let mut pred = pred.to_vec();
+        for row in pred.chunks_mut(p) {
+            let s: f64 = row.iter().sum();
+            if s > 0.0 {
+                row.iter_mut().for_each(|v| *v *= library / s);
+            }
+        }
+        let obs = clr(obs, p);
+        let hat = clr(&pred, p);
+        let n = obs.len() / p.max(1);
+        let (pearson_mean, pearson_median) = mean_median(&per_column(&obs, &hat, p, pearson));
+        let (spearman_mean, spearman_median) = mean_median(&per_column(&obs, &hat, p, spearman));
+        let per_c: Vec<f64> = (0..n)
+            .map(|i| pearson(&obs[i * p..(i + 1) * p], &hat[i * p..(i + 1) * p]))
+            .collect();
+        let clr_rmse = (obs
+            .iter()
+            .zip(&hat)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f64>()
+            / obs.len() as f64)
+            .sqrt();
+        ProteinScores {
+            pearson_mean,
+            pearson_median,
+            spearman_mean,
+            spearman_median,
+            clr_rmse,
+            cell_pearson_mean: mean_median(&per_c).0,
+        }
+    }
+}
+
+/// A validation split of the protocol's **training** cells, for choosing
+/// settings without touching the test cells: a seeded random `fraction` of
+/// the `split == train` cells (shuffled with `split_seed`, independent of the
+/// model seed) becomes the "test" part with its protein hidden (RNA only,
+/// not trained on), the rest trains with both modalities. The result is a
+/// [`ReapData`] that [`evaluate`] scores like the real protocol.
+pub fn validation_split(data: &ReapData, fraction: f64, split_seed: u64) -> Result<ReapData> {
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    let n = data.train.n_cells();
+    let nv = ((n as f64) * fraction).round() as usize;
+    if !(fraction > 0.0 && fraction < 1.0) || nv < 2 || n - nv < 2 {
+        return Err(Error::InvalidConfig(format!(
+            "validation fraction {fraction} of {n} training cells leaves too few cells"
+        )));
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(split_seed));
+    let mut valid = order.split_off(n - nv);
+    let mut fit = order;
+    valid.sort_unstable();
+    fit.sort_unstable();
+    let train = data.train.select_cells(&fit)?;
+    let held = data.train.select_cells(&valid)?;
+    let no = |m: &str| Error::InvalidData(format!("no {m} modality"));
+    let rna = held.modality("rna").ok_or_else(|| no("rna"))?.clone();
+    let test = Dataset::new(vec![rna])?;
+    let adt = held.modality("adt").ok_or_else(|| no("adt"))?;
+    let idx: std::collections::HashMap<&str, usize> = adt
+        .features()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.as_str(), i))
+        .collect();
+    let cols: Vec<usize> = data.proteins.iter().map(|p| idx[p.as_str()]).collect();
+    let dense = adt.data().select_cols(&cols)?.to_dense();
+    let libs = train.modality("adt").ok_or_else(|| no("adt"))?.data().row_sums();
+    Ok(ReapData {
+        train,
+        test,
+        proteins: data.proteins.clone(),
+        test_protein_counts: dense.stored_values().iter().map(|&v| v as f64).collect(),
+        train_labels: fit.iter().map(|&r| data.train_labels[r].clone()).collect(),
+        test_labels: valid
+            .iter()
+            .map(|&r| data.train_labels[r].clone())
+            .collect(),
+        train_protein_median: mean_median(&libs).1,
     })
 }
