@@ -17,15 +17,95 @@
 
 .likelihoods <- c("nb", "zinb", "bernoulli", "gaussian", "poisson")
 
-# Build a scmosaic dataset (see ?scmosaic_data).
+#' Build a scmosaic dataset
+#'
+#' Converts count matrices, a Seurat object or a SingleCellExperiment into the
+#' dataset the models read: one modality per matrix, assay or experiment,
+#' cells matched by name, and per-cell flags saying which modalities each
+#' cell has. The verbs accept the same inputs directly; build a dataset once
+#' to reuse it.
+#'
+#' A cell lacks a modality when (a) it is not among the columns of that
+#' modality's matrix or assay (cells are matched by column name, so an assay
+#' may hold a subset of the cells), (b) its counts for it are all zero and
+#' `zero_as_missing = TRUE`, or (c) it is listed in `missing`.
+#'
+#' Values must be raw counts: NA, NaN and infinite values are errors, and so
+#' are negative values for count likelihoods; the message names the
+#' modality, the feature and the cell.
+#'
+#' A dataset holds the data twice: in Rust memory (what the models read)
+#' and as the R matrices it was built from (the caller's matrices, or the
+#' feature subsets taken from them), from which BiocParallel workers rebuild
+#' chunks of it. Like models, datasets cannot be kept with `saveRDS()`.
+#'
+#' @param x A named list of features x cells matrices (`dgCMatrix`, other
+#'   `Matrix` classes, or numeric base matrices) with feature names as
+#'   rownames and cell names as colnames; a Seurat object; a
+#'   SingleCellExperiment.
+#' @param likelihood Observation model per modality, e.g.
+#'   `c(ATAC = "bernoulli")`; one of `"nb"` (default), `"zinb"`,
+#'   `"bernoulli"`, `"gaussian"`, `"poisson"`. Count likelihoods need
+#'   non-negative values.
+#' @param missing Named list giving, per modality, the cells that lack it
+#'   (names, indices or one logical per cell), e.g.
+#'   `list(ADT = rna_only_cells)`.
+#' @param covariates Categorical covariates such as batch: meta.data (Seurat)
+#'   or colData (SingleCellExperiment) column names, or for lists a data frame
+#'   or named list with one label per cell.
+#' @param continuous_covariates Numeric covariates such as the percentage of
+#'   mitochondrial reads: numeric meta.data (Seurat) or colData
+#'   (SingleCellExperiment) column names, or for lists a data frame (rows
+#'   matched to the cells by row name) or named list with one number per
+#'   cell. `NA` is a missing value: scVAEIT maps it to the training mean
+#'   (values are z-scored with the training cells' mean and standard
+#'   deviation), Multigrate refuses it. Multigrate takes the values as they
+#'   are (`"sigm"`: `sigmoid(c * beta + b)`), so rescale large values such as
+#'   library sizes or use
+#'   `config = list(multigrate = list(cont_cov_type = "logsigm"))` (needs
+#'   values \eqn{\ge 0}). A model uses every continuous covariate it was
+#'   trained with, and data for it must carry the same ones: for Seurat and
+#'   SingleCellExperiment inputs of a trained model they are read from the
+#'   columns of the same names.
+#' @param features Named list of feature names to use per modality. For
+#'   Seurat objects the default is each assay's `VariableFeatures()` when it
+#'   has some, else all features; otherwise all features.
+#' @param zero_as_missing Treat cells whose counts for a modality are all zero
+#'   as missing that modality (how Seurat v4 objects, whose assays share all
+#'   cells, hold cells without protein).
+#' @param cells Cell names to use (for lists); default: the union of the
+#'   matrices' colnames.
+#' @param assays Seurat assays to use; default: every assay with a non-empty
+#'   counts layer.
+#' @param layer Seurat layer (slot) holding raw counts. With SeuratObject 5
+#'   it is read with `LayerData()` (not tested: Seurat 5 was not available
+#'   where this package was tested); otherwise with `GetAssayData()`.
+#' @param experiments Names of the main experiment and/or altExps to use;
+#'   default: all that have `assay.type`.
+#' @param assay.type Assay holding raw counts in each experiment.
+#' @param main.name Modality name of the main experiment; default
+#'   `mainExpName(x)`, else `"RNA"`.
+#' @param ... Unused; unknown arguments are an error.
+#' @return An object of class `"scmosaic_data"`.
+#' @examples
+#' ex <- scmosaic_example()
+#' test_cells <- ex$cells$barcode[ex$cells$split == "test"]
+#' d <- scmosaic_data(list(RNA = ex$rna[ex$hvg, ], ADT = ex$adt),
+#'                    missing = list(ADT = test_cells))
+#' d
+#' @export
 scmosaic_data <- function(x, ...) UseMethod("scmosaic_data")
 
+#' @rdname scmosaic_data
+#' @export
 scmosaic_data.scmosaic_data <- function(x, ...) {
   .no_dots(..., fun = "scmosaic_data")
   .check_data(x)
   x
 }
 
+#' @rdname scmosaic_data
+#' @export
 scmosaic_data.default <- function(x, ...) {
   if (.is_matrix_like(x)) {
     .abort("scmosaic_data(): pass a named list of features x cells matrices, ",
@@ -279,7 +359,8 @@ scmosaic_data.default <- function(x, ...) {
   m[idx, , drop = FALSE]
 }
 
-# @param x named list of features x cells matrices (dgCMatrix or matrix).
+#' @rdname scmosaic_data
+#' @export
 scmosaic_data.list <- function(x, likelihood = NULL, missing = NULL, covariates = NULL,
                                features = NULL, zero_as_missing = TRUE, cells = NULL,
                                continuous_covariates = NULL, ...) {
@@ -396,22 +477,7 @@ scmosaic_data.list <- function(x, likelihood = NULL, missing = NULL, covariates 
     if (!any(measured)) {
       .abort(what, ": no cell has this modality (all cells are missing or all-zero)")
     }
-    spec <- list(
-      name = enc2utf8(nm), likelihood = lik[[nm]],
-      features = enc2utf8(rownames(m)),
-      n_cells = n, n_features = nrow(m),
-      sparse = inherits(m, "dgCMatrix"),
-      p = NULL, i = NULL, x = NULL, values = NULL,
-      measured = measured
-    )
-    if (spec$sparse) {
-      spec$p <- m@p
-      spec$i <- m@i
-      spec$x <- m@x
-    } else {
-      spec$values <- m
-    }
-    spec
+    list(name = enc2utf8(nm), likelihood = lik[[nm]], m = m, measured = measured)
   })
   measured_any <- Reduce(`|`, lapply(specs, `[[`, "measured"))
   if (!all(measured_any)) {
@@ -419,21 +485,56 @@ scmosaic_data.list <- function(x, likelihood = NULL, missing = NULL, covariates 
             " no measured modality; their embedding is the prior mean",
             call. = FALSE)
   }
-  covs <- .resolve_covariates(covariates, cells, n)
-  conts <- .resolve_continuous(continuous_covariates, cells, n)
-  ptr <- .rs(dataset_new_(specs, covs, conts))
+  parts <- list(
+    specs = specs,
+    covariates = .resolve_covariates(covariates, cells, n),
+    continuous = .resolve_continuous(continuous_covariates, cells, n),
+    cells = cells,
+    n_cells = n
+  )
+  .new_data(parts)
+}
+
+# The modality specs as dataset_new_() reads them: a dgCMatrix's slots are
+# passed as they are (its columns are the cells, so they are the CSR layout of
+# the cells x features matrix), a base matrix as its values.
+.rust_specs <- function(specs) {
+  lapply(specs, function(s) {
+    m <- s$m
+    sparse <- inherits(m, "dgCMatrix")
+    list(
+      name = s$name, likelihood = s$likelihood,
+      features = enc2utf8(rownames(m)),
+      n_cells = ncol(m), n_features = nrow(m),
+      sparse = sparse,
+      p = if (sparse) m@p, i = if (sparse) m@i, x = if (sparse) m@x,
+      values = if (!sparse) m,
+      measured = s$measured
+    )
+  })
+}
+
+# A "scmosaic_data" object from checked parts: the Rust dataset behind an
+# external pointer, the parts themselves (the caller's matrices or feature
+# subsets of them; BiocParallel workers rebuild chunks of the dataset from
+# them, see R/parallel.R) and a summary.
+.new_data <- function(parts) {
+  specs <- parts$specs
+  mods <- vapply(specs, `[[`, character(1), "name")
+  ptr <- .rs(dataset_new_(.rust_specs(specs), parts$covariates, parts$continuous))
   structure(
     list(
       ptr = ptr,
-      cells = cells,
-      n_cells = n,
+      cells = parts$cells,
+      n_cells = parts$n_cells,
       modalities = mods,
-      n_features = vapply(specs, `[[`, integer(1), "n_features"),
+      n_features = vapply(specs, function(s) nrow(s$m), integer(1)),
       n_measured = vapply(specs, function(s) sum(s$measured), integer(1)),
       measured = stats::setNames(lapply(specs, `[[`, "measured"), mods),
-      likelihoods = unname(lik),
-      covariates = names(covs),
-      continuous_covariates = names(conts)
+      likelihoods = vapply(specs, `[[`, character(1), "likelihood"),
+      covariates = names(parts$covariates),
+      continuous_covariates = names(parts$continuous),
+      parts = parts
     ),
     class = "scmosaic_data"
   )
@@ -448,6 +549,9 @@ scmosaic_data.list <- function(x, likelihood = NULL, missing = NULL, covariates 
   invisible(data)
 }
 
+#' @rdname scmosaic_data
+#' @method print scmosaic_data
+#' @export
 print.scmosaic_data <- function(x, ...) {
   cat("<scmosaic dataset>", x$n_cells, "cells\n")
   for (i in seq_along(x$modalities)) {
@@ -478,6 +582,8 @@ print.scmosaic_data <- function(x, ...) {
   }, SeuratObject::Assays(object))
 }
 
+#' @rdname scmosaic_data
+#' @export
 scmosaic_data.Seurat <- function(x, assays = NULL, features = NULL, layer = "counts",
                                  likelihood = NULL, missing = NULL, covariates = NULL,
                                  zero_as_missing = TRUE, continuous_covariates = NULL, ...) {
@@ -581,6 +687,8 @@ scmosaic_data.Seurat <- function(x, assays = NULL, features = NULL, layer = "cou
   m
 }
 
+#' @rdname scmosaic_data
+#' @export
 scmosaic_data.SingleCellExperiment <- function(x, experiments = NULL, assay.type = "counts",
                                                main.name = NULL, features = NULL,
                                                likelihood = NULL, missing = NULL,

@@ -44,10 +44,12 @@ model_new_ <- function(config_json, data, threads) .Call(wrap__model_new_, confi
 model_train_ <- function(model, data, verbose, stop_after, epochs) .Call(wrap__model_train_, model, data, verbose, stop_after, epochs)
 
 #' Latent values, column-major cells x latent. `modality`: NULL (the joint
-#' latent) or one modality's name; `sample`: -1 the config's choice, 0 the
-#' posterior mean, 1 one posterior sample; `seed` < 0: the training seed.
+#' latent) or one modality's name; `options`: `EmbedRequest` options as a
+#' named list (`sample`: TRUE/FALSE, absent: the config's choice); `seed` < 0:
+#' the training seed; `stream` > 0: the random stream of that chunk of cells
+#' (0: unchunked).
 #' @noRd
-model_embed_ <- function(model, data, modality, sample, seed) .Call(wrap__model_embed_, model, data, modality, sample, seed)
+model_embed_ <- function(model, data, modality, options, seed, stream) .Call(wrap__model_embed_, model, data, modality, options, seed, stream)
 
 #' Query-to-reference mapping: a new model that also knows the new covariate
 #' levels of `query` and whose training updates only their parameters (the
@@ -57,9 +59,12 @@ model_embed_ <- function(model, data, modality, sample, seed) .Call(wrap__model_
 model_map_query_ <- function(model, query) .Call(wrap__model_map_query_, model, query)
 
 #' Imputed values. Row-major cells x features is column-major features x
-#' cells, the R orientation, so values are returned as they are.
+#' cells, the R orientation, so values are returned as they are. `options`:
+#' `ImputeRequest` options as a named list (`features`, `n_draws`, `scale`,
+#' `variance`, `draws`, `hide_target`, `covariates` as a named list of
+#' levels; absent: the defaults); `seed` and `stream`: as for `model_embed_`.
 #' @noRd
-model_impute_ <- function(model, data, modality, features, n_draws, scale, variance, draws, hide_target, seed, covariates) .Call(wrap__model_impute_, model, data, modality, features, n_draws, scale, variance, draws, hide_target, seed, covariates)
+model_impute_ <- function(model, data, modality, options, seed, stream) .Call(wrap__model_impute_, model, data, modality, options, seed, stream)
 
 #' Saves the model (one safetensors file, atomic write).
 #' @noRd
@@ -68,6 +73,16 @@ model_save_ <- function(model, path) .Call(wrap__model_save_, model, path)
 #' Loads a model saved by `save_model()`, the C ABI, Julia or Rust.
 #' @noRd
 model_load_ <- function(path, threads) .Call(wrap__model_load_, path, threads)
+
+#' The model as safetensors bytes (what `model_save_` writes), for
+#' BiocParallel workers, which cannot share the external pointer.
+#' @noRd
+model_to_bytes_ <- function(model) .Call(wrap__model_to_bytes_, model)
+
+#' A model from safetensors bytes (`model_to_bytes_`, or a saved file read
+#' with `readBin`).
+#' @noRd
+model_from_bytes_ <- function(bytes, threads) .Call(wrap__model_from_bytes_, bytes, threads)
 
 #' Limits the worker threads (0 = all cores).
 #' @noRd

@@ -1,17 +1,27 @@
-# Models: create, train, embed, impute, save, load, print, summary.
+# Models: create, train, save, load, print, summary.
 #
-# A model is an external pointer to the Rust model with class
-# c("scmosaic_scvaeit", "scmosaic_model"). It is a reference: train_model()
-# changes the model in place (and returns it invisibly).
+# A model is an external pointer to the Rust model whose class names its kind:
+# c("scmosaic_scvaeit", "scmosaic_model") or
+# c("scmosaic_multigrate", "scmosaic_model"). It is a reference:
+# train_model() changes the model in place (and returns it invisibly).
+
+.methods <- c("scvaeit", "multigrate")
+
+.kind_label <- function(kind) if (identical(kind, "multigrate")) "Multigrate" else "scVAEIT"
 
 .new_model <- function(ptr) {
-  class(ptr) <- c("scmosaic_scvaeit", "scmosaic_model")
+  kind <- model_info_(ptr)$kind
+  class(ptr) <- c(paste0("scmosaic_", kind), "scmosaic_model")
   ptr
+}
+
+.model_kind <- function(model) {
+  if (inherits(model, "scmosaic_multigrate")) "multigrate" else "scvaeit"
 }
 
 .check_model <- function(model) {
   if (!inherits(model, "scmosaic_model")) {
-    .abort("expected a scmosaic model (from fit_scvaeit(), scmosaic_model() or load_model()), got '",
+    .abort("expected a scmosaic model (from fit_mosaic(), scmosaic_model() or load_model()), got '",
            class(model)[1], "'")
   }
   if (!model_valid_(model)) {
@@ -21,12 +31,56 @@
   invisible(model)
 }
 
-.config <- function(config, latent_dim = NULL, hidden = NULL, epochs = NULL, seed = NULL) {
+# The model kind a config asks for ("scvaeit", "multigrate"), or NULL when it
+# does not say. `config` is a named list or JSON text.
+.config_model <- function(config) {
+  if (is.list(config)) {
+    m <- config$model
+  } else {
+    hit <- regmatches(config, regexpr('"model"[[:space:]]*:[[:space:]]*"[^"]*"', config))
+    m <- if (length(hit)) sub('.*"([^"]*)"$', "\\1", hit) else NULL
+  }
+  if (is.null(m)) NULL else tolower(as.character(m)[1])
+}
+
+# The method to fit: `method` when the caller gave it (it must agree with a
+# `model` entry of the config), else the config's `model`, else "scvaeit".
+.resolve_method <- function(method, config, given, fun) {
+  from_config <- if (is.list(config) || is.character(config)) .config_model(config)
+  if (!given) return(from_config %||% "scvaeit")
+  if (!is.character(method) || length(method) != 1L || !method %in% .methods) {
+    .abort("'method' must be \"scvaeit\" or \"multigrate\"")
+  }
+  if (!is.null(from_config) && !identical(from_config, method)) {
+    .abort(fun, " fits ", .kind_label(method), " but config has model = \"", from_config,
+           "\"; use method = \"", from_config, "\"",
+           if (from_config %in% .methods) paste0(" (or ", .verb_for(from_config, fun), ")"))
+  }
+  method
+}
+
+# The matching verb of the other model, for error messages.
+.verb_for <- function(kind, fun) {
+  verbs <- list(
+    "fit_scvaeit()" = c(scvaeit = "fit_scvaeit()", multigrate = "fit_multigrate()"),
+    "fit_multigrate()" = c(scvaeit = "fit_scvaeit()", multigrate = "fit_multigrate()"),
+    "RunScVAEIT()" = c(scvaeit = "RunScVAEIT()", multigrate = "RunMultigrate()"),
+    "RunMultigrate()" = c(scvaeit = "RunScVAEIT()", multigrate = "RunMultigrate()"),
+    "runScVAEIT()" = c(scvaeit = "runScVAEIT()", multigrate = "runMultigrate()"),
+    "runMultigrate()" = c(scvaeit = "runScVAEIT()", multigrate = "runMultigrate()")
+  )
+  v <- verbs[[fun]]
+  if (is.null(v)) paste0("fit_mosaic(method = \"", kind, "\")") else v[[kind]]
+}
+
+.config <- function(config, latent_dim = NULL, hidden = NULL, epochs = NULL, seed = NULL,
+                    method = NULL) {
   if (!(is.list(config) || (is.character(config) && length(config) == 1L && !is.na(config)))) {
     .abort("'config' must be a named list, e.g. list(latent_dim = 16, train = list(epochs = 50)), ",
            "or JSON text")
   }
   over <- list()
+  if (!is.null(method)) over$model <- method
   if (!is.null(latent_dim)) over$latent_dim <- .is_count(latent_dim, "latent_dim", TRUE)
   if (!is.null(hidden)) {
     if (!is.numeric(hidden) || !length(hidden) || anyNA(hidden) || any(hidden < 1)) {
@@ -43,18 +97,106 @@
 
 .threads <- function(threads) .is_count(threads, "threads")
 
-# Create an untrained scVAEIT model for a dataset (see ?fit_scvaeit).
-scmosaic_model <- function(data, config = list(), latent_dim = NULL, hidden = NULL,
-                           epochs = NULL, seed = NULL, threads = 0L, ...) {
-  cfg <- .config(config, latent_dim, hidden, epochs, seed)
-  data <- scmosaic_data(data, ...)
-  .check_data(data)
-  .new_model(.rs(model_new_(cfg, data$ptr, .threads(threads))))
-}
-
 .verbose_mode <- function(verbose) {
   .is_flag(verbose, "verbose")
   if (!verbose) 0L else if (interactive()) 1L else 2L
+}
+
+#' Create and train a model
+#'
+#' `fit_mosaic()` creates a scVAEIT or Multigrate model for the data and
+#' trains it; `fit_scvaeit()` and `fit_multigrate()` are the same with the
+#' method fixed. `scmosaic_model()` only creates the model; `train_model()`
+#' trains a model in place for its configured number of epochs (again on each
+#' call).
+#'
+#' Training is interruptible: Ctrl-C (Esc in RStudio) stops it after the
+#' current epoch; the model keeps the weights of the last completed epoch,
+#' stays usable, and a message says how many epochs ran.
+#'
+#' Models are references to Rust objects: `train_model()` changes its
+#' argument. They cannot be kept with `saveRDS()`; use [save_model()].
+#'
+#' @param data A [scmosaic_data()] object or anything it accepts (a named
+#'   list of matrices, a Seurat object, a SingleCellExperiment).
+#' @param method `"scvaeit"` (Du, Cai and Roeder, PNAS 2022: a masked VAE)
+#'   or `"multigrate"` (Lotfollahi et al. 2022: a product-of-experts VAE).
+#'   When not given, a `model` entry of `config` decides, else `"scvaeit"`.
+#' @param config A named list (or JSON text) of settings of the Rust
+#'   `ModelConfig`, e.g. `list(latent_dim = 16, hidden = c(256, 128),
+#'   train = list(epochs = 100, batch_size = 256, learning_rate = 1e-3,
+#'   validation_fraction = 0.1))`. Unknown keys and bad values are errors
+#'   naming the key.
+#' @param latent_dim,hidden,epochs,seed Shortcuts for `config$latent_dim`,
+#'   `config$hidden`, `config$train$epochs` and `config$train$seed` (defaults:
+#'   scVAEIT 32, 256, 300, 0; Multigrate 16, 256, 300, 0). For
+#'   `train_model()`, `epochs` trains for that many epochs instead of the
+#'   configured number (a positive whole number), which also becomes the
+#'   model's setting for later calls; `NULL` keeps it.
+#' @param threads Worker threads for the tensor kernels (0 = all cores).
+#' @param verbose Show training progress (named after the model): a progress
+#'   bar in interactive sessions, one line per tenth of the epochs otherwise.
+#' @param ... Passed to [scmosaic_data()] (e.g. `assays`, `missing`,
+#'   `covariates`, `continuous_covariates`).
+#' @return `fit_mosaic()`, `fit_scvaeit()`, `fit_multigrate()` and
+#'   `scmosaic_model()`: a model of class
+#'   `c("scmosaic_scvaeit", "scmosaic_model")` or
+#'   `c("scmosaic_multigrate", "scmosaic_model")`. `train_model()`: the
+#'   model, invisibly.
+#' @seealso [embed_cells()], [impute_modality()], [map_query()],
+#'   [save_model()], [RunScVAEIT()], [runScVAEIT()].
+#' @examples
+#' ex <- scmosaic_example()
+#' data <- list(RNA = ex$rna[ex$hvg, ], ADT = ex$adt)
+#' model <- fit_mosaic(data, method = "multigrate", epochs = 2, hidden = 32,
+#'                     threads = 1, verbose = FALSE)
+#' model
+#' summary(model)
+#' train_model(model, data, epochs = 1, verbose = FALSE)
+#' training_history(model)
+#' @export
+fit_mosaic <- function(data, method = c("scvaeit", "multigrate"), config = list(),
+                       latent_dim = NULL, hidden = NULL, epochs = NULL, seed = NULL,
+                       threads = 0L, verbose = TRUE, ...) {
+  method <- .resolve_method(method, config, !missing(method), "fit_mosaic()")
+  .fit(method, data, config, latent_dim, hidden, epochs, seed, threads, verbose, ...)
+}
+
+.fit <- function(method, data, config, latent_dim, hidden, epochs, seed, threads, verbose, ...) {
+  .verbose_mode(verbose)
+  cfg <- .config(config, latent_dim, hidden, epochs, seed, method = method)
+  data <- scmosaic_data(data, ...)
+  model <- .new_model(.rs(model_new_(cfg, data$ptr, .threads(threads))))
+  train_model(model, data, verbose = verbose)
+  model
+}
+
+#' @rdname fit_mosaic
+#' @export
+fit_scvaeit <- function(data, config = list(), latent_dim = NULL, hidden = NULL,
+                        epochs = NULL, seed = NULL, threads = 0L, verbose = TRUE, ...) {
+  .resolve_method("scvaeit", config, TRUE, "fit_scvaeit()")
+  .fit("scvaeit", data, config, latent_dim, hidden, epochs, seed, threads, verbose, ...)
+}
+
+#' @rdname fit_mosaic
+#' @export
+fit_multigrate <- function(data, config = list(), latent_dim = NULL, hidden = NULL,
+                           epochs = NULL, seed = NULL, threads = 0L, verbose = TRUE, ...) {
+  .resolve_method("multigrate", config, TRUE, "fit_multigrate()")
+  .fit("multigrate", data, config, latent_dim, hidden, epochs, seed, threads, verbose, ...)
+}
+
+#' @rdname fit_mosaic
+#' @export
+scmosaic_model <- function(data, method = c("scvaeit", "multigrate"), config = list(),
+                           latent_dim = NULL, hidden = NULL, epochs = NULL, seed = NULL,
+                           threads = 0L, ...) {
+  method <- .resolve_method(method, config, !missing(method), "scmosaic_model()")
+  cfg <- .config(config, latent_dim, hidden, epochs, seed, method = method)
+  data <- scmosaic_data(data, ...)
+  .check_data(data)
+  .new_model(.rs(model_new_(cfg, data$ptr, .threads(threads))))
 }
 
 # The model's covariates found among `available` (meta.data or colData
@@ -131,8 +273,10 @@ scmosaic_model <- function(data, config = list(), latent_dim = NULL, hidden = NU
   scmosaic_data(data, ...)
 }
 
-# Train a model (in place) for its configured number of epochs, or for
-# `epochs` (which then becomes the model's setting for later calls too).
+#' @rdname fit_mosaic
+#' @param model A model from `fit_mosaic()`, `scmosaic_model()` or
+#'   [load_model()].
+#' @export
 train_model <- function(model, data, verbose = TRUE, epochs = NULL, ...) {
   .check_model(model)
   mode <- .verbose_mode(verbose)
@@ -140,86 +284,51 @@ train_model <- function(model, data, verbose = TRUE, epochs = NULL, ...) {
   data <- .data_for(model, data, ...)
   stop_after <- as.integer(getOption("scmosaic.stop_after", 0L))
   report <- .rs(model_train_(model, data$ptr, mode, stop_after, epochs))
+  label <- .kind_label(.model_kind(model))
   if (isTRUE(report$interrupted)) {
     message(sprintf(
-      "training interrupted after %d epoch%s; the model keeps the last completed epoch",
-      report$epochs_run, if (report$epochs_run == 1L) "" else "s"))
+      "%s training interrupted after %d epoch%s; the model keeps the last completed epoch",
+      label, report$epochs_run, if (report$epochs_run == 1L) "" else "s"))
   } else if (mode > 0L) {
-    message(sprintf("trained %d epochs in %.1f s", report$epochs_run, report$seconds))
+    message(sprintf("%s: trained %d epochs in %.1f s", label, report$epochs_run, report$seconds))
   }
   invisible(model)
 }
 
-# Create and train a scVAEIT model in one call.
-fit_scvaeit <- function(data, config = list(), latent_dim = NULL, hidden = NULL,
-                        epochs = NULL, seed = NULL, threads = 0L, verbose = TRUE, ...) {
-  .verbose_mode(verbose)
-  cfg <- .config(config, latent_dim, hidden, epochs, seed)
-  data <- scmosaic_data(data, ...)
-  model <- .new_model(.rs(model_new_(cfg, data$ptr, .threads(threads))))
-  train_model(model, data, verbose = verbose)
-  model
-}
-
-.warn_alignment <- function(al) {
-  for (k in seq_along(al$modality)) {
-    if (al$in_data[k] && al$missing[k] > 0L) {
-      warning(sprintf(
-        "modality '%s': %d of %d model features are absent from the data and treated as unmeasured",
-        al$modality[k], al$missing[k], al$missing[k] + al$matched[k]), call. = FALSE)
-    }
-  }
-}
-
-# Checks a modality name of the model (NULL allowed when `null_ok`).
-.check_modality <- function(model, modality, null_ok = FALSE) {
-  if (null_ok && is.null(modality)) return(NULL)
-  mods <- model_info_(model)$modalities
-  if (!is.character(modality) || length(modality) != 1L || is.na(modality)) {
-    .abort("'modality' must name one modality of the model (", paste(mods, collapse = ", "),
-           ")", if (null_ok) " or be NULL")
-  }
-  if (!modality %in% mods) {
-    .abort("the model has no modality '", modality, "' (modalities: ",
-           paste(mods, collapse = ", "), ")")
-  }
-  modality
-}
-
-# Sample code for Rust: -1 the config's choice, 0 the mean, 1 a sample.
-.sample_code <- function(sample) {
-  if (is.null(sample)) return(-1L)
-  as.integer(.is_flag(sample, "sample"))
-}
-
-.seed_arg <- function(seed, what = "seed") {
-  if (is.null(seed)) -1 else as.numeric(.is_count(seed, what))
-}
-
-.kind_label <- function(kind) if (identical(kind, "multigrate")) "Multigrate" else "scVAEIT"
-
-.latent_prefix <- function(model) paste0(.kind_label(model_info_(model)$kind), "_")
-
-# Latent embedding: a cells x latent matrix (joint posterior means by
-# default; one modality's latent, or posterior samples, on request).
-embed_cells <- function(model, data, modality = NULL, sample = NULL, seed = NULL, ...) {
-  .check_model(model)
-  modality <- .check_modality(model, modality, null_ok = TRUE)
-  code <- .sample_code(sample)
-  sd <- .seed_arg(seed)
-  data <- .data_for(model, data, ...)
-  e <- .rs(model_embed_(model, data$ptr, modality, code, sd))
-  .warn_alignment(e$alignment)
-  z <- e$values
-  dim(z) <- c(e$n_cells, e$dim)
-  prefix <- paste0(.latent_prefix(model), if (!is.null(modality)) paste0(modality, "_"))
-  dimnames(z) <- list(data$cells, paste0(prefix, seq_len(e$dim)))
-  z
-}
-
-# Query-to-reference mapping (scArches-style): a new model that also knows the
-# query's new covariate levels, trained on the query with only their
-# parameters free. The reference model is not modified.
+#' Map a query onto a trained model
+#'
+#' Query-to-reference mapping in the style of scArches: returns a new model
+#' that also knows the query's new covariate levels (e.g. a new batch) and,
+#' with `train = TRUE`, trains it on the query with only the parameters of
+#' those new levels free. The reference model is not modified, and the
+#' reference cells' embeddings and imputations under the mapped model stay
+#' the same.
+#'
+#' @param model A trained model.
+#' @param query The query cells: a [scmosaic_data()] object or anything it
+#'   accepts. Seurat and SingleCellExperiment queries supply the model's
+#'   covariates from their meta.data / colData columns of the same names.
+#' @param train Train the mapped model on the query (default); `FALSE`
+#'   returns it untrained (new levels start from the model's initialisation).
+#' @param verbose Show training progress.
+#' @param epochs Epochs to train the mapped model (default: the reference
+#'   model's setting).
+#' @param ... Passed to [scmosaic_data()].
+#' @return A new model of the same kind as `model`.
+#' @examples
+#' ex <- scmosaic_example()
+#' data <- list(RNA = ex$rna[ex$hvg, ], ADT = ex$adt)
+#' batch <- ifelse(seq_len(ncol(ex$rna)) %% 2 == 0, "b1", "b2")
+#' ref <- batch == "b1"
+#' model <- fit_scvaeit(lapply(data, function(m) m[, ref]),
+#'                      covariates = list(batch = batch[ref]),
+#'                      epochs = 2, hidden = 32, threads = 1, verbose = FALSE)
+#' mapped <- map_query(model, lapply(data, function(m) m[, !ref]),
+#'                     covariates = list(batch = batch[!ref]), epochs = 1,
+#'                     verbose = FALSE)
+#' dim(embed_cells(mapped, lapply(data, function(m) m[, !ref]),
+#'                 covariates = list(batch = batch[!ref])))
+#' @export
 map_query <- function(model, query, train = TRUE, verbose = TRUE, epochs = NULL, ...) {
   .check_model(model)
   .is_flag(train, "train")
@@ -231,47 +340,30 @@ map_query <- function(model, query, train = TRUE, verbose = TRUE, epochs = NULL,
   mapped
 }
 
-# Impute (or denoise) one modality: a features x cells matrix.
-impute <- function(model, data, modality, features = NULL, n_draws = NULL,
-                   scale = c("normalized", "counts"), variance = FALSE, draws = FALSE,
-                   hide = FALSE, seed = NULL, covariates = NULL, ...) {
-  .check_model(model)
-  .check_modality(model, modality)
-  scale <- match.arg(scale)
-  .is_flag(variance, "variance")
-  .is_flag(draws, "draws")
-  .is_flag(hide, "hide")
-  if (!is.null(features) && (!is.character(features) || anyNA(features))) {
-    .abort("'features' must be a character vector of feature names")
-  }
-  nd <- if (is.null(n_draws)) -1L else .is_count(n_draws, "n_draws")
-  sd <- .seed_arg(seed)
-  if (!is.null(covariates) && (!is.character(covariates) || is.null(names(covariates)))) {
-    .abort("'covariates' must be a named character vector, e.g. c(batch = \"b1\")")
-  }
-  data <- .data_for(model, data, ...)
-  out <- .rs(model_impute_(model, data$ptr, modality, features, nd, scale, variance,
-                           draws, hide, sd, covariates))
-  .warn_alignment(out$alignment)
-  shape <- function(v) {
-    dim(v) <- c(length(out$features), out$n_cells)
-    dimnames(v) <- list(out$features, data$cells)
-    v
-  }
-  mean <- shape(out$mean)
-  if (!variance && !draws) return(mean)
-  res <- list(mean = mean, variance = NULL, draws = NULL)
-  if (!is.null(out$variance)) res$variance <- shape(out$variance)
-  if (!is.null(out$draws)) {
-    d <- out$draws
-    dim(d) <- c(length(out$features), out$n_cells, out$n_draws)
-    dimnames(d) <- list(out$features, data$cells, NULL)
-    res$draws <- d
-  }
-  res
-}
-
-# Save a model to a .safetensors file (atomic write).
+#' Save and load models
+#'
+#' `save_model()` writes a model to one `.safetensors` file (weights,
+#' configuration, feature names and preprocessing; an atomic write, so an
+#' interrupted save leaves any previous file intact). `load_model()` reads a
+#' file written by `save_model()` or by the C, C++, Julia or Rust interfaces.
+#' R cannot keep models with `saveRDS()`: they live in Rust memory.
+#'
+#' @param model A model.
+#' @param path A file path (conventionally ending in `.safetensors`).
+#' @param threads Worker threads of the loaded model (0 = all cores).
+#' @return `save_model()`: the path, invisibly. `load_model()`: the model,
+#'   classed by its kind.
+#' @examples
+#' ex <- scmosaic_example()
+#' data <- list(RNA = ex$rna[ex$hvg, ], ADT = ex$adt)
+#' model <- fit_scvaeit(data, epochs = 1, hidden = 32, threads = 1, verbose = FALSE)
+#' path <- tempfile(fileext = ".safetensors")
+#' save_model(model, path)
+#' again <- load_model(path, threads = 1)
+#' class(again)
+#' all.equal(embed_cells(model, data), embed_cells(again, data))
+#' unlink(path)
+#' @export
 save_model <- function(model, path) {
   .check_model(model)
   if (!is.character(path) || length(path) != 1L || is.na(path) || !nzchar(path)) {
@@ -282,7 +374,8 @@ save_model <- function(model, path) {
   invisible(path)
 }
 
-# Load a model saved by save_model() (or by the C, C++, Julia or Rust API).
+#' @rdname save_model
+#' @export
 load_model <- function(path, threads = 0L) {
   if (!is.character(path) || length(path) != 1L || is.na(path) || !nzchar(path)) {
     .abort("'path' must be a file path")
@@ -292,7 +385,28 @@ load_model <- function(path, threads = 0L) {
   .new_model(.rs(model_load_(path, .threads(threads))))
 }
 
-# Feature names of the model, by modality.
+#' Inspect and tune a model
+#'
+#' `model_features()` gives the feature names the model was trained on,
+#' `training_history()` the losses of every epoch trained since the model was
+#' created or loaded, and `set_model_threads()` changes the number of worker
+#' threads.
+#'
+#' @param model A model.
+#' @param modality A modality name; `NULL` for all.
+#' @param threads Worker threads for the tensor kernels (0 = all cores).
+#' @return `model_features()`: a character vector, or a named list of them.
+#'   `training_history()`: a data frame with columns `epoch`, `loss`, `kl`,
+#'   `validation_loss` (`NA` without a validation split) and `seconds`.
+#'   `set_model_threads()`: the model, invisibly.
+#' @examples
+#' ex <- scmosaic_example()
+#' model <- fit_scvaeit(list(RNA = ex$rna[ex$hvg, ], ADT = ex$adt), epochs = 2,
+#'                      hidden = 32, threads = 1, verbose = FALSE)
+#' head(model_features(model, "ADT"))
+#' training_history(model)
+#' set_model_threads(model, 2)
+#' @export
 model_features <- function(model, modality = NULL) {
   .check_model(model)
   if (is.null(modality)) {
@@ -302,7 +416,8 @@ model_features <- function(model, modality = NULL) {
   .rs(model_features_(model, modality))
 }
 
-# Per-epoch losses of every training call since the model was created or loaded.
+#' @rdname model_features
+#' @export
 training_history <- function(model) {
   .check_model(model)
   h <- as.data.frame(model_history_(model))
@@ -310,7 +425,9 @@ training_history <- function(model) {
   h
 }
 
-set_threads <- function(model, threads) {
+#' @rdname model_features
+#' @export
+set_model_threads <- function(model, threads) {
   .check_model(model)
   .rs(model_set_threads_(model, .threads(threads)))
   invisible(model)
@@ -318,9 +435,34 @@ set_threads <- function(model, threads) {
 
 .fmt_int <- function(x) format(x, big.mark = ",", scientific = FALSE, trim = TRUE)
 
+#' Print and summarise a model
+#'
+#' `print()` shows the model's kind (scVAEIT or Multigrate), modalities,
+#' covariates, size and training state; `summary()` returns the same and
+#' more (configuration, device, the last epochs' losses) as a list.
+#'
+#' @param x,object A model.
+#' @param ... Unused.
+#' @return `print()`: `x`, invisibly. `summary()`: an object of class
+#'   `"summary.scmosaic_model"`, a list with `kind`, `modalities`,
+#'   `covariates`, `continuous_covariates`, `latent_dim`, `hidden`,
+#'   `n_params`, `epochs_trained`, `device`, `threads`, `history` and
+#'   `config`.
+#' @examples
+#' ex <- scmosaic_example()
+#' model <- fit_multigrate(list(RNA = ex$rna[ex$hvg, ], ADT = ex$adt), epochs = 1,
+#'                         hidden = 32, threads = 1, verbose = FALSE)
+#' print(model)
+#' s <- summary(model)
+#' s$kind
+#' s
+#' @name print.scmosaic_model
+#' @method print scmosaic_model
+#' @export
 print.scmosaic_model <- function(x, ...) {
   if (!model_valid_(x)) {
-    cat("<scVAEIT model: no longer valid (models cannot be kept with saveRDS()); use load_model()>\n")
+    cat(sprintf("<%s model: no longer valid (models cannot be kept with saveRDS()); use load_model()>\n",
+                .kind_label(.model_kind(x))))
     return(invisible(x))
   }
   info <- model_info_(x)
@@ -349,6 +491,9 @@ print.scmosaic_model <- function(x, ...) {
   invisible(x)
 }
 
+#' @rdname print.scmosaic_model
+#' @method summary scmosaic_model
+#' @export
 summary.scmosaic_model <- function(object, ...) {
   .check_model(object)
   info <- model_info_(object)
@@ -372,6 +517,9 @@ summary.scmosaic_model <- function(object, ...) {
   )
 }
 
+#' @rdname print.scmosaic_model
+#' @method print summary.scmosaic_model
+#' @export
 print.summary.scmosaic_model <- function(x, ...) {
   cat(sprintf("%s model (scmosaic)\n\nModalities:\n", .kind_label(x$kind)))
   print(x$modalities, row.names = FALSE)

@@ -1,6 +1,61 @@
-# One-call verb for SingleCellExperiment objects (Bioconductor's runX naming).
+# One-call verbs for SingleCellExperiment objects (Bioconductor's runX
+# naming): runScVAEIT() and runMultigrate() share .run_sce(). Their help page
+# is man/sce-verbs.Rd: runScVAEIT.Rd would differ from the Seurat verbs'
+# RunScVAEIT.Rd only in case, which R CMD check rejects.
 
-# Joint embedding and imputation for a SingleCellExperiment (see ?runScVAEIT).
+#' scVAEIT or Multigrate embedding and imputation for a SingleCellExperiment
+#'
+#' Trains a model on the main experiment and/or altExps (or uses `model`),
+#' stores the joint embedding with `reducedDim()` and the model in
+#' `metadata()`, and adds an imputed altExp for each experiment in `impute`.
+#' `runScVAEIT()` fits scVAEIT (reducedDim `"scVAEIT"`); `runMultigrate()`
+#' fits Multigrate (reducedDim `"Multigrate"`).
+#'
+#' @param x A SingleCellExperiment with raw counts; other modalities as
+#'   altExps (e.g. `altExp(x, "ADT")`), cells without a modality having
+#'   all-zero counts or being listed in `missing`.
+#' @param experiments Names of the main experiment and/or altExps to use;
+#'   default: all that have `assay.type` (with `model`: the model's
+#'   modalities).
+#' @param model A trained model of the verb's kind: embed and impute without
+#'   training. Its covariates are read from the colData columns of the same
+#'   names unless `covariates` / `continuous_covariates` is given.
+#' @param impute Experiments to impute, e.g. `"ADT"`.
+#' @param assay.type,main.name,features,missing,covariates,likelihood,zero_as_missing,continuous_covariates
+#'   See [scmosaic_data()].
+#' @param config,latent_dim,hidden,epochs,seed,threads,verbose See
+#'   [fit_mosaic()]; `config` must not ask for the other model.
+#' @param modality,sample,sample.seed See [RunScVAEIT()].
+#' @param name The reducedDim name; default `"scVAEIT"` (`runMultigrate()`:
+#'   `"Multigrate"`), or for one modality e.g. `"scVAEIT_ADT"`.
+#' @param imputed.suffix The imputed altExp of `"ADT"` is named
+#'   `paste0("ADT", imputed.suffix)`; default `".imputed"`
+#'   (`runMultigrate()`: `".multigrate"`).
+#' @param impute.scale `"normalized"` stores log-normalized values as the
+#'   altExp's `"logcounts"` assay; `"counts"` stores raw-count-scale values
+#'   as `"counts"`.
+#' @param n_draws See [impute_modality()].
+#' @param BPPARAM,chunk_size,worker_threads Embed and impute on BiocParallel
+#'   workers: see [embed_cells()].
+#' @param ... Unused; unknown arguments are an error.
+#' @return `x` with `reducedDim(x, name)`, `metadata(x)[[name]]` (the
+#'   model), the imputed altExps and one logical colData column per modality
+#'   saying which cells had it (e.g. `x$scVAEIT_has_ADT`).
+#' @examples
+#' if (requireNamespace("SingleCellExperiment", quietly = TRUE)) {
+#'   ex <- scmosaic_example()
+#'   sce <- SingleCellExperiment::SingleCellExperiment(
+#'     assays = list(counts = ex$rna[ex$hvg, ]))
+#'   adt <- ex$adt
+#'   adt[, ex$cells$split == "test"] <- 0
+#'   SingleCellExperiment::altExp(sce, "ADT") <-
+#'     SingleCellExperiment::SingleCellExperiment(assays = list(counts = adt))
+#'   sce <- runMultigrate(sce, impute = "ADT", epochs = 2, hidden = 32,
+#'                        threads = 1, verbose = FALSE)
+#'   SingleCellExperiment::reducedDimNames(sce)
+#' }
+#' @rdname sce-verbs
+#' @export
 runScVAEIT <- function(x, experiments = NULL, model = NULL, impute = NULL,
                        assay.type = "counts", main.name = NULL, features = NULL,
                        missing = NULL, covariates = NULL, likelihood = NULL,
@@ -9,27 +64,77 @@ runScVAEIT <- function(x, experiments = NULL, model = NULL, impute = NULL,
                        modality = NULL, sample = NULL, sample.seed = NULL,
                        name = NULL, imputed.suffix = ".imputed",
                        impute.scale = c("normalized", "counts"), n_draws = NULL,
-                       verbose = TRUE, continuous_covariates = NULL, ...) {
-  .need("SingleCellExperiment", "runScVAEIT()")
-  if (!methods::is(x, "SingleCellExperiment")) {
-    .abort("runScVAEIT() needs a SingleCellExperiment, got '", class(x)[1], "'")
-  }
+                       verbose = TRUE, continuous_covariates = NULL, BPPARAM = NULL,
+                       chunk_size = 5000L, worker_threads = 1L, ...) {
   .no_dots(..., fun = "runScVAEIT")
-  impute.scale <- match.arg(impute.scale)
+  .run_sce(
+    "scvaeit", "runScVAEIT()", x, experiments = experiments, model = model,
+    impute = impute, assay.type = assay.type, main.name = main.name, features = features,
+    missing = missing, covariates = covariates, likelihood = likelihood,
+    zero_as_missing = zero_as_missing, config = config, latent_dim = latent_dim,
+    hidden = hidden, epochs = epochs, seed = seed, threads = threads, modality = modality,
+    sample = sample, sample.seed = sample.seed, name = name,
+    imputed.suffix = imputed.suffix, impute.scale = match.arg(impute.scale),
+    n_draws = n_draws, verbose = verbose, continuous_covariates = continuous_covariates,
+    BPPARAM = BPPARAM, chunk_size = chunk_size, worker_threads = worker_threads
+  )
+}
+
+#' @rdname sce-verbs
+#' @export
+runMultigrate <- function(x, experiments = NULL, model = NULL, impute = NULL,
+                          assay.type = "counts", main.name = NULL, features = NULL,
+                          missing = NULL, covariates = NULL, likelihood = NULL,
+                          zero_as_missing = TRUE, config = list(), latent_dim = NULL,
+                          hidden = NULL, epochs = NULL, seed = NULL, threads = 0L,
+                          modality = NULL, sample = NULL, sample.seed = NULL,
+                          name = NULL, imputed.suffix = ".multigrate",
+                          impute.scale = c("normalized", "counts"), n_draws = NULL,
+                          verbose = TRUE, continuous_covariates = NULL, BPPARAM = NULL,
+                          chunk_size = 5000L, worker_threads = 1L, ...) {
+  .no_dots(..., fun = "runMultigrate")
+  .run_sce(
+    "multigrate", "runMultigrate()", x, experiments = experiments, model = model,
+    impute = impute, assay.type = assay.type, main.name = main.name, features = features,
+    missing = missing, covariates = covariates, likelihood = likelihood,
+    zero_as_missing = zero_as_missing, config = config, latent_dim = latent_dim,
+    hidden = hidden, epochs = epochs, seed = seed, threads = threads, modality = modality,
+    sample = sample, sample.seed = sample.seed, name = name,
+    imputed.suffix = imputed.suffix, impute.scale = match.arg(impute.scale),
+    n_draws = n_draws, verbose = verbose, continuous_covariates = continuous_covariates,
+    BPPARAM = BPPARAM, chunk_size = chunk_size, worker_threads = worker_threads
+  )
+}
+
+.run_sce <- function(kind, fun, x, experiments, model, impute, assay.type, main.name,
+                     features, missing, covariates, likelihood, zero_as_missing, config,
+                     latent_dim, hidden, epochs, seed, threads, modality, sample, sample.seed,
+                     name, imputed.suffix, impute.scale, n_draws, verbose,
+                     continuous_covariates, BPPARAM, chunk_size, worker_threads) {
+  .need("SingleCellExperiment", fun)
+  if (!methods::is(x, "SingleCellExperiment")) {
+    .abort(fun, " needs a SingleCellExperiment, got '", class(x)[1], "'")
+  }
   .verbose_mode(verbose)
   if (!is.null(modality) &&
       (!is.character(modality) || length(modality) != 1L || is.na(modality))) {
     .abort("'modality' must be NULL (the joint embedding) or one experiment name")
   }
-  .sample_code(sample)
+  .embed_options(sample)
   .seed_arg(sample.seed, "sample.seed")
-  # Default name "scVAEIT"; one modality's latent: "scVAEIT_ADT".
-  name <- name %||% (if (is.null(modality)) "scVAEIT" else paste0("scVAEIT_", modality))
+  .check_bpparam(BPPARAM, chunk_size, worker_threads)
+  if (!is.character(imputed.suffix) || length(imputed.suffix) != 1L || is.na(imputed.suffix)) {
+    .abort("'imputed.suffix' must be one string")
+  }
+  # Default name "scVAEIT" / "Multigrate"; one modality's latent: "scVAEIT_ADT".
+  label <- .kind_label(kind)
+  name <- name %||% (if (is.null(modality)) label else paste0(label, "_", modality))
   if (!is.character(name) || length(name) != 1L || is.na(name) || !nzchar(name)) {
     .abort("'name' must be one name")
   }
   if (is.null(model)) {
-    cfg <- .config(config, latent_dim, hidden, epochs, seed)
+    .resolve_method(kind, config, TRUE, fun)
+    cfg <- .config(config, latent_dim, hidden, epochs, seed, method = kind)
     data <- .sce_data(x, experiments = experiments, assay.type = assay.type,
                       main.name = main.name, features = features, likelihood = likelihood,
                       missing = missing, covariates = covariates,
@@ -42,7 +147,7 @@ runScVAEIT <- function(x, experiments = NULL, model = NULL, impute = NULL,
     model <- .new_model(.rs(model_new_(cfg, data$ptr, .threads(threads))))
     train_model(model, data, verbose = verbose)
   } else {
-    .check_model(model)
+    .check_model_kind(model, kind, fun)
     covariates <- covariates %||%
       .model_covariates(model, colnames(SummarizedExperiment::colData(x)))
     continuous_covariates <- continuous_covariates %||%
@@ -61,7 +166,8 @@ runScVAEIT <- function(x, experiments = NULL, model = NULL, impute = NULL,
                       continuous_covariates = continuous_covariates)
   }
   SingleCellExperiment::reducedDim(x, name) <-
-    embed_cells(model, data, modality = modality, sample = sample, seed = sample.seed)
+    embed_cells(model, data, modality = modality, sample = sample, seed = sample.seed,
+                BPPARAM = BPPARAM, chunk_size = chunk_size, worker_threads = worker_threads)
   S4Vectors::metadata(x)[[name]] <- model
   # Which cells had each modality, e.g. x$scVAEIT_has_ADT.
   for (m in data$modalities) {
@@ -70,7 +176,9 @@ runScVAEIT <- function(x, experiments = NULL, model = NULL, impute = NULL,
   # Bioconductor assay names: log-normalized values are "logcounts".
   assay_name <- if (impute.scale == "counts") "counts" else "logcounts"
   for (m in impute %||% character()) {
-    imp <- impute(model, data, modality = m, n_draws = n_draws, scale = impute.scale)
+    imp <- impute_modality(model, data, modality = m, n_draws = n_draws, scale = impute.scale,
+                           BPPARAM = BPPARAM, chunk_size = chunk_size,
+                           worker_threads = worker_threads)
     alt <- SingleCellExperiment::SingleCellExperiment(
       assays = stats::setNames(list(imp), assay_name))
     SingleCellExperiment::altExp(x, paste0(m, imputed.suffix)) <- alt

@@ -1,8 +1,40 @@
-# scmosaic: R interface to the scmosaic Rust library (scVAEIT).
+# scmosaic: R interface to the scmosaic Rust library (scVAEIT, Multigrate).
 #
 # Layout: R/extendr-wrappers.R holds the generated .Call wrappers of the Rust
 # functions (all ending in `_`, internal); the public API is in R/data.R
-# (inputs), R/model.R (verbs), R/seurat.R and R/sce.R (one-call verbs).
+# (inputs), R/model.R (models), R/infer.R (embedding, imputation),
+# R/parallel.R (BiocParallel workers), R/seurat.R and R/sce.R (one-call
+# verbs), R/example.R (shipped data) and R/deprecated.R. Documentation is
+# roxygen2 comments: after editing them run, from bindings/r/scmosaic,
+#   Rscript tools/document.R
+# which rewrites man/ and NAMESPACE.
+
+#' scmosaic: mosaic single-cell integration and imputation
+#'
+#' R interface to the scmosaic Rust library: the scVAEIT (Du, Cai and
+#' Roeder, PNAS 2022) and Multigrate (Lotfollahi et al., 2022) models for
+#' mosaic single-cell data, where each cell measures only some modalities
+#' (RNA, surface protein, chromatin accessibility). Both train a variational
+#' autoencoder, embed cells in a joint latent space and impute the
+#' modalities a cell lacks.
+#'
+#' Start with the vignette: `vignette("scmosaic", package = "scmosaic")`.
+#'
+#' - Seurat: [RunScVAEIT()], [RunMultigrate()].
+#' - SingleCellExperiment: [runScVAEIT()], [runMultigrate()].
+#' - Matrices: [scmosaic_data()], [fit_mosaic()], [embed_cells()],
+#'   [impute_modality()], [map_query()].
+#' - Models: [save_model()], [load_model()], [model_features()],
+#'   [training_history()]; `print()` and `summary()` name the model's kind.
+#' - Larger data: `BPPARAM` of [embed_cells()] and [impute_modality()] runs
+#'   inference on BiocParallel workers, local or on a cluster.
+#' - Example data: [scmosaic_example()].
+#'
+#' Models are saved as the same `safetensors` files the C, C++, Julia and
+#' Rust interfaces read.
+#'
+#' @keywords internal
+"_PACKAGE"
 
 .onUnload <- function(libpath) {
   library.dynam.unload("scmosaic", libpath)

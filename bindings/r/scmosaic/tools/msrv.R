@@ -1,4 +1,4 @@
-# Run by ./configure: finds cargo (PATH, then ~/.cargo/bin as src/Makevars
+# Sourced by tools/config.R: finds cargo (PATH, then ~/.cargo/bin as src/Makevars
 # does) and checks rustc against the crate's minimum version.
 msrv <- "1.92.0"
 path <- Sys.getenv("PATH")

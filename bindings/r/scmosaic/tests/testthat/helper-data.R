@@ -1,9 +1,7 @@
-# Shared fixtures: the bundled REAP-seq PBMC data (data/reap_pbmc2 of the
-# repository) read with Matrix::readMM, a subset of cells, and one small model
-# trained once for the whole suite.
-#
-# The data are found through SCMOSAIC_DATA (set by bindings/r/run-tests.sh),
-# else by searching upwards from the working directory for data/reap_pbmc2.
+# Shared fixtures: the example data shipped with the package (every 5th cell
+# of the repository's data/reap_pbmc2: 614 cells, 123 of them in the 'test'
+# split; see ?scmosaic_example), and one small model trained once for the
+# whole suite.
 
 .fixtures <- new.env(parent = emptyenv())
 
@@ -18,66 +16,38 @@ find_upwards <- function(rel) {
   }
 }
 
-data_dir <- function() {
-  env <- Sys.getenv("SCMOSAIC_DATA")
-  if (nzchar(env) && dir.exists(env)) return(env)
-  find_upwards(file.path("data", "reap_pbmc2"))
-}
-
+# The repository around the package, when there is one (tests of files
+# outside the package: the README walkthrough, the generated wrappers):
+# SCMOSAIC_ROOT (set by bindings/r/run-tests.sh), else searched upwards.
 repo_root <- function() {
   env <- Sys.getenv("SCMOSAIC_ROOT")
-  if (nzchar(env) && file.exists(file.path(env, "README.md"))) return(env)
-  d <- data_dir()
-  if (is.null(d)) return(NULL)
-  dirname(dirname(d))
-}
-
-skip_without_data <- function() {
-  if (is.null(data_dir())) {
-    skip("bundled data not found: set SCMOSAIC_DATA to the repository's data/reap_pbmc2")
+  if (nzchar(env) && file.exists(file.path(env, "bindings", "r", "scmosaic", "DESCRIPTION"))) {
+    return(env)
   }
+  d <- find_upwards(file.path("bindings", "r", "scmosaic", "DESCRIPTION"))
+  if (is.null(d)) NULL else dirname(dirname(dirname(dirname(d))))
 }
 
-# Full matrices (features x cells, dgCMatrix) with names; read once.
+# The example data, read once.
 reap <- function() {
-  if (is.null(.fixtures$reap)) {
-    d <- data_dir()
-    read <- function(f) {
-      m <- Matrix::readMM(gzfile(file.path(d, f)))
-      methods::as(methods::as(m, "CsparseMatrix"), "generalMatrix")
-    }
-    genes <- readLines(file.path(d, "rna_features.tsv"))
-    prots <- readLines(file.path(d, "adt_features.tsv"))
-    bc <- readLines(file.path(d, "barcodes.tsv"))
-    rna <- read("rna.mtx.gz")
-    adt <- read("adt.mtx.gz")
-    dimnames(rna) <- list(genes, bc)
-    dimnames(adt) <- list(prots, bc)
-    .fixtures$reap <- list(
-      rna = rna, adt = adt,
-      hvg = readLines(file.path(d, "rna_hvg.tsv")),
-      cells = utils::read.delim(file.path(d, "cells.tsv"))
-    )
-  }
+  if (is.null(.fixtures$reap)) .fixtures$reap <- scmosaic_example()
   .fixtures$reap
 }
 
-# Every 5th cell (614 cells, 123 of them in the 'test' split), the 2000
-# highly variable genes and all 43 proteins. Protein is removed (all-zero
-# counts) for the test cells.
+# The 2000 highly variable genes and all 43 proteins. Protein is removed
+# (all-zero counts) for the test cells.
 small <- function() {
   if (is.null(.fixtures$small)) {
     r <- reap()
-    keep <- seq(1, ncol(r$rna), by = 5)
-    rna <- r$rna[r$hvg, keep]
-    adt <- r$adt[, keep]
-    test <- r$cells$split[keep] == "test"
+    rna <- r$rna[r$hvg, ]
+    adt <- r$adt
+    test <- r$cells$split == "test"
     adt_masked <- adt
     adt_masked[, test] <- 0
     adt_masked <- Matrix::drop0(adt_masked)
     .fixtures$small <- list(
       rna = rna, adt = adt, adt_masked = adt_masked, test = test,
-      rna_all_genes = r$rna[, keep], cell_type = r$cells$cell_type[keep]
+      rna_all_genes = r$rna, cell_type = r$cells$cell_type
     )
   }
   .fixtures$small

@@ -31,14 +31,13 @@ trained_cont <- function() {
 }
 
 test_that("continuous covariates condition both models (lists)", {
-  skip_without_data()
   d <- cont_cells()
   x <- list(RNA = d$rna, ADT = d$adt)
   data <- scmosaic_data(x, continuous_covariates = d$cov)
   expect_identical(data$continuous_covariates, c("depth", "score"))
   expect_output(print(data), "continuous covariates: depth, score")
   for (cfg in list(cont_config, cont_mg_config)) {
-    m <- fit_scvaeit(x, config = cfg, continuous_covariates = d$cov, verbose = FALSE)
+    m <- fit_mosaic(x, config = cfg, continuous_covariates = d$cov, verbose = FALSE)
     expect_output(print(m), "continuous covariates: depth, score")
     expect_identical(summary(m)$continuous_covariates, c("depth", "score"))
     z <- embed_cells(m, x, continuous_covariates = d$cov)
@@ -64,31 +63,29 @@ test_that("continuous covariates condition both models (lists)", {
 })
 
 test_that("NA: scVAEIT's training mean; Multigrate refuses it", {
-  skip_without_data()
   d <- cont_cells()
   x <- list(RNA = d$rna, ADT = d$adt)
   na <- d$cov
   na$depth[3] <- NA
   m <- fit_scvaeit(x, config = cont_config, continuous_covariates = na, verbose = FALSE)
   expect_true(all(is.finite(embed_cells(m, x, continuous_covariates = na))))
-  expect_scm_error(fit_scvaeit(x, config = cont_mg_config, continuous_covariates = na,
+  expect_scm_error(fit_mosaic(x, config = cont_mg_config, continuous_covariates = na,
                                verbose = FALSE),
                    "'depth' is NaN \\(missing\\) in cell 2")
   # logsigm takes log1p: negative values are an error
   neg <- d$cov
   neg$score <- neg$score - 10
   expect_scm_error(
-    fit_scvaeit(x, config = c(cont_mg_config, list(multigrate = list(cont_cov_type = "logsigm"))),
+    fit_mosaic(x, config = c(cont_mg_config, list(multigrate = list(cont_cov_type = "logsigm"))),
                 continuous_covariates = neg, verbose = FALSE),
     "values must be >= 0")
   expect_scm_error(
-    fit_scvaeit(x, config = c(cont_mg_config, list(multigrate = list(cont_cov_type = "mlp"))),
+    fit_mosaic(x, config = c(cont_mg_config, list(multigrate = list(cont_cov_type = "mlp"))),
                 continuous_covariates = d$cov, verbose = FALSE),
     "\"mlp\" is not implemented")
 })
 
 test_that("bad continuous covariates are R errors", {
-  skip_without_data()
   d <- cont_cells()
   x <- list(RNA = d$rna, ADT = d$adt)
   expect_scm_error(scmosaic_data(x, continuous_covariates = list(depth = 1:3)),
@@ -111,7 +108,6 @@ test_that("bad continuous covariates are R errors", {
 })
 
 test_that("Seurat: meta.data columns; a trained model reads its own", {
-  skip_without_data()
   skip_if_not_installed("SeuratObject")
   d <- cont_cells()
   obj <- small_seurat(200)
@@ -138,7 +134,6 @@ test_that("Seurat: meta.data columns; a trained model reads its own", {
 })
 
 test_that("SingleCellExperiment: colData columns; query mapping keeps the reference", {
-  skip_without_data()
   skip_if_not_installed("SingleCellExperiment")
   d <- cont_cells()
   sce <- SingleCellExperiment::SingleCellExperiment(assays = list(counts = d$rna))
@@ -150,10 +145,11 @@ test_that("SingleCellExperiment: colData columns; query mapping keeps the refere
   ref <- sce[, 1:140]
   query <- sce[, 141:200]
   query$batch <- "b2"
-  ref <- runScVAEIT(ref, config = cont_mg_config, covariates = "batch",
-                    continuous_covariates = c("depth", "score"), verbose = FALSE)
-  m <- S4Vectors::metadata(ref)[["scVAEIT"]]
-  z_ref <- SingleCellExperiment::reducedDim(ref, "scVAEIT")
+  ref <- runMultigrate(ref, config = cont_mg_config, covariates = "batch",
+                       continuous_covariates = c("depth", "score"), verbose = FALSE)
+  m <- S4Vectors::metadata(ref)[["Multigrate"]]
+  expect_s3_class(m, "scmosaic_multigrate")
+  z_ref <- SingleCellExperiment::reducedDim(ref, "Multigrate")
   mapped <- map_query(m, query, verbose = FALSE)
   expect_identical(embed_cells(mapped, ref), embed_cells(m, ref))
   expect_equal(unname(embed_cells(mapped, ref)), unname(z_ref), tolerance = 1e-6)

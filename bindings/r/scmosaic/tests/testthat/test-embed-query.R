@@ -1,5 +1,5 @@
 # Per-modality and sampled embeddings (embed_cells(modality, sample, seed),
-# RunScVAEIT / runScVAEIT) and query-to-reference mapping (map_query) for
+# RunScVAEIT / RunMultigrate / runScVAEIT / runMultigrate) and query-to-reference mapping (map_query) for
 # lists of matrices, Seurat and SingleCellExperiment objects.
 
 expect_scm_error <- function(expr, pattern) {
@@ -20,14 +20,13 @@ mg_cells <- function() {
 mg_model <- function() {
   if (is.null(.fixtures$mg)) {
     d <- mg_cells()
-    .fixtures$mg <- fit_scvaeit(list(RNA = d$rna, ADT = d$adt), config = mg_config,
-                                verbose = FALSE)
+    .fixtures$mg <- fit_mosaic(list(RNA = d$rna, ADT = d$adt), config = mg_config,
+                               verbose = FALSE)
   }
   .fixtures$mg
 }
 
 test_that("Multigrate: per-modality latents have NaN rows for cells without the modality", {
-  skip_without_data()
   d <- mg_cells()
   m <- mg_model()
   expect_output(print(m), "Multigrate model")
@@ -52,7 +51,6 @@ test_that("Multigrate: per-modality latents have NaN rows for cells without the 
 })
 
 test_that("sampled embeddings: the same seed gives the same values", {
-  skip_without_data()
   d <- mg_cells()
   m <- mg_model()
   data <- scmosaic_data(list(RNA = d$rna, ADT = d$adt))
@@ -71,7 +69,6 @@ test_that("sampled embeddings: the same seed gives the same values", {
 })
 
 test_that("scVAEIT: each modality's latent is finite for every cell", {
-  skip_without_data()
   s <- small()
   model <- trained_model()
   data <- scmosaic_data(list(RNA = s$rna, ADT = s$adt_masked))
@@ -88,7 +85,6 @@ test_that("scVAEIT: each modality's latent is finite for every cell", {
 })
 
 test_that("embed_cells checks modality, sample and seed", {
-  skip_without_data()
   s <- small()
   model <- trained_model()
   x <- list(RNA = s$rna[, 1:20])
@@ -114,10 +110,9 @@ query_split <- function() {
 }
 
 test_that("map_query (lists, Multigrate): reference embeddings bit-identical, query embedded", {
-  skip_without_data()
   p <- query_split()
-  ref <- fit_scvaeit(list(RNA = p$rna_r, ADT = p$adt_r), covariates = list(batch = p$b_r),
-                     config = mg_config, verbose = FALSE)
+  ref <- fit_mosaic(list(RNA = p$rna_r, ADT = p$adt_r), covariates = list(batch = p$b_r),
+                    config = mg_config, verbose = FALSE)
   ref_data <- scmosaic_data(list(RNA = p$rna_r, ADT = p$adt_r), covariates = list(batch = p$b_r))
   z_ref <- embed_cells(ref, ref_data)
   za_ref <- embed_cells(ref, ref_data, modality = "ADT")
@@ -126,7 +121,7 @@ test_that("map_query (lists, Multigrate): reference embeddings bit-identical, qu
   expect_scm_error(embed_cells(ref, q, covariates = list(batch = p$b_q)), "level 'b2'")
 
   mapped <- map_query(ref, q, covariates = list(batch = p$b_q), verbose = FALSE)
-  expect_s3_class(mapped, "scmosaic_model")
+  expect_s3_class(mapped, c("scmosaic_multigrate", "scmosaic_model"), exact = TRUE)
   expect_equal(summary(mapped)$covariates, list(batch = c("b0", "b1", "b2")))
   expect_equal(summary(mapped)$epochs_trained, 6L)
   expect_equal(nrow(training_history(mapped)), 6L)
@@ -144,7 +139,7 @@ test_that("map_query (lists, Multigrate): reference embeddings bit-identical, qu
   expect_identical(embed_cells(mapped, q, covariates = list(batch = p$b_q)), z_q)
   # the query has no ADT: its ADT latent is all NaN; its protein is imputed from RNA
   expect_true(all(is.nan(embed_cells(mapped, q_data, modality = "ADT"))))
-  imp <- impute(mapped, q_data, "ADT", n_draws = 0)
+  imp <- impute_modality(mapped, q_data, "ADT", n_draws = 0)
   expect_equal(dim(imp), c(43L, 150L))
   expect_true(all(is.finite(imp)))
 
@@ -171,7 +166,6 @@ test_that("map_query (lists, Multigrate): reference embeddings bit-identical, qu
 })
 
 test_that("map_query errors: query without the covariate, bad arguments", {
-  skip_without_data()
   p <- query_split()
   ref <- fit_scvaeit(list(RNA = p$rna_r[, 1:120]), covariates = list(batch = p$b_r[1:120]),
                      latent_dim = 4, hidden = 16, epochs = 1, verbose = FALSE)
@@ -189,29 +183,31 @@ test_that("map_query errors: query without the covariate, bad arguments", {
 })
 
 test_that("Seurat: per-modality DimReduc, map_query with meta.data covariates", {
-  skip_without_data()
   skip_if_not_installed("Seurat")
   d <- mg_cells()
   m <- mg_model()
   obj <- small_seurat(240)
-  obj <- RunScVAEIT(obj, model = m, modality = "ADT", verbose = FALSE)
-  expect_true("scvaeit_adt" %in% SeuratObject::Reductions(obj))
-  expect_false("scvaeit" %in% SeuratObject::Reductions(obj))
-  e <- SeuratObject::Embeddings(obj, "scvaeit_adt")
-  expect_identical(colnames(e), paste0("SCVAEITADT_", 1:8))
+  obj <- RunMultigrate(obj, model = m, modality = "ADT", verbose = FALSE)
+  expect_true("multigrate_adt" %in% SeuratObject::Reductions(obj))
+  expect_false("multigrate" %in% SeuratObject::Reductions(obj))
+  e <- SeuratObject::Embeddings(obj, "multigrate_adt")
+  expect_identical(colnames(e), paste0("MULTIGRATEADT_", 1:8))
   expect_identical(unname(apply(is.nan(e), 1, all)), !d$has_adt)
-  expect_identical(SeuratObject::DefaultAssay(obj[["scvaeit_adt"]]), "ADT")
+  expect_identical(SeuratObject::DefaultAssay(obj[["multigrate_adt"]]), "ADT")
   expect_identical(unname(e), unname(embed_cells(m, list(RNA = d$rna, ADT = d$adt),
                                                  modality = "ADT")))
-  expect_identical(unname(obj$scvaeit_adt_has_ADT), d$has_adt)
-  obj <- RunScVAEIT(obj, model = m, sample = TRUE, sample.seed = 2,
-                    reduction.name = "sampled", reduction.key = "SMP_", verbose = FALSE)
+  expect_identical(unname(obj$multigrate_adt_has_ADT), d$has_adt)
+  obj <- RunMultigrate(obj, model = m, sample = TRUE, sample.seed = 2,
+                       reduction.name = "sampled", reduction.key = "SMP_", verbose = FALSE)
   expect_identical(unname(SeuratObject::Embeddings(obj, "sampled")),
                    unname(embed_cells(m, obj, sample = TRUE, seed = 2)))
-  expect_scm_error(RunScVAEIT(obj, model = m, modality = "protein", verbose = FALSE),
+  expect_scm_error(RunMultigrate(obj, model = m, modality = "protein", verbose = FALSE),
                    "no modality 'protein'")
-  expect_scm_error(RunScVAEIT(obj, model = m, modality = 1, verbose = FALSE),
+  expect_scm_error(RunMultigrate(obj, model = m, modality = 1, verbose = FALSE),
                    "'modality' must be NULL")
+  # a Multigrate model is not a scVAEIT model
+  expect_scm_error(RunScVAEIT(obj, model = m, verbose = FALSE),
+                   "RunScVAEIT\\(\\) needs a scVAEIT model, but 'model' is a Multigrate model; use RunMultigrate\\(\\)")
   SeuratObject::VariableFeatures(obj) <- rownames(d$rna)[1:300]
   expect_scm_error(RunScVAEIT(obj, assays = "RNA", modality = "ADT", epochs = 1,
                               verbose = FALSE),
@@ -240,7 +236,6 @@ test_that("Seurat: per-modality DimReduc, map_query with meta.data covariates", 
 })
 
 test_that("SingleCellExperiment: per-modality reducedDim, map_query with colData covariates", {
-  skip_without_data()
   skip_if_not_installed("SingleCellExperiment")
   d <- mg_cells()
   m <- mg_model()
@@ -248,17 +243,19 @@ test_that("SingleCellExperiment: per-modality reducedDim, map_query with colData
   SingleCellExperiment::mainExpName(sce) <- "RNA"
   SingleCellExperiment::altExp(sce, "ADT") <- SingleCellExperiment::SingleCellExperiment(
     assays = list(counts = d$adt))
-  sce <- runScVAEIT(sce, model = m, modality = "ADT", verbose = FALSE)
-  za <- SingleCellExperiment::reducedDim(sce, "scVAEIT_ADT")
+  sce <- runMultigrate(sce, model = m, modality = "ADT", verbose = FALSE)
+  za <- SingleCellExperiment::reducedDim(sce, "Multigrate_ADT")
   expect_equal(dim(za), c(240L, 8L))
   expect_identical(unname(apply(is.nan(za), 1, all)), !d$has_adt)
   expect_identical(za, embed_cells(m, sce, modality = "ADT"))
-  expect_identical(sce$scVAEIT_ADT_has_ADT, d$has_adt)
-  expect_identical(S4Vectors::metadata(sce)$scVAEIT_ADT, m)
-  sce <- runScVAEIT(sce, model = m, sample = TRUE, sample.seed = 5, name = "s5",
-                    verbose = FALSE)
+  expect_identical(sce$Multigrate_ADT_has_ADT, d$has_adt)
+  expect_identical(S4Vectors::metadata(sce)$Multigrate_ADT, m)
+  sce <- runMultigrate(sce, model = m, sample = TRUE, sample.seed = 5, name = "s5",
+                       verbose = FALSE)
   expect_identical(SingleCellExperiment::reducedDim(sce, "s5"),
                    embed_cells(m, sce, sample = TRUE, seed = 5))
+  expect_scm_error(runScVAEIT(sce, model = m, verbose = FALSE),
+                   "needs a scVAEIT model, but 'model' is a Multigrate model; use runMultigrate\\(\\)")
 
   s <- small()
   ref_sce <- SingleCellExperiment::SingleCellExperiment(assays = list(counts = s$rna[, 1:200]))

@@ -89,7 +89,7 @@ test_that("unknown modality, mismatched features, wrong objects", {
   set.seed(4)
   x <- tiny()
   model <- scmosaic_model(x, latent_dim = 2, hidden = 8, epochs = 1)
-  expect_scm_error(impute(model, x, "ATAC"), "the model has no modality 'ATAC' \\(modalities: RNA, ADT\\)")
+  expect_scm_error(impute_modality(model, x, "ATAC"), "the model has no modality 'ATAC' \\(modalities: RNA, ADT\\)")
   other <- x$RNA
   rownames(other) <- paste0("gene", 1:20)
   expect_scm_error(embed_cells(model, list(RNA = other)),
@@ -97,8 +97,22 @@ test_that("unknown modality, mismatched features, wrong objects", {
   d <- scmosaic_data(list(RNA = other))
   expect_scm_error(embed_cells(model, d), "none of the 20 data features matches the model's 20 features")
   expect_scm_error(embed_cells(model, scmosaic_data(list(ATAC = x$RNA))), "modality 'ATAC', which the model does not know")
-  expect_scm_error(impute(model, x, "ADT", features = "CD999"), "feature 'CD999'")
-  expect_scm_error(impute(model, x, "ADT", covariates = c(batch = "a")), "covariate 'batch'")
+  expect_scm_error(impute_modality(model, x, "ADT", features = "CD999"), "feature 'CD999'")
+  expect_scm_error(impute_modality(model, x, "ADT", covariates = c(batch = "a")), "covariate 'batch'")
+  expect_scm_error(impute_modality(model, x, "ADT", covariates = c(batch = "a", batch = "b")),
+                   "naming each covariate once")
+  # The options reach Rust as the core's ImputeRequest / EmbedRequest JSON,
+  # parsed there (ImputeRequest::from_json): one feature is still a list of
+  # features, unknown keys and scales are errors of the core.
+  one <- impute_modality(model, x, "ADT", features = "p2", n_draws = 0)
+  expect_identical(dimnames(one), list("p2", colnames(x$ADT)))
+  ptr <- scmosaic_data(x)$ptr
+  expect_error(model_impute_(model, ptr, "ADT", list(n_drawz = 1), -1, 0L),
+               "impute options: unknown field `n_drawz`")
+  expect_error(model_impute_(model, ptr, "ADT", list(scale = "log"), -1, 0L),
+               "impute options: unknown variant `log`")
+  expect_error(model_embed_(model, ptr, NULL, list(sample = 1L), -1, 0L),
+               "embed options: invalid type")
   expect_scm_error(embed_cells(list(), x), "expected a scmosaic model")
   expect_scm_error(scmosaic_data(42), "class 'numeric'")
   # Partially matching features: a warning, then the missing ones count as unmeasured.
@@ -132,7 +146,6 @@ test_that("missing, corrupt and stale model files", {
 })
 
 test_that("Seurat and SingleCellExperiment inputs are checked", {
-  skip_without_data()
   skip_if_not_installed("Seurat")
   obj <- small_seurat(40)
   expect_scm_error(scmosaic_data(obj, assays = c("RNA", "PROTEIN")),

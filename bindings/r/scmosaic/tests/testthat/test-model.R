@@ -1,5 +1,4 @@
 test_that("a small model trains, embeds and imputes held-out protein accurately", {
-  skip_without_data()
   s <- small()
   model <- trained_model()
   expect_s3_class(model, c("scmosaic_scvaeit", "scmosaic_model"))
@@ -14,7 +13,7 @@ test_that("a small model trains, embeds and imputes held-out protein accurately"
 
   # Protein for the cells whose protein was removed, from their RNA only.
   rna_only <- list(RNA = s$rna[, s$test])
-  imp <- impute(model, rna_only, "ADT", scale = "counts")
+  imp <- impute_modality(model, rna_only, "ADT", scale = "counts")
   expect_equal(dim(imp), c(nrow(s$adt), sum(s$test)))
   expect_identical(rownames(imp), rownames(s$adt))
   expect_identical(colnames(imp), colnames(s$rna)[s$test])
@@ -26,17 +25,16 @@ test_that("a small model trains, embeds and imputes held-out protein accurately"
 
   # The same cells inside the full dataset (ADT marked missing) give the same
   # answer (decoding the posterior means: draws depend on the cells' positions).
-  expect_equal(impute(model, data, "ADT", n_draws = 0)[, s$test],
-               impute(model, rna_only, "ADT", n_draws = 0), tolerance = 1e-5)
+  expect_equal(impute_modality(model, data, "ADT", n_draws = 0)[, s$test],
+               impute_modality(model, rna_only, "ADT", n_draws = 0), tolerance = 1e-5)
 })
 
 test_that("impute options: features, draws, variance, normalized scale", {
-  skip_without_data()
   s <- small()
   model <- trained_model()
   cells <- which(s$test)[1:20]
   data <- list(RNA = s$rna[, cells])
-  one <- impute(model, data, "ADT", features = c("CD19", "CD14"), n_draws = 5,
+  one <- impute_modality(model, data, "ADT", features = c("CD19", "CD14"), n_draws = 5,
                 variance = TRUE, draws = TRUE, seed = 7)
   expect_named(one, c("mean", "variance", "draws"))
   expect_equal(dim(one$mean), c(2L, 20L))
@@ -44,17 +42,16 @@ test_that("impute options: features, draws, variance, normalized scale", {
   expect_equal(dim(one$draws), c(2L, 20L, 5L))
   expect_true(all(one$variance >= 0))
   expect_equal(one$mean, apply(one$draws, c(1, 2), mean), tolerance = 1e-4)
-  again <- impute(model, data, "ADT", features = c("CD19", "CD14"), n_draws = 5,
+  again <- impute_modality(model, data, "ADT", features = c("CD19", "CD14"), n_draws = 5,
                   variance = TRUE, draws = TRUE, seed = 7)
   expect_identical(one, again)
-  norm <- impute(model, data, "ADT", n_draws = 0)
+  norm <- impute_modality(model, data, "ADT", n_draws = 0)
   expect_true(all(norm >= 0))
-  rna_denoised <- impute(model, data, "RNA", features = rownames(s$rna)[1:3])
+  rna_denoised <- impute_modality(model, data, "RNA", features = rownames(s$rna)[1:3])
   expect_equal(dim(rna_denoised), c(3L, 20L))
 })
 
 test_that("save -> load gives the same outputs, and print/summary work", {
-  skip_without_data()
   s <- small()
   model <- trained_model()
   path <- tempfile(fileext = ".safetensors")
@@ -64,8 +61,8 @@ test_that("save -> load gives the same outputs, and print/summary work", {
   again <- load_model(path)
   data <- list(RNA = s$rna[, 1:50], ADT = s$adt_masked[, 1:50])
   expect_identical(embed_cells(again, data), embed_cells(model, data))
-  expect_identical(impute(again, data, "ADT", n_draws = 3),
-                   impute(model, data, "ADT", n_draws = 3))
+  expect_identical(impute_modality(again, data, "ADT", n_draws = 3),
+                   impute_modality(model, data, "ADT", n_draws = 3))
   expect_identical(model_features(again), model_features(model))
   expect_output(print(again), "RNA \\(nb, 2,000 features\\), ADT \\(nb, 43 features\\)")
   expect_output(print(again), "trained 20 epochs")
@@ -80,7 +77,6 @@ test_that("save -> load gives the same outputs, and print/summary work", {
 })
 
 test_that("training can be cancelled between epochs and the model stays usable", {
-  skip_without_data()
   s <- small()
   data <- scmosaic_data(list(RNA = s$rna[, 1:100], ADT = s$adt[, 1:100]))
   model <- scmosaic_model(data, latent_dim = 4, hidden = 16, epochs = 10)
@@ -98,7 +94,6 @@ test_that("training can be cancelled between epochs and the model stays usable",
 })
 
 test_that("progress is printed on the console", {
-  skip_without_data()
   s <- small()
   data <- scmosaic_data(list(RNA = s$rna[, 1:60], ADT = s$adt[, 1:60]))
   model <- scmosaic_model(data, latent_dim = 4, hidden = 16, epochs = 3)
@@ -110,7 +105,6 @@ test_that("progress is printed on the console", {
 })
 
 test_that("dense matrices, integer matrices and dgCMatrix give the same data", {
-  skip_without_data()
   s <- small()
   model <- trained_model()
   sp <- list(RNA = s$rna[, 1:30], ADT = s$adt[, 1:30])

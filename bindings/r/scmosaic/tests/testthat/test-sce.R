@@ -9,7 +9,6 @@ small_sce <- function() {
 }
 
 test_that("SingleCellExperiment round trip: reducedDim and imputed altExp", {
-  skip_without_data()
   skip_if_not_installed("SingleCellExperiment")
   s <- small()
   model <- trained_model()
@@ -28,14 +27,13 @@ test_that("SingleCellExperiment round trip: reducedDim and imputed altExp", {
   expect_true("ADT.imputed" %in% SingleCellExperiment::altExpNames(sce))
   imp <- SummarizedExperiment::assay(SingleCellExperiment::altExp(sce, "ADT.imputed"), "logcounts")
   expect_equal(dim(imp), c(43L, ncol(sce)))
-  expect_equal(imp, impute(model, list(RNA = s$rna, ADT = s$adt_masked), "ADT"),
+  expect_equal(imp, impute_modality(model, list(RNA = s$rna, ADT = s$adt_masked), "ADT"),
                tolerance = 1e-5)
   # The imputed altExp has no "counts" assay, so a later call leaves it out.
   expect_equal(scmosaic_data(sce)$modalities, c("RNA", "ADT"))
 })
 
 test_that("runScVAEIT trains when no model is given, with a covariate", {
-  skip_without_data()
   skip_if_not_installed("SingleCellExperiment")
   sce <- small_sce()[, 1:120]
   sce$batch <- rep(c("a", "b"), length.out = ncol(sce))

@@ -1,5 +1,4 @@
 test_that("Seurat round trip: DimReduc usable by FindNeighbors/RunUMAP, imputed assay", {
-  skip_without_data()
   skip_if_not_installed("Seurat")
   suppressPackageStartupMessages(library(Seurat))
   s <- small()
@@ -34,7 +33,7 @@ test_that("Seurat round trip: DimReduc usable by FindNeighbors/RunUMAP, imputed 
                c("RNA", "ADT"))
   imp <- GetAssayData(obj, assay = "ADT.imputed", slot = "data")
   expect_equal(dim(imp), c(43L, ncol(obj)))
-  direct <- impute(model, list(RNA = s$rna, ADT = s$adt_masked), "ADT")
+  direct <- impute_modality(model, list(RNA = s$rna, ADT = s$adt_masked), "ADT")
   expect_equal(as.matrix(imp), direct, tolerance = 1e-5, ignore_attr = TRUE)
 
   obj <- suppressWarnings(FindNeighbors(obj, reduction = "scvaeit", dims = 1:16, verbose = FALSE))
@@ -48,13 +47,12 @@ test_that("Seurat round trip: DimReduc usable by FindNeighbors/RunUMAP, imputed 
 
   # Embedding and imputation verbs accept the Seurat object directly.
   expect_equal(embed_cells(model, obj), emb, tolerance = 1e-6, ignore_attr = TRUE)
-  expect_equal(impute(model, obj, "ADT"), direct, tolerance = 1e-5)
-  expect_equal(impute(model, obj, "ADT", n_draws = 0)[, rna_only],
-               impute(model, list(RNA = s$rna[, s$test]), "ADT", n_draws = 0), tolerance = 1e-5)
+  expect_equal(impute_modality(model, obj, "ADT"), direct, tolerance = 1e-5)
+  expect_equal(impute_modality(model, obj, "ADT", n_draws = 0)[, rna_only],
+               impute_modality(model, list(RNA = s$rna[, s$test]), "ADT", n_draws = 0), tolerance = 1e-5)
 })
 
 test_that("RunScVAEIT trains when no model is given (counts scale, custom names)", {
-  skip_without_data()
   skip_if_not_installed("Seurat")
   obj <- small_seurat(150)
   SeuratObject::VariableFeatures(obj) <- rownames(small()$rna)[1:500]
@@ -70,7 +68,6 @@ test_that("RunScVAEIT trains when no model is given (counts scale, custom names)
 })
 
 test_that("merged Seurat objects: cells of an object without ADT lack ADT", {
-  skip_without_data()
   skip_if_not_installed("Seurat")
   s <- small()
   model <- trained_model()

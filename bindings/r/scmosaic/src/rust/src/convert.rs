@@ -105,11 +105,36 @@ pub(crate) fn indices<'a>(x: &'a Robj, what: &str) -> Result<&'a [i32]> {
     Ok(v)
 }
 
-/// Config keys whose values are always JSON arrays, even when R gives one value.
-const ARRAY_KEYS: [&str; 3] = ["hidden", "p_modal", "covariates"];
+/// How R values become one kind of JSON object: its name in error messages
+/// and the keys whose values are always JSON arrays, even when R gives one
+/// value.
+pub(crate) struct JsonShape {
+    what: &'static str,
+    arrays: &'static [&'static str],
+}
 
-/// An R value (named list = object, unnamed list = array, vectors) as JSON.
+/// A model configuration.
+pub(crate) const CONFIG: JsonShape = JsonShape {
+    what: "config",
+    arrays: &["hidden", "p_modal", "covariates"],
+};
+
+/// The options of an imputation or embedding (`scmosaic::ImputeRequest`,
+/// `scmosaic::EmbedRequest`).
+pub(crate) const REQUEST: JsonShape = JsonShape {
+    what: "option",
+    arrays: &["features"],
+};
+
+/// A configuration given from R (named list = object, unnamed list = array,
+/// vectors) as JSON.
 pub(crate) fn to_json(x: &Robj, key: &str) -> Result<Value> {
+    to_json_as(&CONFIG, x, key)
+}
+
+/// An R value (named list = object, unnamed list = array, vectors) as JSON
+/// of the given shape.
+pub(crate) fn to_json_as(shape: &JsonShape, x: &Robj, key: &str) -> Result<Value> {
     if x.is_null() {
         return Ok(Value::Null);
     }
@@ -122,27 +147,29 @@ pub(crate) fn to_json(x: &Robj, key: &str) -> Result<Value> {
                 for (name, v) in names.iter().zip(list.values()) {
                     if name.is_empty() || *name == "NA" {
                         return Err(r_error(format!(
-                            "config: every element of '{key}' needs a name"
+                            "{}: every element of '{key}' needs a name",
+                            shape.what
                         )));
                     }
-                    obj.insert(name.to_string(), to_json(&v, name)?);
+                    obj.insert(name.to_string(), to_json_as(shape, &v, name)?);
                 }
                 Ok(Value::Object(obj))
             }
             _ if list.is_empty() && key.is_empty() => Ok(Value::Object(Map::new())),
             _ => Ok(Value::Array(
                 list.values()
-                    .map(|v| to_json(&v, key))
+                    .map(|v| to_json_as(shape, &v, key))
                     .collect::<Result<_>>()?,
             )),
         };
     }
-    let what = if key.is_empty() { "config" } else { key };
+    let what = if key.is_empty() { shape.what } else { key };
+    let kind = shape.what;
     let items: Vec<Value> = if let Some(v) = x.as_logical_slice() {
         v.iter()
             .map(|b| {
                 if b.is_na() {
-                    Err(r_error(format!("config '{what}' is NA")))
+                    Err(r_error(format!("{kind} '{what}' is NA")))
                 } else {
                     Ok(Value::Bool(b.is_true()))
                 }
@@ -152,7 +179,7 @@ pub(crate) fn to_json(x: &Robj, key: &str) -> Result<Value> {
         v.iter()
             .map(|&i| {
                 if i == i32::MIN {
-                    Err(r_error(format!("config '{what}' is NA")))
+                    Err(r_error(format!("{kind} '{what}' is NA")))
                 } else {
                     Ok(Value::Number(i.into()))
                 }
@@ -162,27 +189,27 @@ pub(crate) fn to_json(x: &Robj, key: &str) -> Result<Value> {
         v.iter()
             .map(|&f| {
                 if !f.is_finite() {
-                    Err(r_error(format!("config '{what}' must be finite, got {f}")))
+                    Err(r_error(format!("{kind} '{what}' must be finite, got {f}")))
                 } else if f.fract() == 0.0 && f.abs() < 9.0e15 {
                     Ok(Value::Number((f as i64).into()))
                 } else {
                     Number::from_f64(f)
                         .map(Value::Number)
-                        .ok_or_else(|| r_error(format!("config '{what}': bad number {f}")))
+                        .ok_or_else(|| r_error(format!("{kind} '{what}': bad number {f}")))
                 }
             })
             .collect::<Result<_>>()?
     } else if x.is_string() {
-        strings(x, &format!("config '{what}'"))?
+        strings(x, &format!("{kind} '{what}'"))?
             .into_iter()
             .map(Value::String)
             .collect()
     } else {
         return Err(r_error(format!(
-            "config '{what}' has an unsupported type (use numbers, strings, logicals and lists)"
+            "{kind} '{what}' has an unsupported type (use numbers, strings, logicals and lists)"
         )));
     };
-    if items.len() == 1 && !ARRAY_KEYS.contains(&key) {
+    if items.len() == 1 && !shape.arrays.contains(&key) {
         Ok(items.into_iter().next().expect("one item"))
     } else {
         Ok(Value::Array(items))

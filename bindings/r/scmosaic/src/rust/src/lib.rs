@@ -6,9 +6,11 @@
 //! caught by the extendr wrappers and also becomes an R error: it never
 //! unwinds into R or aborts the session.
 //!
-//! The R package builds this crate as a member of the repository's Cargo
-//! workspace (`src/Makevars`), so it uses the same `Cargo.lock` and target
-//! folder as the Rust library.
+//! Installed from the repository, the R package builds this crate as a
+//! member of the repository's Cargo workspace (`src/Makevars`), so it uses
+//! the same `Cargo.lock` and target folder as the Rust library; the source
+//! package made by `bindings/r/build-package.sh` builds it offline from the
+//! crates it carries.
 
 use extendr_api::prelude::*;
 

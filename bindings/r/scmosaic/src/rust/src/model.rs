@@ -1,12 +1,12 @@
 //! Models: create, train (with progress and Ctrl-C), embed, impute, save, load.
 
-use crate::convert::{from_json, r_error, strings, to_json, OrR};
+use crate::convert::{from_json, r_error, to_json, to_json_as, OrR, REQUEST};
 use crate::data::dataset_ptr;
 use crate::progress::{interrupt_pending, Mode, ProgressBar};
 use extendr_api::prelude::*;
 use extendr_api::Result;
 use scmosaic::{
-    Alignment, EmbedRequest, EpochLog, ImputeRequest, ImputeScale, Model, ModelConfig, StopReason,
+    Alignment, EmbedRequest, EpochLog, ImputeRequest, Model, ModelConfig, ModelKind, StopReason,
 };
 use std::cell::Cell;
 use std::ops::ControlFlow;
@@ -70,6 +70,42 @@ fn set_threads(model: &mut Model, threads: i32) -> Result<()> {
         ));
     }
     model.set_threads(threads as usize).or_r()
+}
+
+/// The model's name as users know it, for progress lines.
+fn kind_label(kind: ModelKind) -> &'static str {
+    match kind {
+        ModelKind::Scvaeit => "scVAEIT",
+        ModelKind::Multigrate => "Multigrate",
+    }
+}
+
+/// The seed of random stream `stream` derived from `seed`: stream 0 is
+/// `seed` itself; others are spread with the SplitMix64 finalizer, so chunks
+/// of cells processed separately (BiocParallel, `R/parallel.R`) draw
+/// independent noise, and a single chunk matches an unchunked call.
+fn stream_seed(seed: u64, stream: i32) -> u64 {
+    if stream <= 0 {
+        return seed;
+    }
+    let mut z = (stream as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    seed ^ z ^ (z >> 31)
+}
+
+/// The seed given from R (`< 0` or not finite: the training seed) for
+/// random stream `stream`.
+fn request_seed(m: &Model, seed: f64, stream: i32) -> Option<u64> {
+    let base = if seed.is_finite() && seed >= 0.0 {
+        Some(seed as u64)
+    } else {
+        None
+    };
+    if stream <= 0 {
+        return base;
+    }
+    Some(stream_seed(base.unwrap_or(m.config().train.seed), stream))
 }
 
 /// A configuration as JSON text: `config` is JSON text or a named list (see
@@ -168,7 +204,11 @@ fn model_train_(
         }
         rm.model.set_epochs(epochs as usize).or_r()?;
     }
-    let mut bar = ProgressBar::new(Mode::from_code(verbose), rm.model.epochs_trained());
+    let mut bar = ProgressBar::new(
+        Mode::from_code(verbose),
+        kind_label(rm.model.kind()),
+        rm.model.epochs_trained(),
+    );
     let mut logs: Vec<EpochLog> = Vec::new();
     let mut interrupted = false;
     let result = rm.model.fit_with_progress(&ds, &mut |log| {
@@ -211,18 +251,45 @@ fn alignment(a: &Alignment) -> List {
     )
 }
 
+/// The options of a request given from R as a named list (`list()`: the
+/// defaults), as the JSON text the core parses (`ImputeRequest::from_json`,
+/// `EmbedRequest::from_json`: unknown keys and bad values are errors there).
+fn request_json(options: &Robj) -> Result<String> {
+    if !(options.is_list() || options.is_null()) {
+        return Err(r_error(
+            "internal error: request options must be a named list",
+        ));
+    }
+    let v = to_json_as(&REQUEST, options, "")?;
+    Ok(if v.is_null() {
+        "{}".to_string()
+    } else {
+        v.to_string()
+    })
+}
+
 /// Latent values, column-major cells x latent. `modality`: NULL (the joint
-/// latent) or one modality's name; `sample`: -1 the config's choice, 0 the
-/// posterior mean, 1 one posterior sample; `seed` < 0: the training seed.
+/// latent) or one modality's name; `options`: `EmbedRequest` options as a
+/// named list (`sample`: TRUE/FALSE, absent: the config's choice); `seed` < 0:
+/// the training seed; `stream` > 0: the random stream of that chunk of cells
+/// (0: unchunked).
 /// @noRd
 #[extendr]
-fn model_embed_(model: Robj, data: Robj, modality: Robj, sample: i32, seed: f64) -> Result<List> {
+fn model_embed_(
+    model: Robj,
+    data: Robj,
+    modality: Robj,
+    options: Robj,
+    seed: f64,
+    stream: i32,
+) -> Result<List> {
     let _busy = Busy::enter()?;
     let ptr = model_ptr(&model)?;
     let ds = dataset_ptr(&data)?;
     let m = &ptr.try_addr()?.model;
-    let mut req = EmbedRequest::default();
-    if !modality.is_null() {
+    let modality = if modality.is_null() {
+        None
+    } else {
         let name = modality
             .as_str()
             .filter(|_| modality.len() == 1)
@@ -233,17 +300,10 @@ fn model_embed_(model: Robj, data: Robj, modality: Robj, sample: i32, seed: f64)
                 m.schema().modality_names().join(", ")
             )));
         }
-        req.modality = Some(name.to_string());
-    }
-    req.sample = match sample {
-        -1 => None,
-        0 => Some(false),
-        1 => Some(true),
-        other => return Err(r_error(format!("invalid sample code {other}"))),
+        Some(name)
     };
-    if seed.is_finite() && seed >= 0.0 {
-        req.seed = Some(seed as u64);
-    }
+    let mut req = EmbedRequest::from_json(modality, Some(&request_json(&options)?)).or_r()?;
+    req.seed = request_seed(m, seed, stream);
     let e = m.embed_with(&ds, &req).or_r()?;
     let (n, d) = (e.n_cells, e.dim);
     let mut values = vec![0f64; n * d];
@@ -289,55 +349,25 @@ fn opt(v: Option<&[f32]>) -> Robj {
 }
 
 /// Imputed values. Row-major cells x features is column-major features x
-/// cells, the R orientation, so values are returned as they are.
+/// cells, the R orientation, so values are returned as they are. `options`:
+/// `ImputeRequest` options as a named list (`features`, `n_draws`, `scale`,
+/// `variance`, `draws`, `hide_target`, `covariates` as a named list of
+/// levels; absent: the defaults); `seed` and `stream`: as for `model_embed_`.
 /// @noRd
 #[extendr]
-#[allow(clippy::too_many_arguments)]
 fn model_impute_(
     model: Robj,
     data: Robj,
     modality: &str,
-    features: Robj,
-    n_draws: i32,
-    scale: &str,
-    variance: bool,
-    draws: bool,
-    hide_target: bool,
+    options: Robj,
     seed: f64,
-    covariates: Robj,
+    stream: i32,
 ) -> Result<List> {
     let _busy = Busy::enter()?;
     let ptr = model_ptr(&model)?;
     let ds = dataset_ptr(&data)?;
-    let mut req = ImputeRequest::new(modality);
-    if !features.is_null() {
-        req.features = Some(strings(&features, "'features'")?);
-    }
-    req.n_draws = (n_draws >= 0).then_some(n_draws as usize);
-    req.scale = match scale {
-        "counts" => ImputeScale::Counts,
-        "normalized" => ImputeScale::Normalized,
-        other => return Err(r_error(format!("unknown scale '{other}'"))),
-    };
-    req.variance = variance;
-    req.draws = draws;
-    req.hide_target = hide_target;
-    if seed.is_finite() && seed >= 0.0 {
-        req.seed = Some(seed as u64);
-    }
-    if !covariates.is_null() {
-        let levels = strings(&covariates, "'covariates'")?;
-        let names: Vec<String> = covariates
-            .names()
-            .map(|n| n.map(str::to_string).collect())
-            .unwrap_or_default();
-        if names.len() != levels.len() || names.iter().any(|n| n.is_empty()) {
-            return Err(r_error(
-                "'covariates' must be a named character vector, e.g. c(batch = \"b1\")",
-            ));
-        }
-        req.covariates = names.into_iter().zip(levels).collect();
-    }
+    let mut req = ImputeRequest::from_json(modality, Some(&request_json(&options)?)).or_r()?;
+    req.seed = request_seed(&ptr.try_addr()?.model, seed, stream);
     let out = ptr.try_addr()?.model.impute(&ds, &req).or_r()?;
     Ok(list!(
         mean = to_f64(&out.mean),
@@ -364,6 +394,27 @@ fn model_save_(model: Robj, path: &str) -> Result<()> {
 #[extendr]
 fn model_load_(path: &str, threads: i32) -> Result<Robj> {
     let mut model = Model::load(path).or_r()?;
+    set_threads(&mut model, threads)?;
+    Ok(wrap(model))
+}
+
+/// The model as safetensors bytes (what `model_save_` writes), for
+/// BiocParallel workers, which cannot share the external pointer.
+/// @noRd
+#[extendr]
+fn model_to_bytes_(model: Robj) -> Result<Raw> {
+    let _busy = Busy::enter()?;
+    let ptr = model_ptr(&model)?;
+    let bytes = ptr.try_addr()?.model.to_bytes().or_r()?;
+    Ok(Raw::from_bytes(&bytes))
+}
+
+/// A model from safetensors bytes (`model_to_bytes_`, or a saved file read
+/// with `readBin`).
+/// @noRd
+#[extendr]
+fn model_from_bytes_(bytes: Raw, threads: i32) -> Result<Robj> {
+    let mut model = Model::from_bytes(bytes.as_slice()).or_r()?;
     set_threads(&mut model, threads)?;
     Ok(wrap(model))
 }
@@ -477,6 +528,8 @@ extendr_module! {
     fn model_impute_;
     fn model_save_;
     fn model_load_;
+    fn model_to_bytes_;
+    fn model_from_bytes_;
     fn model_set_threads_;
     fn model_info_;
     fn model_features_;

@@ -51,6 +51,8 @@ impl Mode {
 
 pub(crate) struct ProgressBar {
     mode: Mode,
+    /// The model's name as users know it ("scVAEIT", "Multigrate").
+    label: &'static str,
     /// Epochs trained before this call.
     start: usize,
     started: Instant,
@@ -70,9 +72,10 @@ fn fmt_secs(s: f64) -> String {
 }
 
 impl ProgressBar {
-    pub(crate) fn new(mode: Mode, start: usize) -> Self {
+    pub(crate) fn new(mode: Mode, label: &'static str, start: usize) -> Self {
         ProgressBar {
             mode,
+            label,
             start,
             started: Instant::now(),
             last_tenth: 0,
@@ -107,7 +110,7 @@ impl ProgressBar {
                 const W: usize = 24;
                 let filled = W * done / total;
                 let bar: String = (0..W).map(|i| if i < filled { '=' } else { ' ' }).collect();
-                let line = format!("scVAEIT [{bar}] {stats}");
+                let line = format!("{} [{bar}] {stats}", self.label);
                 let pad = self.width.saturating_sub(line.len());
                 self.width = line.len();
                 rprint!("\r{line}{}", " ".repeat(pad));
@@ -117,7 +120,7 @@ impl ProgressBar {
                 let tenth = 10 * done / total;
                 if done == 1 || tenth > self.last_tenth || done == total {
                     self.last_tenth = tenth;
-                    rprintln!("scVAEIT {stats}");
+                    rprintln!("{} {stats}", self.label);
                 }
             }
             Mode::Silent => {}
