@@ -375,23 +375,14 @@ fn pca_baseline(data: &reap::ReapData, dump_to: Option<&PathBuf>) -> serde_json:
     let clusters = scmosaic_eval::cluster::cluster_to_k(&z, k, types.len(), 15, 0);
     let ari = adjusted_rand_index(&clusters, &labels);
     // protein: kNN regression from the train cells' counts
-    let adt = data.train.modality("adt").expect("adt");
-    let idx: std::collections::HashMap<&str, usize> = adt
-        .features()
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.as_str(), i))
-        .collect();
-    let cols: Vec<usize> = data.proteins.iter().map(|p| idx[p.as_str()]).collect();
-    let p = cols.len();
-    let dense = adt.data().select_cols(&cols).expect("cols").to_dense();
-    let tr = dense.stored_values();
+    let p = data.proteins.len();
+    let tr = reap::protein_counts(&data.train, &data.proteins).expect("protein counts");
     let nn = knn(zs, zt, k, 15, false);
     let mut pred = vec![0f64; nn.len() * p];
     for (i, neigh) in nn.iter().enumerate() {
         for &(j, _) in neigh {
             for c in 0..p {
-                pred[i * p + c] += tr[j * p + c] as f64 / neigh.len() as f64;
+                pred[i * p + c] += tr[j * p + c] / neigh.len() as f64;
             }
         }
         let s: f64 = pred[i * p..(i + 1) * p].iter().sum();
@@ -423,16 +414,7 @@ fn run(a: Args) -> Result<(), String> {
     if a.model == "pca" {
         let mut json = pca_baseline(&data, a.dump.as_ref());
         json["split"] = a.split.clone().into();
-        println!("{json}");
-        if let Some(p) = &a.out {
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .map_err(|err| format!("{}: {err}", p.display()))?;
-            writeln!(f, "{json}").map_err(|err| err.to_string())?;
-        }
-        return Ok(());
+        return emit(&json, a.out.as_ref());
     }
     let cfg = config(&a)?;
     let mut model = Model::new(&cfg, &data.train).map_err(e)?;
@@ -494,8 +476,13 @@ fn run(a: Args) -> Result<(), String> {
         "coverage": cov,
         "s_per_epoch": train_seconds / report.epochs_run.max(1) as f64,
     });
+    emit(&json, a.out.as_ref())
+}
+
+/// Prints one JSON line and appends it to `out` when given.
+fn emit(json: &serde_json::Value, out: Option<&PathBuf>) -> Result<(), String> {
     println!("{json}");
-    if let Some(p) = &a.out {
+    if let Some(p) = out {
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

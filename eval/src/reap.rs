@@ -16,6 +16,7 @@ use super::gap::{self, modality_sets, LabelMixing};
 use super::metrics::{
     adjusted_rand_index, clr, knn_accuracy, mean_median, pearson, per_column, spearman,
 };
+use scmosaic::config::{ModalityConfig, Normalization};
 use scmosaic::data::read_lines;
 use scmosaic::{
     read_10x_folder, Dataset, Error, ImputeRequest, ImputeScale, Likelihood, Modality, Model,
@@ -69,7 +70,7 @@ pub fn reference_config() -> ModelConfig {
 /// validation split; everything else (modality dropout, modality alignment,
 /// layers, optimizer) Multigrate's defaults.
 pub fn multigrate_config() -> ModelConfig {
-    multigrate_run(
+    let mut c = ModelConfig::from_json(
         r#"{
           "model": "multigrate",
           "latent_dim": 32,
@@ -80,6 +81,11 @@ pub fn multigrate_config() -> ModelConfig {
           "train": {"validation_fraction": 0.0}
         }"#,
     )
+    .expect("valid config");
+    c.train.epochs = 100;
+    c.train.batch_size = 256;
+    c.train.seed = 0;
+    c
 }
 
 /// The standardized run for Multigrate with the settings the reference
@@ -88,25 +94,16 @@ pub fn multigrate_config() -> ModelConfig {
 /// lr 5e-4, weight decay 1e-3, 100 epochs, batch 256, no validation split, and
 /// neither modality dropout nor modality alignment.
 pub fn multigrate_reference_config() -> ModelConfig {
-    multigrate_run(
-        r#"{
-          "model": "multigrate",
-          "latent_dim": 32,
-          "modalities": [
-            {"name": "rna", "likelihood": "nb"},
-            {"name": "adt", "likelihood": "mse", "normalization": "clr"}
-          ],
-          "multigrate": {"modality_dropout": 0.0, "modality_alignment": 0.0},
-          "train": {"validation_fraction": 0.0}
-        }"#,
-    )
-}
-
-fn multigrate_run(json: &str) -> ModelConfig {
-    let mut c = ModelConfig::from_json(json).expect("valid config");
-    c.train.epochs = 100;
-    c.train.batch_size = 256;
-    c.train.seed = 0;
+    let mut c = multigrate_config();
+    c.modalities[1] = ModalityConfig {
+        name: "adt".into(),
+        likelihood: Some(Likelihood::Gaussian),
+        normalization: Some(Normalization::Clr),
+        ..Default::default()
+    };
+    let mg = c.multigrate.get_or_insert_with(Default::default);
+    mg.modality_dropout = 0.0;
+    mg.modality_alignment = 0.0;
     c
 }
 
@@ -393,15 +390,7 @@ pub fn validation_split(data: &ReapData, fraction: f64, split_seed: u64) -> Resu
     let no = |m: &str| Error::InvalidData(format!("no {m} modality"));
     let rna = held.modality("rna").ok_or_else(|| no("rna"))?.clone();
     let test = Dataset::new(vec![rna])?;
-    let adt = held.modality("adt").ok_or_else(|| no("adt"))?;
-    let idx: std::collections::HashMap<&str, usize> = adt
-        .features()
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.as_str(), i))
-        .collect();
-    let cols: Vec<usize> = data.proteins.iter().map(|p| idx[p.as_str()]).collect();
-    let dense = adt.data().select_cols(&cols)?.to_dense();
+    let test_protein_counts = protein_counts(&held, &data.proteins)?;
     let libs = train
         .modality("adt")
         .ok_or_else(|| no("adt"))?
@@ -411,7 +400,7 @@ pub fn validation_split(data: &ReapData, fraction: f64, split_seed: u64) -> Resu
         train,
         test,
         proteins: data.proteins.clone(),
-        test_protein_counts: dense.stored_values().iter().map(|&v| v as f64).collect(),
+        test_protein_counts,
         train_labels: fit.iter().map(|&r| data.train_labels[r].clone()).collect(),
         test_labels: valid
             .iter()
@@ -419,4 +408,28 @@ pub fn validation_split(data: &ReapData, fraction: f64, split_seed: u64) -> Resu
             .collect(),
         train_protein_median: mean_median(&libs).1,
     })
+}
+
+/// The counts of `proteins` (by name, in that order) of every cell of
+/// `data`'s `adt` modality, `[n_cells, proteins]` row-major.
+pub fn protein_counts(data: &Dataset, proteins: &[String]) -> Result<Vec<f64>> {
+    let adt = data
+        .modality("adt")
+        .ok_or_else(|| Error::InvalidData("no adt modality".into()))?;
+    let idx: std::collections::HashMap<&str, usize> = adt
+        .features()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.as_str(), i))
+        .collect();
+    let cols = proteins
+        .iter()
+        .map(|p| {
+            idx.get(p.as_str())
+                .copied()
+                .ok_or_else(|| Error::NotFound(format!("protein '{p}'")))
+        })
+        .collect::<Result<Vec<usize>>>()?;
+    let dense = adt.data().select_cols(&cols)?.to_dense();
+    Ok(dense.stored_values().iter().map(|&v| v as f64).collect())
 }

@@ -48,7 +48,7 @@ pub(crate) trait Runner: Send + Sync + std::fmt::Debug {
     /// Latent values `[n, Z]` (see [`infer::embed`]).
     fn embed(&self, job: InferJob<'_>, plan: EmbedPlan) -> Vec<f32>;
     /// Decoder means and draws (see [`infer::impute`]).
-    fn impute(&self, job: InferJob<'_>, plan: &ImputePlan) -> Result<(Vec<f32>, Option<Vec<f32>>)>;
+    fn impute(&self, job: InferJob<'_>, plan: &ImputePlan) -> (Vec<f32>, Option<Vec<f32>>);
     /// Sets output-layer biases where given (see [`Network::output_biases`]).
     fn set_head_bias(&mut self, biases: &[Option<Vec<f32>>]);
     /// All parameters on the host.
@@ -119,7 +119,7 @@ where
         infer::embed::<B, _>(&self.net.valid(), job, plan, &self.at.device)
     }
 
-    fn impute(&self, job: InferJob<'_>, plan: &ImputePlan) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
+    fn impute(&self, job: InferJob<'_>, plan: &ImputePlan) -> (Vec<f32>, Option<Vec<f32>>) {
         infer::impute::<B, _>(&self.net.valid(), job, plan, &self.at.device)
     }
 

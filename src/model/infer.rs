@@ -10,7 +10,6 @@ use super::engine::InferJob;
 use crate::align::Alignment;
 use crate::backend::Compute;
 use crate::batch::Batch;
-use crate::error::{Error, Result};
 use crate::module::network::{Decode, Network};
 use crate::nn::{tensor2, to_vec, BnStats, Fwd};
 use crate::train::{rng_for, Stream};
@@ -198,13 +197,13 @@ pub(crate) fn embed<B: Compute, N: Network<B>>(
 /// Decoder means `[n, n_out]` (averaged over draws on the output scale) and,
 /// if requested, the draws `[n, n_draws, n_out]`. With
 /// [`ImputePlan::predictive`], each draw samples the observation model
-/// instead (an error when the network has none).
+/// instead.
 pub(crate) fn impute<B: Compute, N: Network<B>>(
     net: &N,
     job: InferJob<'_>,
     plan: &ImputePlan,
     device: &B::Device,
-) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
+) -> (Vec<f32>, Option<Vec<f32>>) {
     let (aligned, layout) = (job.aligned, job.layout);
     let n = aligned.n_cells;
     let latent = layout.latent;
@@ -270,9 +269,7 @@ pub(crate) fn impute<B: Compute, N: Network<B>>(
                 })
                 .collect(),
             Some(pp) => {
-                let noises = net.observation(&b, decode, &mut fwd).ok_or_else(|| {
-                    Error::config("this model does not provide posterior-predictive draws")
-                })?;
+                let noises = net.observation(&b, decode, &mut fwd);
                 let lk = l.max(1);
                 noises
                     .iter()
@@ -319,5 +316,5 @@ pub(crate) fn impute<B: Compute, N: Network<B>>(
             }
         }
     }
-    Ok((mean, draws))
+    (mean, draws)
 }

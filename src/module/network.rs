@@ -16,6 +16,7 @@ use crate::align::Aligned;
 use crate::backend::Compute;
 use crate::batch::Batch;
 use crate::config::{FamilySettings, ResolvedConfig};
+use crate::distributions::Noise;
 use crate::nn::{Dense, Fwd};
 use burn::module::Module;
 use burn::tensor::Tensor;
@@ -269,14 +270,6 @@ pub(crate) trait Network<B: Compute>:
     fn impute(&self, b: &Batch<B>, d: Decode<B>, f: &mut Fwd<'_, B>) -> Vec<Tensor<B, 3>>;
 
     /// The observation model of each output block `d.targets` per decoded
-    /// row (rows cell-major `[n L]`), for posterior-predictive draws; `None`
-    /// when the network does not provide one.
-    fn observation(
-        &self,
-        _b: &Batch<B>,
-        _d: Decode<B>,
-        _f: &mut Fwd<'_, B>,
-    ) -> Option<Vec<crate::distributions::Noise>> {
-        None
-    }
+    /// row (rows cell-major `[n L]`), for posterior-predictive draws.
+    fn observation(&self, b: &Batch<B>, d: Decode<B>, f: &mut Fwd<'_, B>) -> Vec<Noise>;
 }

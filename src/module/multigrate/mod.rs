@@ -165,6 +165,10 @@ pub fn combine_experts<B: Backend>(
     }
 }
 
+/// Per modality the decoder output, the decoding covariates per row, and
+/// the number of draws per cell.
+type Draws<B> = (Vec<MgOutput<B>>, Option<Tensor<B, 2>>, usize);
+
 impl<B: Compute> MultiVae<B> {
     /// A freshly initialised network (PyTorch default initialisation from
     /// `rng`); `mix_start`: per modality, the data-derived start of an NB
@@ -437,13 +441,8 @@ impl<B: Compute> MultiVae<B> {
     /// Encodes, then decodes the posterior mean (`d.draws = None`) or `L`
     /// posterior samples (rows cell-major `[n L]`); also returns the
     /// decoding covariates per row and `L`.
-    fn decode_draws(
-        &self,
-        batch: &Batch<B>,
-        d: Decode<B>,
-        fwd: &mut Fwd<'_, B>,
-    ) -> (Vec<MgOutput<B>>, Option<Tensor<B, 2>>, usize) {
-        let enc = self.encode(batch, fwd);
+    fn decode_draws(&self, b: &Batch<B>, d: Decode<B>, fwd: &mut Fwd<'_, B>) -> Draws<B> {
+        let enc = self.encode(b, fwd);
         let embed = self.embed_covariates(d.cov.as_ref());
         let (z, embed, cov, l) = match d.draws {
             None => (enc.mu, embed, d.cov, 1),

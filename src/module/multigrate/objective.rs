@@ -296,13 +296,8 @@ impl<B: Compute> Network<B> for MultiVae<B> {
         MultiVae::decode_means(self, batch, d, fwd)
     }
 
-    fn observation(
-        &self,
-        batch: &Batch<B>,
-        d: Decode<B>,
-        fwd: &mut Fwd<'_, B>,
-    ) -> Option<Vec<Noise>> {
-        Some(MultiVae::observation(self, batch, d, fwd))
+    fn observation(&self, b: &Batch<B>, d: Decode<B>, f: &mut Fwd<'_, B>) -> Vec<Noise> {
+        MultiVae::observation(self, b, d, f)
     }
 }
 

@@ -205,35 +205,26 @@ impl<B: Compute> Network<B> for ScVaeIt<B> {
             .collect()
     }
 
-    fn observation(
-        &self,
-        batch: &Batch<B>,
-        d: Decode<B>,
-        fwd: &mut Fwd<'_, B>,
-    ) -> Option<Vec<Noise>> {
+    fn observation(&self, b: &Batch<B>, d: Decode<B>, f: &mut Fwd<'_, B>) -> Vec<Noise> {
         let blocks = d.targets.clone();
-        let (outs, _) = self.decode_draws(batch, d, fwd);
-        Some(
-            outs.iter()
-                .zip(&blocks)
-                .map(|(o, &k)| self.likelihood(k).noise(o))
-                .collect(),
-        )
+        let (outs, _) = self.decode_draws(b, d, f);
+        outs.iter()
+            .zip(&blocks)
+            .map(|(o, &k)| self.likelihood(k).noise(o))
+            .collect()
     }
 }
+
+/// Per block the decoder output, and the number of draws per cell.
+type Draws<B> = (Vec<BlockOutput<B>>, usize);
 
 impl<B: Compute> ScVaeIt<B> {
     /// Encodes, then decodes the blocks `d.targets` at the posterior mean
     /// (`d.draws = None`, `L` = 1) or for `L` posterior samples (rows
     /// cell-major `[n L]`). The encoder reads the dense inputs (no host
     /// view), so imputations do not depend on the backend's sparse path.
-    fn decode_draws(
-        &self,
-        batch: &Batch<B>,
-        d: Decode<B>,
-        fwd: &mut Fwd<'_, B>,
-    ) -> (Vec<BlockOutput<B>>, usize) {
-        let enc = self.encode(&batch.x, batch.avail.clone(), batch.cov.as_ref(), None, fwd);
+    fn decode_draws(&self, b: &Batch<B>, d: Decode<B>, fwd: &mut Fwd<'_, B>) -> Draws<B> {
+        let enc = self.encode(&b.x, b.avail.clone(), b.cov.as_ref(), None, fwd);
         let (dec_cov, blocks) = (d.cov.as_ref(), &d.targets[..]);
         let Some((l, eps)) = d.draws else {
             let outs = self.decode(enc.mu, enc.embed, dec_cov, Some(&enc.skip), blocks, fwd);

@@ -169,9 +169,17 @@ embed_cells <- function(model, data, modality = NULL, sample = NULL, seed = NULL
 #' @param seed Seed of the posterior draws (default: the training seed).
 #' @param covariates Decode under these covariate levels, e.g.
 #'   `c(batch = "b1")` (categorical covariates only).
-#' @return A features x cells matrix; with `variance` or `draws`, a list with
-#'   `mean`, `variance` (features x cells) and `draws` (features x cells x
-#'   draws).
+#' @param predictive Posterior-predictive draws: each draw also samples the
+#'   observation model's own noise (negative binomial counts, Gaussian
+#'   noise, ...), so quantiles over the draws are prediction intervals for the
+#'   values a measurement would give (needs `n_draws` of 1 or more).
+#' @param quantiles Also return these quantiles (each in \[0, 1\]) over the
+#'   draws, e.g. `c(0.1, 0.9)` for central 80% intervals (needs `n_draws` of
+#'   1 or more).
+#' @return A features x cells matrix; with `variance`, `draws` or
+#'   `quantiles`, a list with `mean`, `variance` (features x cells), `draws`
+#'   (features x cells x draws) and, when `quantiles` are asked for,
+#'   `quantiles` (features x cells x quantiles).
 #' @seealso [embed_cells()], [RunScVAEIT()], [runScVAEIT()].
 #' @examples
 #' ex <- scmosaic_example()
@@ -182,14 +190,25 @@ embed_cells <- function(model, data, modality = NULL, sample = NULL, seed = NULL
 #' imp <- impute_modality(model, data, "ADT", n_draws = 10, variance = TRUE)
 #' dim(imp$mean)
 #' summary(as.vector(imp$variance))
+#' # 80% prediction intervals from posterior-predictive draws
+#' pi80 <- impute_modality(model, data, "ADT", scale = "counts", n_draws = 20,
+#'                         predictive = TRUE, quantiles = c(0.1, 0.9))
+#' dim(pi80$quantiles)
 #' @export
 impute_modality <- function(model, data, modality, features = NULL, n_draws = NULL,
                             scale = c("normalized", "counts"), variance = FALSE,
                             draws = FALSE, hide = FALSE, seed = NULL, covariates = NULL,
+                            predictive = FALSE, quantiles = NULL,
                             BPPARAM = NULL, chunk_size = 5000L, worker_threads = 1L, ...) {
   .check_model(model)
   .check_modality(model, modality)
   scale <- match.arg(scale)
+  .is_flag(predictive, "predictive")
+  if (!is.null(quantiles) &&
+      (!is.numeric(quantiles) || length(quantiles) == 0L || anyNA(quantiles) ||
+       any(quantiles < 0 | quantiles > 1))) {
+    .abort("'quantiles' must be a numeric vector of values in [0, 1]")
+  }
   .is_flag(variance, "variance")
   .is_flag(draws, "draws")
   .is_flag(hide, "hide")
@@ -210,7 +229,9 @@ impute_modality <- function(model, data, modality, features = NULL, n_draws = NU
   # scmosaic::ImputeRequest's JSON keys; absent ones take the defaults.
   opts <- list(features = features, n_draws = n_draws, scale = scale, variance = variance,
                draws = draws, hide_target = hide,
-               covariates = if (!is.null(covariates)) as.list(covariates))
+               covariates = if (!is.null(covariates)) as.list(covariates),
+               predictive = if (predictive) TRUE,
+               quantiles = if (!is.null(quantiles)) as.numeric(quantiles))
   opts <- opts[!vapply(opts, is.null, logical(1))]
   args <- list(modality = modality, options = opts, seed = sd)
   out <- if (is.null(BPPARAM)) {
@@ -227,22 +248,25 @@ impute_modality <- function(model, data, modality, features = NULL, n_draws = NU
     dimnames(v) <- list(feats, data$cells)
     v
   }
-  mean <- bind("mean")
-  if (!variance && !draws) return(mean)
-  res <- list(mean = mean, variance = NULL, draws = NULL)
-  if (!is.null(out[[1]]$variance)) res$variance <- bind("variance")
-  if (!is.null(out[[1]]$draws)) {
-    # Each chunk's draws are features x chunk cells x draws.
-    nd <- out[[1]]$n_draws
-    d <- array(0, c(nf, data$n_cells, nd), dimnames = list(feats, data$cells, NULL))
+  # Each chunk's `field` is features x chunk cells x k, along the cells.
+  bind3 <- function(field, k, names3) {
+    a <- array(0, c(nf, data$n_cells, k), dimnames = list(feats, data$cells, names3))
     start <- 0L
     for (o in out) {
-      x <- o$draws
-      dim(x) <- c(nf, o$n_cells, nd)
-      d[, start + seq_len(o$n_cells), ] <- x
+      x <- o[[field]]
+      dim(x) <- c(nf, o$n_cells, k)
+      a[, start + seq_len(o$n_cells), ] <- x
       start <- start + o$n_cells
     }
-    res$draws <- d
+    a
+  }
+  mean <- bind("mean")
+  if (!variance && !draws && is.null(quantiles)) return(mean)
+  res <- list(mean = mean, variance = NULL, draws = NULL)
+  if (!is.null(out[[1]]$variance)) res$variance <- bind("variance")
+  if (!is.null(out[[1]]$draws)) res$draws <- bind3("draws", out[[1]]$n_draws, NULL)
+  if (!is.null(quantiles)) {
+    res$quantiles <- bind3("quantiles", length(quantiles), format(quantiles))
   }
   res
 }

@@ -123,7 +123,7 @@ pub(crate) const CONFIG: JsonShape = JsonShape {
 /// `scmosaic::EmbedRequest`).
 pub(crate) const REQUEST: JsonShape = JsonShape {
     what: "option",
-    arrays: &["features"],
+    arrays: &["features", "quantiles"],
 };
 
 /// A configuration given from R (named list = object, unnamed list = array,

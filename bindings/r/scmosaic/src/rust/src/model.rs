@@ -375,6 +375,7 @@ fn model_impute_(
         features = out.features,
         variance = opt(out.variance.as_deref()),
         draws = opt(out.draws.as_deref()),
+        quantiles = opt((!out.quantiles.is_empty()).then_some(&out.quantiles[..])),
         n_draws = out.n_draws as i32,
         alignment = alignment(&out.alignment)
     ))
