@@ -1,4 +1,4 @@
-//! Benchmark: the `scale v1` protocol (../shared/docs/benchmarks.md). Synthetic
+//! Benchmark: the `scale v1` protocol (docs/performance.md#scale-v1). Synthetic
 //! counts with the REAP-seq sparsity (2000 genes at 7.2% non-zeros, mean 3.9
 //! per non-zero, as the bundled data's 2000 HVGs; 50 proteins at 46%, mean 27)
 //! from 8 cell types, stored as CSR; the reap-impute v1 standardized model

@@ -13,8 +13,8 @@
 //!   `--cells-per-dataset` its size, `--batch-strength` the scale of the
 //!   per-dataset batch effects, default 1): ADT imputed for dataset 2, ATAC for
 //!   dataset 1, embedding of all cells.
-//! - `--data snare`: SNARE-seq mouse cortex (`--snare-dir`, default
-//!   `../shared/data/snare_mouse_cortex`): ATAC imputed from RNA for the test
+//! - `--data snare`: SNARE-seq mouse cortex (`--snare-dir`: the folder of the
+//!   data, which is not bundled; see docs/results.md): ATAC imputed from RNA for the test
 //!   cells; `--max-cells` keeps a random subset for quick runs.
 //!
 //! The config is `{"model": MODEL}` merged with `--config` (JSON, any key of
@@ -36,9 +36,9 @@ struct Args {
     /// The seeded synthetic trimodal mosaic, or SNARE-seq mouse cortex.
     #[arg(long, default_value = "synthetic", value_parser = ["synthetic", "snare"])]
     data: String,
-    /// Folder of the SNARE-seq data (`--data snare`).
-    #[arg(long = "snare-dir", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/snare_mouse_cortex"))]
-    snare_dir: PathBuf,
+    /// Folder of the SNARE-seq data (needed by `--data snare`; not bundled).
+    #[arg(long = "snare-dir", required_if_eq("data", "snare"))]
+    snare_dir: Option<PathBuf>,
     /// Model family.
     #[arg(long, default_value = "scvaeit", value_parser = ["scvaeit", "multigrate"])]
     model: String,
@@ -120,16 +120,20 @@ fn run(a: Args) -> scmosaic::Result<()> {
             serde_json::to_value(&s).expect("scores serialize"),
         )
     } else {
+        let snare_dir = a
+            .snare_dir
+            .as_ref()
+            .expect("clap requires --snare-dir with --data snare");
         eprintln!(
                 "mosaic-trimodal v1, SNARE-seq mouse cortex ({}): model {} on {} thread(s), {} epochs{}",
-                a.snare_dir.display(),
+                snare_dir.display(),
                 a.model,
                 threads,
                 a.epochs,
                 a.max_cells
                     .map_or(String::new(), |m| format!(", at most {m} cells"))
             );
-        let s = snare::run(&cfg, &a.snare_dir, a.max_cells, &opts, &mut progress)?;
+        let s = snare::run(&cfg, snare_dir, a.max_cells, &opts, &mut progress)?;
         (
             format!(
                 "SNARE-seq ({}; {} train, {} test cells, {} genes, {} peaks)",

@@ -1,6 +1,7 @@
 //! `mosaic-trimodal v1` on real paired data: SNARE-seq adult mouse cortex
-//! (`../shared/data/snare_mouse_cortex`, RNA + ATAC of the same nuclei; see
-//! its README), RNA -> ATAC imputation and the joint embedding.
+//! (not bundled: a folder of RNA + ATAC of the same nuclei, given with
+//! `--snare-dir`; docs/results.md describes it), RNA -> ATAC imputation and
+//! the joint embedding.
 //!
 //! - Modalities: `rna` (all 1677 genes, raw counts, NB) and `atac` (all 25,734
 //!   peaks, Bernoulli; read counts binarized by the model's default

@@ -1,5 +1,5 @@
-//! Reader for the 10x-style MatrixMarket folders used by the benchmark data
-//! (`../shared/data/*`, bundled copy in `data/`).
+//! Reader for the 10x-style MatrixMarket folders of the benchmark data (the
+//! bundled `data/reap_pbmc2` and `data/hao_pbmc_mosaic` are such folders).
 //!
 //! A folder holds, per modality `M`: `M.mtx.gz` (features x cells, coordinate
 //! format, 1-based) and `M_features.tsv` (one name per line, first column
