@@ -44,4 +44,28 @@ static int g_failures = 0;
     }                                                                  \
   } while (0)
 
+/* `model` saved to memory (scm_model_to_buffer: the size, then the bytes)
+ * and loaded back (scm_model_from_buffer). */
+static inline scm_model *round_trip(const scm_model *model) {
+  size_t len = 0;
+  OK(scm_model_to_buffer(model, NULL, 0, &len));
+  uint8_t *buf = malloc(len);
+  OK(scm_model_to_buffer(model, buf, len, &len));
+  scm_model *again = NULL;
+  OK(scm_model_from_buffer(buf, len, &again));
+  free(buf);
+  return again;
+}
+
+/* The end of a test's main: reports the failed checks of `test` and gives
+ * its exit status (1 when any failed). */
+static inline int finish(const char *test) {
+  if (g_failures) {
+    fprintf(stderr, "%s: %d check(s) failed\n", test, g_failures);
+    return 1;
+  }
+  printf("%s: all checks passed\n", test);
+  return 0;
+}
+
 #endif

@@ -34,9 +34,8 @@ int main(void) {
   for (int it = 0; it < CYCLES; it++) {
     scm_dataset *d;
     scm_config *c;
-    scm_model *m, *m2;
+    scm_model *m;
     float z[N * 4];
-    size_t n = 0;
     OK(scm_dataset_new(N, &d));
     OK(scm_dataset_add_dense(d, "rna", "nb", names, G, x, N * G));
     OK(scm_config_from_json("{\"latent_dim\": 4, \"hidden\": [16],"
@@ -45,12 +44,7 @@ int main(void) {
     OK(scm_model_set_threads(m, 1));
     OK(scm_model_train(m, d, NULL, NULL, NULL));
     OK(scm_model_embed(m, d, z, N * 4));
-    OK(scm_model_to_buffer(m, NULL, 0, &n));
-    uint8_t *bytes = malloc(n);
-    OK(scm_model_to_buffer(m, bytes, n, &n));
-    OK(scm_model_from_buffer(bytes, n, &m2));
-    free(bytes);
-    scm_model_free(m2);
+    scm_model_free(round_trip(m));
     scm_model_free(m);
     scm_config_free(c);
     scm_dataset_free(d);

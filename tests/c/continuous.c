@@ -8,36 +8,20 @@
  *
  * Usage: continuous
  */
-#include <math.h>
-
-#include "check.h"
+#include "toy.h"
 
 #define N_CELLS 48
-#define N_RNA 12
-#define N_ADT 4
 #define LATENT 6
 #define N_OUT (N_CELLS * LATENT)
 
-static const char *rna_names[N_RNA] = {"g0", "g1", "g2", "g3", "g4", "g5",
-                                       "g6", "g7", "g8", "g9", "g10", "g11"};
-static const char *adt_names[N_ADT] = {"p0", "p1", "p2", "p3"};
 static float rna[N_CELLS * N_RNA], adt[N_CELLS * N_ADT];
 static float depth[N_CELLS], age[N_CELLS];
 
 static void make_data(void) {
-  unsigned s = 4242u;
+  toy_counts(4242u, N_CELLS, rna, adt);
   for (int c = 0; c < N_CELLS; c++) {
-    int type = c % 3;
     float total = 0.0f;
-    for (int j = 0; j < N_RNA; j++) {
-      s = s * 1103515245u + 12345u;
-      rna[c * N_RNA + j] = (float)(((s >> 16) % 5) + (j % 3 == type ? 8 : 0));
-      total += rna[c * N_RNA + j];
-    }
-    for (int j = 0; j < N_ADT; j++) {
-      s = s * 1103515245u + 12345u;
-      adt[c * N_ADT + j] = (float)(((s >> 16) % 7) + (j == type ? 20 : 0));
-    }
+    for (int j = 0; j < N_RNA; j++) total += rna[c * N_RNA + j];
     depth[c] = total;
     age[c] = (float)(20 + (c * 7) % 50);
   }
@@ -60,23 +44,6 @@ static scm_dataset *dataset(const char *level, int with_age, float shift) {
   OK(scm_dataset_set_continuous_covariate(ds, "depth", d, N_CELLS));
   if (with_age) OK(scm_dataset_set_continuous_covariate(ds, "age", age, N_CELLS));
   return ds;
-}
-
-static scm_model *trained(const char *json, const scm_dataset *ds) {
-  scm_config *cfg = NULL;
-  scm_model *model = NULL;
-  OK(scm_config_from_json(json, &cfg));
-  OK(scm_model_new(cfg, ds, &model));
-  scm_config_free(cfg);
-  OK(scm_model_set_threads(model, 1));
-  OK(scm_model_train(model, ds, NULL, NULL, NULL));
-  return model;
-}
-
-static int all_finite(const float *z, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (!isfinite(z[i])) return 0;
-  return 1;
 }
 
 static const char *MG =
@@ -118,7 +85,8 @@ int main(void) {
   {
     scm_dataset *ds = dataset(NULL, 0, 0.0f);
     scm_model *sv = trained(
-        "{\"latent_dim\": 6, \"hidden\": [16], \"train\": {\"epochs\": 2, \"batch_size\": 16}}", ds);
+        "{\"latent_dim\": 6, \"hidden\": [16], \"train\": {\"epochs\": 2, \"batch_size\": 16}}", ds,
+        LATENT);
     OK(scm_model_embed(sv, ds, z, N_OUT));
     EXPECT(all_finite(z, N_OUT));
     /* other values of the covariate: another embedding */
@@ -150,13 +118,7 @@ int main(void) {
     FAILS(SCM_STATUS_INVALID_DATA, scm_model_embed(sv, extra, z2, N_OUT));
     EXPECT(strstr(scm_last_error_message(), "age") != NULL);
     /* checkpoint round trip */
-    size_t len = 0;
-    OK(scm_model_to_buffer(sv, NULL, 0, &len));
-    uint8_t *buf = malloc(len);
-    OK(scm_model_to_buffer(sv, buf, len, &len));
-    scm_model *again = NULL;
-    OK(scm_model_from_buffer(buf, len, &again));
-    free(buf);
+    scm_model *again = round_trip(sv);
     OK(scm_model_set_threads(again, 1));
     OK(scm_model_embed(again, ds, z2, N_OUT));
     EXPECT(memcmp(z, z2, sizeof z) == 0);
@@ -176,7 +138,7 @@ int main(void) {
           scm_config_from_json("{\"model\": \"multigrate\", \"multigrate\": {\"cont_cov_type\": \"mlp\"}}", &cfg));
     EXPECT(cfg == NULL);
     scm_dataset *ds = dataset(NULL, 1, 0.0f);
-    scm_model *mg = trained(MG, ds);
+    scm_model *mg = trained(MG, ds, LATENT);
     OK(scm_model_embed(mg, ds, z, N_OUT));
     EXPECT(all_finite(z, N_OUT));
     /* logsigm takes log1p: negative values are an error */
@@ -222,10 +184,5 @@ int main(void) {
     scm_dataset_free(ds);
   }
 
-  if (g_failures) {
-    fprintf(stderr, "continuous: %d check(s) failed\n", g_failures);
-    return 1;
-  }
-  printf("continuous: all checks passed\n");
-  return 0;
+  return finish("continuous");
 }

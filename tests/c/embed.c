@@ -9,34 +9,12 @@
  *
  * Usage: embed
  */
-#include <math.h>
-
-#include "check.h"
+#include "toy.h"
 
 #define N_CELLS 48
-#define N_RNA 12
-#define N_ADT 4
 #define LATENT 6
 
-static const char *rna_names[N_RNA] = {"g0", "g1", "g2", "g3", "g4", "g5",
-                                       "g6", "g7", "g8", "g9", "g10", "g11"};
-static const char *adt_names[N_ADT] = {"p0", "p1", "p2", "p3"};
 static float rna[N_CELLS * N_RNA], adt[N_CELLS * N_ADT];
-
-static void make_data(void) {
-  unsigned s = 777u;
-  for (int c = 0; c < N_CELLS; c++) {
-    int type = c % 3;
-    for (int j = 0; j < N_RNA; j++) {
-      s = s * 1103515245u + 12345u;
-      rna[c * N_RNA + j] = (float)(((s >> 16) % 5) + (j % 3 == type ? 8 : 0));
-    }
-    for (int j = 0; j < N_ADT; j++) {
-      s = s * 1103515245u + 12345u;
-      adt[c * N_ADT + j] = (float)(((s >> 16) % 7) + (j == type ? 20 : 0));
-    }
-  }
-}
 
 /* Every 4th cell lacks ADT. */
 static int has_adt(int c) { return c % 4 != 3; }
@@ -64,36 +42,16 @@ static scm_dataset *dataset(const char *query_level) {
   return ds;
 }
 
-static scm_model *trained(const char *json, const scm_dataset *ds) {
-  scm_config *cfg = NULL;
-  scm_model *model = NULL;
-  OK(scm_config_from_json(json, &cfg));
-  OK(scm_model_new(cfg, ds, &model));
-  scm_config_free(cfg);
-  OK(scm_model_set_threads(model, 1));
-  OK(scm_model_train(model, ds, NULL, NULL, NULL));
-  size_t d = 0;
-  OK(scm_model_latent_dim(model, &d));
-  EXPECT(d == LATENT);
-  return model;
-}
-
 static int row_all_nan(const float *z, int c) {
   for (int k = 0; k < LATENT; k++)
     if (!isnan(z[c * LATENT + k])) return 0;
   return 1;
 }
 
-static int all_finite(const float *z, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (!isfinite(z[i])) return 0;
-  return 1;
-}
-
 #define N_OUT (N_CELLS * LATENT)
 
 int main(void) {
-  make_data();
+  toy_counts(777u, N_CELLS, rna, adt);
   static float z[N_OUT], z2[N_OUT], s1[N_OUT], s2[N_OUT], guard[N_OUT];
   scm_dataset *ds = dataset(NULL);
 
@@ -103,7 +61,7 @@ int main(void) {
       " \"modalities\": [{\"name\": \"rna\", \"likelihood\": \"nb\"},"
       "                 {\"name\": \"adt\", \"likelihood\": \"mse\", \"normalization\": \"clr\"}],"
       " \"train\": {\"epochs\": 2, \"batch_size\": 16, \"validation_fraction\": 0.0}}",
-      ds);
+      ds, LATENT);
 
   printf("error paths leave the output untouched\n");
   for (int i = 0; i < N_OUT; i++) guard[i] = 42.0f;
@@ -198,7 +156,7 @@ int main(void) {
   scm_model *sv = trained(
       "{\"latent_dim\": 6, \"hidden\": [16],"
       " \"train\": {\"epochs\": 2, \"batch_size\": 16}}",
-      ds);
+      ds, LATENT);
   OK(scm_model_embed(sv, ds, z, N_OUT));
   FAILS(SCM_STATUS_NOT_FOUND, scm_model_embed_with(sv, ds, "atac", NULL, z2, N_OUT));
   FAILS(SCM_STATUS_INVALID_ARG, scm_model_embed_with(sv, ds, "adt", NULL, z2, N_OUT - LATENT));
@@ -217,10 +175,5 @@ int main(void) {
   scm_model_free(sv);
   scm_dataset_free(ds);
 
-  if (g_failures) {
-    fprintf(stderr, "embed: %d check(s) failed\n", g_failures);
-    return 1;
-  }
-  printf("embed: all checks passed\n");
-  return 0;
+  return finish("embed");
 }

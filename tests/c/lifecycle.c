@@ -277,13 +277,7 @@ int main(int argc, char **argv) {
   OK(scm_model_save(model, path));
   scm_model *from_file = NULL;
   OK(scm_model_load(path, &from_file));
-  size_t n_bytes = 0;
-  OK(scm_model_to_buffer(model, NULL, 0, &n_bytes));
-  uint8_t *bytes = malloc(n_bytes);
-  OK(scm_model_to_buffer(model, bytes, n_bytes, &n_bytes));
-  scm_model *from_mem = NULL;
-  OK(scm_model_from_buffer(bytes, n_bytes, &from_mem));
-  free(bytes);
+  scm_model *from_mem = round_trip(model);
 
   float *z2 = malloc(n_lat * sizeof *z2);
   OK(scm_model_embed(from_file, ds, z2, n_lat));
@@ -327,10 +321,5 @@ int main(int argc, char **argv) {
   scm_dataset_free(rna_only);
   remove(path);
 
-  if (g_failures) {
-    fprintf(stderr, "lifecycle: %d check(s) failed\n", g_failures);
-    return 1;
-  }
-  printf("lifecycle: all checks passed\n");
-  return 0;
+  return finish("lifecycle");
 }

@@ -257,11 +257,7 @@ scmosaic_data.default <- function(x, ...) {
     }
     likelihood <- stats::setNames(rep(likelihood, length(mods)), mods)
   }
-  unknown <- setdiff(names(likelihood), mods)
-  if (length(unknown)) {
-    .abort("'likelihood' names an unknown modality '", unknown[1],
-           "' (modalities: ", paste(mods, collapse = ", "), ")")
-  }
+  .known_modalities(names(likelihood), mods, "likelihood")
   bad <- setdiff(tolower(likelihood), .likelihoods)
   if (length(bad)) {
     .abort("unknown likelihood '", bad[1], "' (expected one of ",
@@ -271,19 +267,35 @@ scmosaic_data.default <- function(x, ...) {
   out
 }
 
+# The modality names `given` in argument `arg` must all be in `mods`.
+.known_modalities <- function(given, mods, arg) {
+  unknown <- setdiff(given, mods)
+  if (length(unknown)) {
+    .abort("'", arg, "' names an unknown modality '", unknown[1], "' (modalities: ",
+           paste(mods, collapse = ", "), ")")
+  }
+}
+
+# The columns of data frame `df` (argument `arg`, one row per cell) as a
+# list, its rows put in the order of `cells` when it has row names other
+# than 1..n.
+.cell_columns <- function(df, cells, n, arg) {
+  if (nrow(df) != n) {
+    .abort("'", arg, "' has ", nrow(df), " rows for ", n, " cells")
+  }
+  if (!is.null(cells) && !is.null(rownames(df)) &&
+      !identical(rownames(df), as.character(seq_len(n)))) {
+    idx <- match(cells, rownames(df))
+    if (anyNA(idx)) .abort("'", arg, "': row names do not match the cell names")
+    df <- df[idx, , drop = FALSE]
+  }
+  as.list(df)
+}
+
 .resolve_covariates <- function(covariates, cells, n) {
   if (is.null(covariates)) return(list())
   if (is.data.frame(covariates)) {
-    if (nrow(covariates) != n) {
-      .abort("'covariates' has ", nrow(covariates), " rows for ", n, " cells")
-    }
-    if (!is.null(cells) && !is.null(rownames(covariates)) &&
-        !identical(rownames(covariates), as.character(seq_len(n)))) {
-      idx <- match(cells, rownames(covariates))
-      if (anyNA(idx)) .abort("'covariates': row names do not match the cell names")
-      covariates <- covariates[idx, , drop = FALSE]
-    }
-    covariates <- as.list(covariates)
+    covariates <- .cell_columns(covariates, cells, n, "covariates")
   }
   if (!is.list(covariates) || is.null(names(covariates)) || any(names(covariates) == "")) {
     .abort("'covariates' must be a data frame or a named list of per-cell labels")
@@ -304,16 +316,7 @@ scmosaic_data.default <- function(x, ...) {
 .resolve_continuous <- function(continuous, cells, n) {
   if (is.null(continuous)) return(list())
   if (is.data.frame(continuous)) {
-    if (nrow(continuous) != n) {
-      .abort("'continuous_covariates' has ", nrow(continuous), " rows for ", n, " cells")
-    }
-    if (!is.null(cells) && !is.null(rownames(continuous)) &&
-        !identical(rownames(continuous), as.character(seq_len(n)))) {
-      idx <- match(cells, rownames(continuous))
-      if (anyNA(idx)) .abort("'continuous_covariates': row names do not match the cell names")
-      continuous <- continuous[idx, , drop = FALSE]
-    }
-    continuous <- as.list(continuous)
+    continuous <- .cell_columns(continuous, cells, n, "continuous_covariates")
   }
   if (!is.list(continuous) || is.null(names(continuous)) ||
       any(names(continuous) == "" | is.na(names(continuous)))) {
@@ -391,11 +394,7 @@ scmosaic_data.list <- function(x, likelihood = NULL, missing = NULL, covariates 
   if (!is.null(features) && (!is.list(features) || is.null(names(features)))) {
     .abort("'features' must be a named list, e.g. list(RNA = VariableFeatures(object))")
   }
-  unknown <- setdiff(names(features), mods)
-  if (length(unknown)) {
-    .abort("'features' names an unknown modality '", unknown[1], "' (modalities: ",
-           paste(mods, collapse = ", "), ")")
-  }
+  .known_modalities(names(features), mods, "features")
   x <- lapply(mods, function(nm) {
     what <- sprintf("%s '%s'", label, nm)
     m <- .as_count_matrix(x[[nm]], what)
@@ -446,11 +445,7 @@ scmosaic_data.list <- function(x, likelihood = NULL, missing = NULL, covariates 
     if (!is.list(missing) || is.null(names(missing))) {
       .abort("'missing' must be a named list, e.g. list(ADT = c(\"cell1\", \"cell2\"))")
     }
-    unknown <- setdiff(names(missing), mods)
-    if (length(unknown)) {
-      .abort("'missing' names an unknown modality '", unknown[1], "' (modalities: ",
-             paste(mods, collapse = ", "), ")")
-    }
+    .known_modalities(names(missing), mods, "missing")
   }
 
   specs <- lapply(mods, function(nm) {

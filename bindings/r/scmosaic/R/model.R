@@ -59,6 +59,31 @@
   method
 }
 
+# The arguments that every one-call verb ends with (imputed.suffix's default
+# is set per verb).
+.verb_tail <- function(imputed.suffix, impute.scale = c("normalized", "counts"),
+                       n_draws = NULL, verbose = TRUE, continuous_covariates = NULL,
+                       BPPARAM = NULL, chunk_size = 5000L, worker_threads = 1L, ...) NULL
+
+# A one-call verb (RunScVAEIT(), runMultigrate(), ...) named `fun` for
+# models of `kind`: a function with the arguments of `signature` and then
+# those of .verb_tail() (imputed.suffix defaulting to `imputed_suffix`) that
+# rejects unknown arguments and passes all the others on to the function
+# named `run` (.run_seurat(), .run_sce()) after its kind and "fun()". The
+# verbs keep their explicit arguments (help pages, tab completion).
+.make_verb <- function(run, kind, fun, imputed_suffix, signature) {
+  verb <- signature
+  formals(verb) <- c(formals(signature), formals(.verb_tail))
+  formals(verb)$imputed.suffix <- imputed_suffix
+  body(verb) <- quote({
+    .no_dots(..., fun = fun)
+    impute.scale <- match.arg(impute.scale)
+    .forward(run, kind, paste0(fun, "()"))
+  })
+  environment(verb) <- environment()
+  verb
+}
+
 # The matching verb of the other model, for error messages.
 .verb_for <- function(kind, fun) {
   verbs <- list(

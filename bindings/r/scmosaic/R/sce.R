@@ -1,7 +1,17 @@
 # One-call verbs for SingleCellExperiment objects (Bioconductor's runX
-# naming): runScVAEIT() and runMultigrate() share .run_sce(). Their help page
-# is man/sce-verbs.Rd: runScVAEIT.Rd would differ from the Seurat verbs'
+# naming): runScVAEIT() and runMultigrate(), made by .make_verb(). Their help
+# page is man/sce-verbs.Rd: runScVAEIT.Rd would differ from the Seurat verbs'
 # RunScVAEIT.Rd only in case, which R CMD check rejects.
+
+# The first arguments of runScVAEIT() and runMultigrate(); .make_verb() adds
+# those that all verbs end with (.verb_tail()).
+.sce_signature <- function(x, experiments = NULL, model = NULL, impute = NULL,
+                           assay.type = "counts", main.name = NULL, features = NULL,
+                           missing = NULL, covariates = NULL, likelihood = NULL,
+                           zero_as_missing = TRUE, config = list(), latent_dim = NULL,
+                           hidden = NULL, epochs = NULL, seed = NULL, threads = 0L,
+                           modality = NULL, sample = NULL, sample.seed = NULL,
+                           name = NULL) NULL
 
 #' scVAEIT or Multigrate embedding and imputation for a SingleCellExperiment
 #'
@@ -56,55 +66,12 @@
 #' }
 #' @rdname sce-verbs
 #' @export
-runScVAEIT <- function(x, experiments = NULL, model = NULL, impute = NULL,
-                       assay.type = "counts", main.name = NULL, features = NULL,
-                       missing = NULL, covariates = NULL, likelihood = NULL,
-                       zero_as_missing = TRUE, config = list(), latent_dim = NULL,
-                       hidden = NULL, epochs = NULL, seed = NULL, threads = 0L,
-                       modality = NULL, sample = NULL, sample.seed = NULL,
-                       name = NULL, imputed.suffix = ".imputed",
-                       impute.scale = c("normalized", "counts"), n_draws = NULL,
-                       verbose = TRUE, continuous_covariates = NULL, BPPARAM = NULL,
-                       chunk_size = 5000L, worker_threads = 1L, ...) {
-  .no_dots(..., fun = "runScVAEIT")
-  .run_sce(
-    "scvaeit", "runScVAEIT()", x, experiments = experiments, model = model,
-    impute = impute, assay.type = assay.type, main.name = main.name, features = features,
-    missing = missing, covariates = covariates, likelihood = likelihood,
-    zero_as_missing = zero_as_missing, config = config, latent_dim = latent_dim,
-    hidden = hidden, epochs = epochs, seed = seed, threads = threads, modality = modality,
-    sample = sample, sample.seed = sample.seed, name = name,
-    imputed.suffix = imputed.suffix, impute.scale = match.arg(impute.scale),
-    n_draws = n_draws, verbose = verbose, continuous_covariates = continuous_covariates,
-    BPPARAM = BPPARAM, chunk_size = chunk_size, worker_threads = worker_threads
-  )
-}
+runScVAEIT <- .make_verb(".run_sce", "scvaeit", "runScVAEIT", ".imputed", .sce_signature)
 
 #' @rdname sce-verbs
 #' @export
-runMultigrate <- function(x, experiments = NULL, model = NULL, impute = NULL,
-                          assay.type = "counts", main.name = NULL, features = NULL,
-                          missing = NULL, covariates = NULL, likelihood = NULL,
-                          zero_as_missing = TRUE, config = list(), latent_dim = NULL,
-                          hidden = NULL, epochs = NULL, seed = NULL, threads = 0L,
-                          modality = NULL, sample = NULL, sample.seed = NULL,
-                          name = NULL, imputed.suffix = ".multigrate",
-                          impute.scale = c("normalized", "counts"), n_draws = NULL,
-                          verbose = TRUE, continuous_covariates = NULL, BPPARAM = NULL,
-                          chunk_size = 5000L, worker_threads = 1L, ...) {
-  .no_dots(..., fun = "runMultigrate")
-  .run_sce(
-    "multigrate", "runMultigrate()", x, experiments = experiments, model = model,
-    impute = impute, assay.type = assay.type, main.name = main.name, features = features,
-    missing = missing, covariates = covariates, likelihood = likelihood,
-    zero_as_missing = zero_as_missing, config = config, latent_dim = latent_dim,
-    hidden = hidden, epochs = epochs, seed = seed, threads = threads, modality = modality,
-    sample = sample, sample.seed = sample.seed, name = name,
-    imputed.suffix = imputed.suffix, impute.scale = match.arg(impute.scale),
-    n_draws = n_draws, verbose = verbose, continuous_covariates = continuous_covariates,
-    BPPARAM = BPPARAM, chunk_size = chunk_size, worker_threads = worker_threads
-  )
-}
+runMultigrate <- .make_verb(".run_sce", "multigrate", "runMultigrate", ".multigrate",
+                           .sce_signature)
 
 .run_sce <- function(kind, fun, x, experiments, model, impute, assay.type, main.name,
                      features, missing, covariates, likelihood, zero_as_missing, config,
@@ -115,17 +82,8 @@ runMultigrate <- function(x, experiments = NULL, model = NULL, impute = NULL,
   if (!methods::is(x, "SingleCellExperiment")) {
     .abort(fun, " needs a SingleCellExperiment, got '", class(x)[1], "'")
   }
-  .verbose_mode(verbose)
-  if (!is.null(modality) &&
-      (!is.character(modality) || length(modality) != 1L || is.na(modality))) {
-    .abort("'modality' must be NULL (the joint embedding) or one experiment name")
-  }
-  .embed_options(sample)
-  .seed_arg(sample.seed, "sample.seed")
-  .check_bpparam(BPPARAM, chunk_size, worker_threads)
-  if (!is.character(imputed.suffix) || length(imputed.suffix) != 1L || is.na(imputed.suffix)) {
-    .abort("'imputed.suffix' must be one string")
-  }
+  .check_verb_args(verbose, modality, sample, sample.seed, BPPARAM, chunk_size,
+                   worker_threads, imputed.suffix, "experiment")
   # Default name "scVAEIT" / "Multigrate"; one modality's latent: "scVAEIT_ADT".
   label <- .kind_label(kind)
   name <- name %||% (if (is.null(modality)) label else paste0(label, "_", modality))
@@ -140,12 +98,7 @@ runMultigrate <- function(x, experiments = NULL, model = NULL, impute = NULL,
                       missing = missing, covariates = covariates,
                       zero_as_missing = zero_as_missing,
                       continuous_covariates = continuous_covariates)
-    if (!is.null(modality) && !modality %in% data$modalities) {
-      .abort("'modality' must be one of the experiments trained on (",
-             paste(data$modalities, collapse = ", "), "), got '", modality, "'")
-    }
-    model <- .new_model(.rs(model_new_(cfg, data$ptr, .threads(threads))))
-    train_model(model, data, verbose = verbose)
+    model <- .verb_fit(cfg, data, modality, threads, verbose, "experiments")
   } else {
     .check_model_kind(model, kind, fun)
     covariates <- covariates %||%

@@ -73,6 +73,16 @@
   }
 }
 
+# Calls the function named `target` with `...` and then every argument of the
+# calling function (but its `...`) passed on by name, unevaluated: as if the
+# caller had written `target(..., x = x, model = model, ...)`.
+.forward <- function(target, ...) {
+  caller <- sys.function(sys.parent())
+  nms <- setdiff(names(formals(caller)), "...")
+  args <- stats::setNames(lapply(nms, as.name), nms)
+  eval(as.call(c(as.name(target), list(...), args)), parent.frame())
+}
+
 .is_count <- function(x, what, positive = FALSE) {
   ok <- is.numeric(x) && length(x) == 1L && !is.na(x) && x >= 0 &&
     x == round(x) && (!positive || x > 0)

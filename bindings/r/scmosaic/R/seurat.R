@@ -1,5 +1,14 @@
 # One-call verbs for Seurat objects (Seurat's RunX naming): RunScVAEIT() and
-# RunMultigrate() share .run_seurat().
+# RunMultigrate(), made by .make_verb().
+
+# The first arguments of RunScVAEIT() and RunMultigrate(); .make_verb() adds
+# those that all verbs end with (.verb_tail()).
+.seurat_signature <- function(object, assays = NULL, model = NULL, impute = NULL,
+                              features = NULL, layer = "counts", missing = NULL,
+                              covariates = NULL, likelihood = NULL, zero_as_missing = TRUE,
+                              config = list(), latent_dim = NULL, hidden = NULL, epochs = NULL,
+                              seed = NULL, threads = 0L, modality = NULL, sample = NULL,
+                              sample.seed = NULL, reduction.name = NULL, reduction.key = NULL) NULL
 
 #' scVAEIT or Multigrate embedding and imputation for a Seurat object
 #'
@@ -66,56 +75,12 @@
 #'   dim(SeuratObject::Embeddings(pbmc, "multigrate"))
 #' }
 #' @export
-RunScVAEIT <- function(object, assays = NULL, model = NULL, impute = NULL,
-                       features = NULL, layer = "counts", missing = NULL,
-                       covariates = NULL, likelihood = NULL, zero_as_missing = TRUE,
-                       config = list(), latent_dim = NULL, hidden = NULL, epochs = NULL,
-                       seed = NULL, threads = 0L, modality = NULL, sample = NULL,
-                       sample.seed = NULL, reduction.name = NULL, reduction.key = NULL,
-                       imputed.suffix = ".imputed",
-                       impute.scale = c("normalized", "counts"), n_draws = NULL,
-                       verbose = TRUE, continuous_covariates = NULL, BPPARAM = NULL,
-                       chunk_size = 5000L, worker_threads = 1L, ...) {
-  .no_dots(..., fun = "RunScVAEIT")
-  .run_seurat(
-    "scvaeit", "RunScVAEIT()", object, assays = assays, model = model, impute = impute,
-    features = features, layer = layer, missing = missing, covariates = covariates,
-    likelihood = likelihood, zero_as_missing = zero_as_missing, config = config,
-    latent_dim = latent_dim, hidden = hidden, epochs = epochs, seed = seed,
-    threads = threads, modality = modality, sample = sample, sample.seed = sample.seed,
-    reduction.name = reduction.name, reduction.key = reduction.key,
-    imputed.suffix = imputed.suffix, impute.scale = match.arg(impute.scale),
-    n_draws = n_draws, verbose = verbose, continuous_covariates = continuous_covariates,
-    BPPARAM = BPPARAM, chunk_size = chunk_size, worker_threads = worker_threads
-  )
-}
+RunScVAEIT <- .make_verb(".run_seurat", "scvaeit", "RunScVAEIT", ".imputed", .seurat_signature)
 
 #' @rdname RunScVAEIT
 #' @export
-RunMultigrate <- function(object, assays = NULL, model = NULL, impute = NULL,
-                          features = NULL, layer = "counts", missing = NULL,
-                          covariates = NULL, likelihood = NULL, zero_as_missing = TRUE,
-                          config = list(), latent_dim = NULL, hidden = NULL, epochs = NULL,
-                          seed = NULL, threads = 0L, modality = NULL, sample = NULL,
-                          sample.seed = NULL, reduction.name = NULL, reduction.key = NULL,
-                          imputed.suffix = ".multigrate",
-                          impute.scale = c("normalized", "counts"), n_draws = NULL,
-                          verbose = TRUE, continuous_covariates = NULL, BPPARAM = NULL,
-                          chunk_size = 5000L, worker_threads = 1L, ...) {
-  .no_dots(..., fun = "RunMultigrate")
-  .run_seurat(
-    "multigrate", "RunMultigrate()", object, assays = assays, model = model,
-    impute = impute, features = features, layer = layer, missing = missing,
-    covariates = covariates, likelihood = likelihood, zero_as_missing = zero_as_missing,
-    config = config, latent_dim = latent_dim, hidden = hidden, epochs = epochs,
-    seed = seed, threads = threads, modality = modality, sample = sample,
-    sample.seed = sample.seed, reduction.name = reduction.name,
-    reduction.key = reduction.key, imputed.suffix = imputed.suffix,
-    impute.scale = match.arg(impute.scale), n_draws = n_draws, verbose = verbose,
-    continuous_covariates = continuous_covariates, BPPARAM = BPPARAM,
-    chunk_size = chunk_size, worker_threads = worker_threads
-  )
-}
+RunMultigrate <- .make_verb(".run_seurat", "multigrate", "RunMultigrate", ".multigrate",
+                           .seurat_signature)
 
 # A trained model for a verb of `kind`: the model's kind must match.
 .check_model_kind <- function(model, kind, fun) {
@@ -128,6 +93,37 @@ RunMultigrate <- function(object, assays = NULL, model = NULL, impute = NULL,
   invisible(model)
 }
 
+# The checks of the arguments that the Seurat and the SingleCellExperiment
+# verbs share; `unit` is what `modality` names ("assay", "experiment").
+.check_verb_args <- function(verbose, modality, sample, sample.seed, BPPARAM, chunk_size,
+                             worker_threads, imputed.suffix, unit) {
+  .verbose_mode(verbose)
+  if (!is.null(modality) &&
+      (!is.character(modality) || length(modality) != 1L || is.na(modality))) {
+    .abort("'modality' must be NULL (the joint embedding) or one ", unit, " name")
+  }
+  .embed_options(sample)
+  .seed_arg(sample.seed, "sample.seed")
+  .check_bpparam(BPPARAM, chunk_size, worker_threads)
+  if (!is.character(imputed.suffix) || length(imputed.suffix) != 1L || is.na(imputed.suffix)) {
+    .abort("'imputed.suffix' must be one string")
+  }
+  invisible(NULL)
+}
+
+# A new model of config `cfg` trained on `data` (a verb without `model`);
+# `modality`, when given, must be one of the data's `units` ("assays",
+# "experiments").
+.verb_fit <- function(cfg, data, modality, threads, verbose, units) {
+  if (!is.null(modality) && !modality %in% data$modalities) {
+    .abort("'modality' must be one of the ", units, " trained on (",
+           paste(data$modalities, collapse = ", "), "), got '", modality, "'")
+  }
+  model <- .new_model(.rs(model_new_(cfg, data$ptr, .threads(threads))))
+  train_model(model, data, verbose = verbose)
+  model
+}
+
 .run_seurat <- function(kind, fun, object, assays, model, impute, features, layer, missing,
                         covariates, likelihood, zero_as_missing, config, latent_dim, hidden,
                         epochs, seed, threads, modality, sample, sample.seed, reduction.name,
@@ -137,17 +133,8 @@ RunMultigrate <- function(object, assays = NULL, model = NULL, impute = NULL,
   if (!inherits(object, "Seurat")) {
     .abort(fun, " needs a Seurat object, got '", class(object)[1], "'")
   }
-  .verbose_mode(verbose)
-  if (!is.null(modality) &&
-      (!is.character(modality) || length(modality) != 1L || is.na(modality))) {
-    .abort("'modality' must be NULL (the joint embedding) or one assay name")
-  }
-  .embed_options(sample)
-  .seed_arg(sample.seed, "sample.seed")
-  .check_bpparam(BPPARAM, chunk_size, worker_threads)
-  if (!is.character(imputed.suffix) || length(imputed.suffix) != 1L || is.na(imputed.suffix)) {
-    .abort("'imputed.suffix' must be one string")
-  }
+  .check_verb_args(verbose, modality, sample, sample.seed, BPPARAM, chunk_size,
+                   worker_threads, imputed.suffix, "assay")
   # Default names: "scvaeit" / "SCVAEIT_"; one modality's latent:
   # "scvaeit_adt" / "SCVAEITADT_" (Multigrate: "multigrate", "MULTIGRATE_").
   tag <- if (is.null(modality)) "" else gsub("[^A-Za-z0-9]", "", modality)
@@ -168,12 +155,7 @@ RunMultigrate <- function(object, assays = NULL, model = NULL, impute = NULL,
                          likelihood = likelihood, missing = missing,
                          covariates = covariates, zero_as_missing = zero_as_missing,
                          continuous_covariates = continuous_covariates)
-    if (!is.null(modality) && !modality %in% data$modalities) {
-      .abort("'modality' must be one of the assays trained on (",
-             paste(data$modalities, collapse = ", "), "), got '", modality, "'")
-    }
-    model <- .new_model(.rs(model_new_(cfg, data$ptr, .threads(threads))))
-    train_model(model, data, verbose = verbose)
+    model <- .verb_fit(cfg, data, modality, threads, verbose, "assays")
   } else {
     .check_model_kind(model, kind, fun)
     covariates <- covariates %||% .model_covariates(model, colnames(object[[]]))

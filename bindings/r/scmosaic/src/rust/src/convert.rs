@@ -165,25 +165,15 @@ pub(crate) fn to_json_as(shape: &JsonShape, x: &Robj, key: &str) -> Result<Value
     }
     let what = if key.is_empty() { shape.what } else { key };
     let kind = shape.what;
+    // A logical or integer element, `None` where it is NA (an error).
+    let not_na = |v: Option<Value>| v.ok_or_else(|| r_error(format!("{kind} '{what}' is NA")));
     let items: Vec<Value> = if let Some(v) = x.as_logical_slice() {
         v.iter()
-            .map(|b| {
-                if b.is_na() {
-                    Err(r_error(format!("{kind} '{what}' is NA")))
-                } else {
-                    Ok(Value::Bool(b.is_true()))
-                }
-            })
+            .map(|b| not_na((!b.is_na()).then_some(Value::Bool(b.is_true()))))
             .collect::<Result<_>>()?
     } else if let Some(v) = x.as_integer_slice() {
         v.iter()
-            .map(|&i| {
-                if i == i32::MIN {
-                    Err(r_error(format!("{kind} '{what}' is NA")))
-                } else {
-                    Ok(Value::Number(i.into()))
-                }
-            })
+            .map(|&i| not_na((i != i32::MIN).then_some(Value::Number(i.into()))))
             .collect::<Result<_>>()?
     } else if let Some(v) = x.as_real_slice() {
         v.iter()

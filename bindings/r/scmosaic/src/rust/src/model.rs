@@ -6,7 +6,8 @@ use crate::progress::{interrupt_pending, Mode, ProgressBar};
 use extendr_api::prelude::*;
 use extendr_api::Result;
 use scmosaic::{
-    Alignment, EmbedRequest, EpochLog, ImputeRequest, Model, ModelConfig, ModelKind, StopReason,
+    Alignment, Dataset, EmbedRequest, EpochLog, ImputeRequest, Model, ModelConfig, ModelKind,
+    StopReason,
 };
 use std::cell::Cell;
 use std::ops::ControlFlow;
@@ -268,6 +269,23 @@ fn request_json(options: &Robj) -> Result<String> {
     })
 }
 
+/// Runs `request` (embed or impute) with the model, the dataset and the
+/// request's seed (`seed` and `stream` as for `request_seed`), the model held
+/// busy.
+fn with_request<T>(
+    model: &Robj,
+    data: &Robj,
+    seed: f64,
+    stream: i32,
+    request: impl FnOnce(&Model, &Dataset, Option<u64>) -> Result<T>,
+) -> Result<T> {
+    let _busy = Busy::enter()?;
+    let ptr = model_ptr(model)?;
+    let ds = dataset_ptr(data)?;
+    let m = &ptr.try_addr()?.model;
+    request(m, &ds, request_seed(m, seed, stream))
+}
+
 /// Latent values, column-major cells x latent. `modality`: NULL (the joint
 /// latent) or one modality's name; `options`: `EmbedRequest` options as a
 /// named list (`sample`: TRUE/FALSE, absent: the config's choice); `seed` < 0:
@@ -283,28 +301,26 @@ fn model_embed_(
     seed: f64,
     stream: i32,
 ) -> Result<List> {
-    let _busy = Busy::enter()?;
-    let ptr = model_ptr(&model)?;
-    let ds = dataset_ptr(&data)?;
-    let m = &ptr.try_addr()?.model;
-    let modality = if modality.is_null() {
-        None
-    } else {
-        let name = modality
-            .as_str()
-            .filter(|_| modality.len() == 1)
-            .ok_or_else(|| r_error("'modality' must be NULL or one modality name"))?;
-        if m.features(name).is_err() {
-            return Err(r_error(format!(
-                "the model has no modality '{name}' (modalities: {})",
-                m.schema().modality_names().join(", ")
-            )));
-        }
-        Some(name)
-    };
-    let mut req = EmbedRequest::from_json(modality, Some(&request_json(&options)?)).or_r()?;
-    req.seed = request_seed(m, seed, stream);
-    let e = m.embed_with(&ds, &req).or_r()?;
+    let e = with_request(&model, &data, seed, stream, |m, ds, seed| {
+        let modality = if modality.is_null() {
+            None
+        } else {
+            let name = modality
+                .as_str()
+                .filter(|_| modality.len() == 1)
+                .ok_or_else(|| r_error("'modality' must be NULL or one modality name"))?;
+            if m.features(name).is_err() {
+                return Err(r_error(format!(
+                    "the model has no modality '{name}' (modalities: {})",
+                    m.schema().modality_names().join(", ")
+                )));
+            }
+            Some(name)
+        };
+        let mut req = EmbedRequest::from_json(modality, Some(&request_json(&options)?)).or_r()?;
+        req.seed = seed;
+        m.embed_with(ds, &req).or_r()
+    })?;
     let (n, d) = (e.n_cells, e.dim);
     let mut values = vec![0f64; n * d];
     for r in 0..n {
@@ -363,12 +379,11 @@ fn model_impute_(
     seed: f64,
     stream: i32,
 ) -> Result<List> {
-    let _busy = Busy::enter()?;
-    let ptr = model_ptr(&model)?;
-    let ds = dataset_ptr(&data)?;
-    let mut req = ImputeRequest::from_json(modality, Some(&request_json(&options)?)).or_r()?;
-    req.seed = request_seed(&ptr.try_addr()?.model, seed, stream);
-    let out = ptr.try_addr()?.model.impute(&ds, &req).or_r()?;
+    let out = with_request(&model, &data, seed, stream, |m, ds, seed| {
+        let mut req = ImputeRequest::from_json(modality, Some(&request_json(&options)?)).or_r()?;
+        req.seed = seed;
+        m.impute(ds, &req).or_r()
+    })?;
     Ok(list!(
         mean = to_f64(&out.mean),
         n_cells = out.n_cells as i32,
