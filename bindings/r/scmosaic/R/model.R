@@ -77,8 +77,7 @@
   formals(verb)$imputed.suffix <- imputed_suffix
   body(verb) <- quote({
     .no_dots(..., fun = fun)
-    impute.scale <- match.arg(impute.scale)
-    .forward(run, kind, paste0(fun, "()"))
+    .forward(run, kind, paste0(fun, "()"), impute.scale = match.arg(impute.scale))
   })
   environment(verb) <- environment()
   verb

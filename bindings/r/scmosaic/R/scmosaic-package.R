@@ -73,14 +73,15 @@
   }
 }
 
-# Calls the function named `target` with `...` and then every argument of the
-# calling function (but its `...`) passed on by name, unevaluated: as if the
-# caller had written `target(..., x = x, model = model, ...)`.
+# Calls the function named `target` with the arguments in `...` and then
+# every other argument of the calling function (but its `...`) by name, all
+# unevaluated (promises in the caller's frame): as if the caller had written
+# `target(..., x = x, model = model, ...)`.
 .forward <- function(target, ...) {
-  caller <- sys.function(sys.parent())
-  nms <- setdiff(names(formals(caller)), "...")
+  given <- as.list(substitute(list(...)))[-1L]
+  nms <- setdiff(names(formals(sys.function(sys.parent()))), c("...", names(given)))
   args <- stats::setNames(lapply(nms, as.name), nms)
-  eval(as.call(c(as.name(target), list(...), args)), parent.frame())
+  eval(as.call(c(as.name(target), given, args)), parent.frame())
 }
 
 .is_count <- function(x, what, positive = FALSE) {
