@@ -77,7 +77,7 @@ fn run(a: Args) -> scmosaic::Result<()> {
     let opts = a.run.options();
     let mut progress = a.run.progress(10);
     let threads = a.run.threads_used();
-    let (title, rows, mut json): (String, Vec<(&str, f64)>, serde_json::Value) = if a.data
+    let (title, rows, mut json): (String, Vec<(String, f64)>, serde_json::Value) = if a.data
         == "synthetic"
     {
         let spec = MosaicSpec {
@@ -101,21 +101,15 @@ fn run(a: Args) -> scmosaic::Result<()> {
         let s = mosaic::run(&cfg, &spec, &opts, &mut progress)?;
         (
             format!("mosaic-trimodal v1, synthetic ({})", s.model),
-            vec![
+            [
                 ("ADT (d2) protein Pearson, mean", s.protein_pearson_mean),
                 ("ADT (d2) protein Pearson, median", s.protein_pearson_median),
                 ("ADT (d2) protein Spearman, mean", s.protein_spearman_mean),
-                ("ATAC (d1) cell AUROC, mean", s.atac_auroc),
-                ("ATAC (d1) cell AP, mean", s.atac_ap),
-                ("  baseline: peak frequency AUROC", s.atac_auroc_baseline),
-                ("  baseline: peak frequency AP", s.atac_ap_baseline),
-                ("kNN accuracy d0 -> d1+d2 (k=15)", s.knn_accuracy),
-                ("ARI", s.ari),
-                ("batch entropy (dataset, k=15)", s.batch_entropy),
-                ("batch ASW (dataset)", s.batch_asw),
             ]
+            .map(|(k, v)| (k.to_string(), v))
             .into_iter()
-            .chain(s.cost.rows())
+            .chain(s.scores.rows("d1", "d0 -> d1+d2", "dataset"))
+            .chain(cost_rows(&s.cost))
             .collect(),
             serde_json::to_value(&s).expect("scores serialize"),
         )
@@ -139,25 +133,21 @@ fn run(a: Args) -> scmosaic::Result<()> {
                 "SNARE-seq ({}; {} train, {} test cells, {} genes, {} peaks)",
                 s.model, s.n_train, s.n_test, s.n_genes, s.n_peaks
             ),
-            vec![
-                ("ATAC (test) cell AUROC, mean", s.atac_auroc),
-                ("ATAC (test) cell AP, mean", s.atac_ap),
-                ("  baseline: peak frequency AUROC", s.atac_auroc_baseline),
-                ("  baseline: peak frequency AP", s.atac_ap_baseline),
-                ("kNN accuracy train -> test (k=15)", s.knn_accuracy),
-                ("ARI", s.ari),
-                ("batch entropy (library, k=15)", s.batch_entropy),
-                ("batch ASW (library)", s.batch_asw),
-            ]
-            .into_iter()
-            .chain(s.cost.rows())
-            .collect(),
+            s.scores
+                .rows("test", "train -> test", "library")
+                .into_iter()
+                .chain(cost_rows(&s.cost))
+                .collect(),
             serde_json::to_value(&s).expect("scores serialize"),
         )
     };
     json["threads"] = serde_json::json!(threads);
     cli::print_rows(&title, &rows, 38);
     a.run.emit(&json)
+}
+
+fn cost_rows(c: &scmosaic_eval::RunCost) -> impl Iterator<Item = (String, f64)> {
+    c.rows().into_iter().map(|(k, v)| (k.to_string(), v))
 }
 
 fn main() {

@@ -27,6 +27,51 @@ pub(crate) fn invalid_data(msg: impl std::fmt::Display) -> scmosaic::Error {
     scmosaic::Error::InvalidData(msg.to_string())
 }
 
+/// Imputed-ATAC and integration scores, shared by the synthetic mosaic and
+/// SNARE-seq protocols (flattened into their JSON).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AtacIntegration {
+    /// Mean over the scored cells of the per-cell AUROC of imputed ATAC probabilities.
+    pub atac_auroc: f64,
+    /// Mean over the scored cells of the per-cell average precision.
+    pub atac_ap: f64,
+    /// The same AUROC with the peak frequencies of ATAC-measured training cells as scores.
+    pub atac_auroc_baseline: f64,
+    /// The same AP with the peak-frequency baseline.
+    pub atac_ap_baseline: f64,
+    /// kNN (k = 15) accuracy of the scored cells' types from the reference cells.
+    pub knn_accuracy: f64,
+    /// ARI of the clustering of all cells against the cell types.
+    pub ari: f64,
+    /// kNN (k = 15) entropy of the batch labels, normalized (1 = perfect mixing).
+    pub batch_entropy: f64,
+    /// scIB batch ASW over the batch labels within cell types (1 = perfect mixing).
+    pub batch_asw: f64,
+}
+
+impl AtacIntegration {
+    /// The scores as printed rows: `scored` names the cells whose ATAC was
+    /// imputed, `transfer` the kNN direction, `batch` the batch labels.
+    pub fn rows(&self, scored: &str, transfer: &str, batch: &str) -> Vec<(String, f64)> {
+        vec![
+            (format!("ATAC ({scored}) cell AUROC, mean"), self.atac_auroc),
+            (format!("ATAC ({scored}) cell AP, mean"), self.atac_ap),
+            (
+                "  baseline: peak frequency AUROC".into(),
+                self.atac_auroc_baseline,
+            ),
+            (
+                "  baseline: peak frequency AP".into(),
+                self.atac_ap_baseline,
+            ),
+            (format!("kNN accuracy {transfer} (k=15)"), self.knn_accuracy),
+            ("ARI".into(), self.ari),
+            (format!("batch entropy ({batch}, k=15)"), self.batch_entropy),
+            (format!("batch ASW ({batch})"), self.batch_asw),
+        ]
+    }
+}
+
 /// What a protocol run cost and where it ran (flattened into the scores' JSON).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct RunCost {

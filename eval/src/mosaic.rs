@@ -78,22 +78,9 @@ pub struct MosaicScores {
     pub protein_pearson_median: f64,
     /// Mean over proteins of the Spearman correlation.
     pub protein_spearman_mean: f64,
-    /// Mean over `d1` cells of the per-cell AUROC of imputed ATAC probabilities.
-    pub atac_auroc: f64,
-    /// Mean over `d1` cells of the per-cell average precision.
-    pub atac_ap: f64,
-    /// The same AUROC with the peak frequencies of the ATAC-measured cells as scores.
-    pub atac_auroc_baseline: f64,
-    /// The same AP with the peak-frequency baseline.
-    pub atac_ap_baseline: f64,
-    /// kNN (k = 15) accuracy of `d1` + `d2` cell types from `d0` cells.
-    pub knn_accuracy: f64,
-    /// ARI of the clustering of all cells against the cell types.
-    pub ari: f64,
-    /// kNN (k = 15) entropy of the `dataset` labels, normalized (1 = perfect mixing).
-    pub batch_entropy: f64,
-    /// scIB batch ASW over `dataset` within cell types (1 = perfect mixing).
-    pub batch_asw: f64,
+    /// Imputed ATAC and integration (ATAC of `d1`, kNN `d0` -> `d1` + `d2`, batch = `dataset`).
+    #[serde(flatten)]
+    pub scores: super::AtacIntegration,
     /// Timings, memory, size and device.
     #[serde(flatten)]
     pub cost: super::RunCost,
@@ -296,14 +283,16 @@ pub fn evaluate(
         protein_pearson_mean: pm,
         protein_pearson_median: pmed,
         protein_spearman_mean: sm,
-        atac_auroc: au,
-        atac_ap: ap,
-        atac_auroc_baseline: au0,
-        atac_ap_baseline: ap0,
-        knn_accuracy: knn_acc,
-        ari,
-        batch_entropy,
-        batch_asw,
+        scores: super::AtacIntegration {
+            atac_auroc: au,
+            atac_ap: ap,
+            atac_auroc_baseline: au0,
+            atac_ap_baseline: ap0,
+            knn_accuracy: knn_acc,
+            ari,
+            batch_entropy,
+            batch_asw,
+        },
         cost: super::RunCost::of(model, impute_seconds, embed_seconds),
     })
 }

@@ -29,10 +29,14 @@ use std::time::Instant;
 /// The standardized run of the protocol (100 epochs, batch 256, latent 32,
 /// seed 0) with scmosaic's default model settings.
 pub fn standard_config() -> ModelConfig {
-    let mut c = ModelConfig {
+    standardized(ModelConfig {
         latent_dim: 32,
         ..Default::default()
-    };
+    })
+}
+
+/// `c` with the standardized run's schedule: 100 epochs, batch 256, seed 0.
+fn standardized(mut c: ModelConfig) -> ModelConfig {
     c.train.epochs = 100;
     c.train.batch_size = 256;
     c.train.seed = 0;
@@ -44,7 +48,7 @@ pub fn standard_config() -> ModelConfig {
 /// configuration, learning rate 3e-4 without schedule, modality weights 0.1/0.9.
 /// Use it to compare with the reference figures like for like.
 pub fn reference_config() -> ModelConfig {
-    let mut c = ModelConfig::from_json(
+    let c = ModelConfig::from_json(
         r#"{
           "latent_dim": 32,
           "hidden": [256],
@@ -58,10 +62,7 @@ pub fn reference_config() -> ModelConfig {
         }"#,
     )
     .expect("valid config");
-    c.train.epochs = 100;
-    c.train.batch_size = 256;
-    c.train.seed = 0;
-    c
+    standardized(c)
 }
 
 /// The standardized run for Multigrate with scmosaic's defaults: RNA raw
@@ -70,7 +71,7 @@ pub fn reference_config() -> ModelConfig {
 /// validation split; everything else (modality dropout, modality alignment,
 /// layers, optimizer) Multigrate's defaults.
 pub fn multigrate_config() -> ModelConfig {
-    let mut c = ModelConfig::from_json(
+    let c = ModelConfig::from_json(
         r#"{
           "model": "multigrate",
           "latent_dim": 32,
@@ -82,10 +83,7 @@ pub fn multigrate_config() -> ModelConfig {
         }"#,
     )
     .expect("valid config");
-    c.train.epochs = 100;
-    c.train.batch_size = 256;
-    c.train.seed = 0;
-    c
+    standardized(c)
 }
 
 /// The standardized run for Multigrate with the settings the reference

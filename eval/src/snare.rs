@@ -77,22 +77,9 @@ pub struct SnareScores {
     pub epochs: usize,
     /// Training seed.
     pub seed: u64,
-    /// Mean over test cells of the per-cell AUROC of imputed ATAC probabilities.
-    pub atac_auroc: f64,
-    /// Mean over test cells of the per-cell average precision.
-    pub atac_ap: f64,
-    /// The AUROC with the train peak frequencies as scores.
-    pub atac_auroc_baseline: f64,
-    /// The AP with the train peak frequencies as scores.
-    pub atac_ap_baseline: f64,
-    /// kNN (k = 15) accuracy of test `cell_type` from train cells.
-    pub knn_accuracy: f64,
-    /// ARI of the clustering of all cells against `cell_type`.
-    pub ari: f64,
-    /// kNN (k = 15) entropy of the `library` labels, normalized (1 = perfect mixing).
-    pub batch_entropy: f64,
-    /// scIB batch ASW over `library` within cell types (1 = perfect mixing).
-    pub batch_asw: f64,
+    /// Imputed ATAC and integration (ATAC of the test cells, kNN train -> test, batch = `library`).
+    #[serde(flatten)]
+    pub scores: super::AtacIntegration,
     /// Timings, memory, size and device.
     #[serde(flatten)]
     pub cost: super::RunCost,
@@ -249,14 +236,16 @@ pub fn evaluate(model: &Model, data: &SnareData, n_draws: Option<usize>) -> Resu
         n_peaks: data.peaks.len(),
         epochs: model.epochs_trained(),
         seed: model.config().train.seed,
-        atac_auroc: au,
-        atac_ap: ap,
-        atac_auroc_baseline: au0,
-        atac_ap_baseline: ap0,
-        knn_accuracy: knn_acc,
-        ari,
-        batch_entropy,
-        batch_asw,
+        scores: super::AtacIntegration {
+            atac_auroc: au,
+            atac_ap: ap,
+            atac_auroc_baseline: au0,
+            atac_ap_baseline: ap0,
+            knn_accuracy: knn_acc,
+            ari,
+            batch_entropy,
+            batch_asw,
+        },
         cost: super::RunCost::of(model, impute_seconds, embed_seconds),
     })
 }

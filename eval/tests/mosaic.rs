@@ -40,27 +40,31 @@ fn short_mosaic_run_scores_are_finite_and_beat_chance() {
         ("protein_pearson_mean", s.protein_pearson_mean),
         ("protein_pearson_median", s.protein_pearson_median),
         ("protein_spearman_mean", s.protein_spearman_mean),
-        ("atac_auroc", s.atac_auroc),
-        ("atac_ap", s.atac_ap),
-        ("atac_auroc_baseline", s.atac_auroc_baseline),
-        ("knn_accuracy", s.knn_accuracy),
-        ("ari", s.ari),
-        ("batch_entropy", s.batch_entropy),
-        ("batch_asw", s.batch_asw),
+        ("atac_auroc", s.scores.atac_auroc),
+        ("atac_ap", s.scores.atac_ap),
+        ("atac_auroc_baseline", s.scores.atac_auroc_baseline),
+        ("knn_accuracy", s.scores.knn_accuracy),
+        ("ari", s.scores.ari),
+        ("batch_entropy", s.scores.batch_entropy),
+        ("batch_asw", s.scores.batch_asw),
         ("train_seconds", s.cost.train_seconds),
     ] {
         assert!(v.is_finite(), "{name} = {v}");
     }
-    assert!(s.atac_auroc > 0.5, "ATAC AUROC {}", s.atac_auroc);
-    assert!(s.atac_ap > 0.0 && s.atac_ap <= 1.0);
+    assert!(
+        s.scores.atac_auroc > 0.5,
+        "ATAC AUROC {}",
+        s.scores.atac_auroc
+    );
+    assert!(s.scores.atac_ap > 0.0 && s.scores.atac_ap <= 1.0);
     assert!(
         s.protein_pearson_mean > 0.3,
         "protein Pearson {}",
         s.protein_pearson_mean
     );
-    assert!(s.knn_accuracy > 0.5, "kNN {}", s.knn_accuracy);
-    assert!((0.0..=1.0).contains(&s.batch_entropy));
-    assert!((0.0..=1.0).contains(&s.knn_accuracy));
+    assert!(s.scores.knn_accuracy > 0.5, "kNN {}", s.scores.knn_accuracy);
+    assert!((0.0..=1.0).contains(&s.scores.batch_entropy));
+    assert!((0.0..=1.0).contains(&s.scores.knn_accuracy));
     let json: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
     assert_eq!(json["protocol"], "mosaic-trimodal v1");
 }

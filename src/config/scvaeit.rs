@@ -97,24 +97,24 @@ pub struct ScvaeitSettings {
     pub beta_unobs: f64,
     /// Weight of the reverse prediction term.
     pub beta_reverse: f64,
+    /// Optional MMD penalty.
+    pub mmd: Option<MmdConfig>,
     /// Per-entry masking probability.
     pub p_feat: f64,
     /// Probabilities of masking each modality whole (model order, sum 1).
     pub p_modal: Vec<f64>,
+    /// Per modality: block widths.
+    pub blocks: Vec<BlockWidths>,
     /// Skip connections from encoder to decoder blocks.
     pub skip_conn: bool,
     /// Upper clip of dispersions / scales.
     pub max_disp: f64,
-    /// Optional MMD penalty.
-    pub mmd: Option<MmdConfig>,
     /// LeakyReLU negative slope.
     pub leaky_slope: f64,
     /// Batch-norm running-average weight of a new batch.
     pub bn_momentum: f64,
     /// Batch-norm epsilon.
     pub bn_epsilon: f64,
-    /// Per modality: block widths.
-    pub blocks: Vec<BlockWidths>,
 }
 
 /// `cfg`'s value of a setting, or the default's when unset.

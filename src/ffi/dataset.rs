@@ -25,6 +25,19 @@ pub(crate) struct DatasetState {
 
 impl DatasetState {
     /// Moves the parts out of an assembled dataset before a change.
+    /// Checks that a per-cell array has one entry per cell; `what` names
+    /// the array in the error ("3 cell names for a dataset of 4 cells").
+    fn expect_cells(&self, n_cells: usize, what: impl FnOnce() -> String) -> Result<(), FfiError> {
+        if n_cells == self.n_cells {
+            return Ok(());
+        }
+        Err(FfiError::invalid_arg(format!(
+            "{} for a dataset of {} cells",
+            what(),
+            self.n_cells
+        )))
+    }
+
     fn unbuild(&mut self) {
         if let Some(d) = self.built.take() {
             let parts = d.into_parts();
@@ -305,12 +318,7 @@ pub unsafe extern "C" fn scm_dataset_set_measured(
         let ds = arg(dataset, "dataset")?;
         let name = str_arg(modality, "modality")?;
         let mut st = ds.inner.lock("dataset")?;
-        if n_cells != st.n_cells {
-            return Err(FfiError::invalid_arg(format!(
-                "{n_cells} measured flags for a dataset of {} cells",
-                st.n_cells
-            )));
-        }
+        st.expect_cells(n_cells, || format!("{n_cells} measured flags"))?;
         let flags: Vec<bool> = slice_arg(measured, n_cells, "measured")?
             .iter()
             .map(|&b| b != 0)
@@ -354,12 +362,7 @@ pub unsafe extern "C" fn scm_dataset_set_covariate(
         }
         let levels = strings_arg(levels, n_levels, "levels")?;
         let mut st = ds.inner.lock("dataset")?;
-        if n_cells != st.n_cells {
-            return Err(FfiError::invalid_arg(format!(
-                "covariate '{name}': {n_cells} codes for a dataset of {} cells",
-                st.n_cells
-            )));
-        }
+        st.expect_cells(n_cells, || format!("covariate '{name}': {n_cells} codes"))?;
         let codes = slice_arg(codes, n_cells, "codes")?
             .iter()
             .enumerate()
@@ -409,12 +412,9 @@ pub unsafe extern "C" fn scm_dataset_set_continuous_covariate(
         let ds = arg(dataset, "dataset")?;
         let name = str_arg(name, "name")?;
         let mut st = ds.inner.lock("dataset")?;
-        if n_cells != st.n_cells {
-            return Err(FfiError::invalid_arg(format!(
-                "continuous covariate '{name}': {n_cells} values for a dataset of {} cells",
-                st.n_cells
-            )));
-        }
+        st.expect_cells(n_cells, || {
+            format!("continuous covariate '{name}': {n_cells} values")
+        })?;
         let cov = ContinuousCovariate::new(name, slice_arg(values, n_cells, "values")?.to_vec());
         st.unbuild();
         cov.check(st.n_cells, &st.covariates, &st.continuous)?;
@@ -433,12 +433,7 @@ pub unsafe extern "C" fn scm_dataset_set_cell_names(
     super::guard(|| {
         let ds = arg(dataset, "dataset")?;
         let mut st = ds.inner.lock("dataset")?;
-        if n_cells != st.n_cells {
-            return Err(FfiError::invalid_arg(format!(
-                "{n_cells} cell names for a dataset of {} cells",
-                st.n_cells
-            )));
-        }
+        st.expect_cells(n_cells, || format!("{n_cells} cell names"))?;
         let names = strings_arg(names, n_cells, "names")?;
         st.unbuild();
         st.cell_names = Some(names);

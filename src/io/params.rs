@@ -19,12 +19,42 @@ pub struct NamedTensor {
     pub values: Vec<f32>,
 }
 
-struct Collector {
-    path: Vec<String>,
-    out: Vec<NamedTensor>,
+/// A mapper of float parameters that is told each one's dotted module path.
+pub(crate) trait MapByPath<B: Backend> {
+    /// The new value of the parameter at `path`.
+    fn map<const D: usize>(
+        &mut self,
+        path: &str,
+        param: Param<Tensor<B, D>>,
+    ) -> Param<Tensor<B, D>>;
 }
 
-impl<B: Backend> ModuleVisitor<B> for Collector {
+/// A visitor of float parameters that is told each one's dotted module path.
+pub(crate) trait VisitByPath<B: Backend> {
+    /// Sees the parameter at `path`.
+    fn visit<const D: usize>(&mut self, path: &str, param: &Param<Tensor<B, D>>);
+}
+
+/// Adapts [`MapByPath`] / [`VisitByPath`] to burn's module mapper and
+/// visitor by tracking the module path.
+struct Paths<'a, T> {
+    path: Vec<String>,
+    inner: &'a mut T,
+}
+
+impl<B: Backend, T: MapByPath<B>> ModuleMapper<B> for Paths<'_, T> {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        self.inner.map(&self.path.join("."), param)
+    }
+}
+
+impl<B: Backend, T: VisitByPath<B>> ModuleVisitor<B> for Paths<'_, T> {
     fn enter_module(&mut self, name: &str, _container_type: &str) {
         self.path.push(name.to_string());
     }
@@ -32,10 +62,34 @@ impl<B: Backend> ModuleVisitor<B> for Collector {
         self.path.pop();
     }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        self.inner.visit(&self.path.join("."), param)
+    }
+}
+
+/// Maps every float parameter of `module` with `f`, by module path.
+pub(crate) fn map_by_path<B: Backend, M: Module<B>, T: MapByPath<B>>(module: M, f: &mut T) -> M {
+    module.map(&mut Paths {
+        path: Vec::new(),
+        inner: f,
+    })
+}
+
+/// Visits every float parameter of `module` with `f`, by module path.
+pub(crate) fn visit_by_path<B: Backend, M: Module<B>, T: VisitByPath<B>>(module: &M, f: &mut T) {
+    module.visit(&mut Paths {
+        path: Vec::new(),
+        inner: f,
+    })
+}
+
+struct Collector(Vec<NamedTensor>);
+
+impl<B: Backend> VisitByPath<B> for Collector {
+    fn visit<const D: usize>(&mut self, path: &str, param: &Param<Tensor<B, D>>) {
         let t = param.val();
         let shape = t.dims().to_vec();
-        self.out.push(NamedTensor {
-            name: self.path.join("."),
+        self.0.push(NamedTensor {
+            name: path.to_string(),
             shape,
             values: crate::nn::to_vec(t),
         });
@@ -44,12 +98,9 @@ impl<B: Backend> ModuleVisitor<B> for Collector {
 
 /// All float parameters of a module, in visiting order.
 pub fn export<B: Backend, M: Module<B>>(module: &M) -> Vec<NamedTensor> {
-    let mut c = Collector {
-        path: Vec::new(),
-        out: Vec::new(),
-    };
-    module.visit(&mut c);
-    c.out
+    let mut c = Collector(Vec::new());
+    visit_by_path(module, &mut c);
+    c.0
 }
 
 struct TrainableCounter(usize);
@@ -71,21 +122,17 @@ pub fn count_trainable<B: Backend, M: Module<B>>(module: &M) -> usize {
 }
 
 struct Applier {
-    path: Vec<String>,
     tensors: HashMap<String, NamedTensor>,
     errors: Vec<String>,
 }
 
-impl<B: Backend> ModuleMapper<B> for Applier {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
-    }
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-    }
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
-        let name = self.path.join(".");
-        let Some(t) = self.tensors.remove(&name) else {
+impl<B: Backend> MapByPath<B> for Applier {
+    fn map<const D: usize>(
+        &mut self,
+        name: &str,
+        param: Param<Tensor<B, D>>,
+    ) -> Param<Tensor<B, D>> {
+        let Some(t) = self.tensors.remove(name) else {
             self.errors.push(format!("tensor '{name}' is missing"));
             return param;
         };
@@ -112,11 +159,10 @@ impl<B: Backend> ModuleMapper<B> for Applier {
 /// name. Errors list missing, extra and mis-shaped tensors.
 pub fn import<B: Backend, M: Module<B>>(module: M, tensors: Vec<NamedTensor>) -> Result<M> {
     let mut a = Applier {
-        path: Vec::new(),
         tensors: tensors.into_iter().map(|t| (t.name.clone(), t)).collect(),
         errors: Vec::new(),
     };
-    let module = module.map(&mut a);
+    let module = map_by_path(module, &mut a);
     let mut extra: Vec<&String> = a.tensors.keys().collect();
     extra.sort();
     for name in extra {

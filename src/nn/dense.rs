@@ -76,6 +76,26 @@ pub struct SplitDense<B: Backend> {
     pub bias: Option<Param<Tensor<B, 1>>>,
 }
 
+/// The row blocks of a `[sum d_ins, d_out]` row-major weight matrix, one
+/// parameter per non-empty input.
+fn split_rows<B: Backend>(
+    w: &[f32],
+    d_ins: &[usize],
+    d_out: usize,
+    device: &B::Device,
+) -> Vec<Param<Tensor<B, 2>>> {
+    let mut parts = Vec::new();
+    let mut row = 0;
+    for &d in d_ins {
+        if d > 0 {
+            let block = w[row * d_out..(row + d) * d_out].to_vec();
+            parts.push(Param::from_tensor(tensor2(block, d, d_out, device)));
+        }
+        row += d;
+    }
+    parts
+}
+
 impl<B: Backend> SplitDense<B> {
     /// `d_ins`: widths of the inputs; zero-width inputs get no block and must
     /// be left out of [`SplitDense::forward`]'s list.
@@ -88,15 +108,7 @@ impl<B: Backend> SplitDense<B> {
     ) -> Self {
         let fan_in: usize = d_ins.iter().sum();
         let w = glorot_uniform(fan_in, d_out, rng);
-        let mut parts = Vec::new();
-        let mut row = 0;
-        for &d in d_ins {
-            if d > 0 {
-                let block = w[row * d_out..(row + d) * d_out].to_vec();
-                parts.push(Param::from_tensor(tensor2(block, d, d_out, device)));
-            }
-            row += d;
-        }
+        let parts = split_rows(&w, d_ins, d_out, device);
         SplitDense {
             parts,
             bias: bias.then(|| Param::from_tensor(tensor1(vec![0.0; d_out], device))),
@@ -113,15 +125,7 @@ impl<B: Backend> SplitDense<B> {
         let fan_in: usize = d_ins.iter().sum();
         let w = torch_uniform(fan_in, fan_in * d_out, rng);
         let b = torch_uniform(fan_in, d_out, rng);
-        let mut parts = Vec::new();
-        let mut row = 0;
-        for &d in d_ins {
-            if d > 0 {
-                let block = w[row * d_out..(row + d) * d_out].to_vec();
-                parts.push(Param::from_tensor(tensor2(block, d, d_out, device)));
-            }
-            row += d;
-        }
+        let parts = split_rows(&w, d_ins, d_out, device);
         SplitDense {
             parts,
             bias: Some(Param::from_tensor(tensor1(b, device))),

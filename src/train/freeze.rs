@@ -3,7 +3,8 @@
 //! reference (old covariate levels) are restored after every optimizer step,
 //! so the reference part of the model stays bit-identical.
 
-use burn::module::{ModuleMapper, Param};
+use crate::io::params::MapByPath;
+use burn::module::Param;
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 use std::collections::HashMap;
 
@@ -17,41 +18,30 @@ pub(crate) struct Frozen {
 
 /// Sets `require_grad = false` on every float parameter not in `trainable`.
 pub(crate) struct Freezer<'a> {
-    path: Vec<String>,
     frozen: &'a Frozen,
 }
 
 /// Writes the kept rows back into the trainable parameters.
 pub(crate) struct RowRestorer<'a> {
-    path: Vec<String>,
     frozen: &'a Frozen,
 }
 
 impl Frozen {
     pub fn freezer(&self) -> Freezer<'_> {
-        Freezer {
-            path: Vec::new(),
-            frozen: self,
-        }
+        Freezer { frozen: self }
     }
     pub fn restorer(&self) -> RowRestorer<'_> {
-        RowRestorer {
-            path: Vec::new(),
-            frozen: self,
-        }
+        RowRestorer { frozen: self }
     }
 }
 
-impl<B: Backend> ModuleMapper<B> for Freezer<'_> {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
-    }
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-    }
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
-        let name = self.path.join(".");
-        let train = self.frozen.trainable.contains_key(&name);
+impl<B: Backend> MapByPath<B> for Freezer<'_> {
+    fn map<const D: usize>(
+        &mut self,
+        name: &str,
+        param: Param<Tensor<B, D>>,
+    ) -> Param<Tensor<B, D>> {
+        let train = self.frozen.trainable.contains_key(name);
         let (id, value, mapper) = param.consume();
         let value = if train {
             value
@@ -62,16 +52,13 @@ impl<B: Backend> ModuleMapper<B> for Freezer<'_> {
     }
 }
 
-impl<B: Backend> ModuleMapper<B> for RowRestorer<'_> {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
-    }
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-    }
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
-        let name = self.path.join(".");
-        let Some((keep, values)) = self.frozen.trainable.get(&name) else {
+impl<B: Backend> MapByPath<B> for RowRestorer<'_> {
+    fn map<const D: usize>(
+        &mut self,
+        name: &str,
+        param: Param<Tensor<B, D>>,
+    ) -> Param<Tensor<B, D>> {
+        let Some((keep, values)) = self.frozen.trainable.get(name) else {
             return param;
         };
         if !keep.iter().any(|&k| k > 0.0) {

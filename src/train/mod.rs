@@ -405,7 +405,7 @@ where
         .map(|g| ctx.aligned.cov_codes[g].as_slice());
     let mut sampler = Sampler::new(&ctx.train_cells, sampling, t.batch_size);
     let net = match ctx.frozen {
-        Some(f) => net.map(&mut f.freezer()),
+        Some(f) => crate::io::params::map_by_path(net, &mut f.freezer()),
         None => net,
     };
     let mut optim = adamw::<Autodiff<B>, N>(t);
@@ -446,7 +446,7 @@ where
             let grads = GradientsParams::from_grads(loss.total.backward(), &net);
             net = optim.step(lr, net, grads);
             match ctx.frozen {
-                Some(f) => net = net.map(&mut f.restorer()),
+                Some(f) => net = crate::io::params::map_by_path(net, &mut f.restorer()),
                 None if !stats.records.is_empty() => net = net.map(&mut BnUpdater::new(stats)),
                 None => {}
             }
