@@ -23,7 +23,8 @@
 //! RNA principal components) with its cell type and whether its protein was
 //! measured, for `scripts/plot_umap.py`.
 
-use scmosaic::{ImputeRequest, ImputeScale, Model, ModelConfig};
+use scmosaic::{Model, ModelConfig};
+use scmosaic_eval::coverage;
 use scmosaic_eval::metrics::knn;
 use scmosaic_eval::reap;
 use std::io::Write;
@@ -173,49 +174,6 @@ fn modality_gap(
     }
     let perfect = (nh - 1) as f64 / (nf + nh - 1) as f64;
     (same / nh as f64, perfect, paired_type / nh as f64)
-}
-
-/// Coverage of central 80% and 95% posterior-predictive intervals of the
-/// per-cell CLR protein values (draws `[n_draws, n, p]` on the count scale).
-fn coverage(draws: &[f32], n_draws: usize, n: usize, p: usize, obs_clr: &[f64]) -> (f64, f64, f64) {
-    let mut clr_draws = vec![0f64; n_draws * n * p];
-    for s in 0..n_draws {
-        for i in 0..n {
-            let row = &draws[(s * n + i) * p..(s * n + i + 1) * p];
-            let v: Vec<f64> = row.iter().map(|&x| (x.max(0.0) as f64).ln_1p()).collect();
-            let m = v.iter().sum::<f64>() / p as f64;
-            for j in 0..p {
-                clr_draws[(s * n + i) * p + j] = v[j] - m;
-            }
-        }
-    }
-    let q = |sorted: &[f64], a: f64| -> f64 {
-        let pos = a * (sorted.len() - 1) as f64;
-        let lo = pos.floor() as usize;
-        let hi = pos.ceil() as usize;
-        sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
-    };
-    let (mut c80, mut c95, mut width80) = (0usize, 0usize, 0.0);
-    let mut buf = vec![0f64; n_draws];
-    for i in 0..n {
-        for j in 0..p {
-            for (s, b) in buf.iter_mut().enumerate() {
-                *b = clr_draws[(s * n + i) * p + j];
-            }
-            buf.sort_by(|a, b| a.total_cmp(b));
-            let o = obs_clr[i * p + j];
-            let (l80, h80) = (q(&buf, 0.1), q(&buf, 0.9));
-            if o >= l80 && o <= h80 {
-                c80 += 1;
-            }
-            width80 += h80 - l80;
-            if o >= q(&buf, 0.025) && o <= q(&buf, 0.975) {
-                c95 += 1;
-            }
-        }
-    }
-    let t = (n * p) as f64;
-    (c80 as f64 / t, c95 as f64 / t, width80 / t)
 }
 
 /// Dense log1p(CP10k) of a dataset's `rna`, scaled per gene (zero mean, unit
@@ -438,23 +396,16 @@ fn run(a: Args) -> Result<(), String> {
     );
     let mut cov = serde_json::Value::Null;
     if a.pp_draws > 0 {
-        let mut req = ImputeRequest::new("adt");
-        req.features = Some(data.proteins.clone());
-        req.scale = ImputeScale::Counts;
-        req.n_draws = Some(a.pp_draws);
-        req.draws = true;
-        req.predictive = true;
-        let imp = model.impute(&data.test, &req).map_err(e)?;
-        let p = data.proteins.len();
-        let obs = scmosaic_eval::metrics::clr(&data.test_protein_counts, p);
-        let (c80, c95, w80) = coverage(
-            imp.draws.as_ref().expect("draws"),
-            imp.n_draws,
-            imp.n_cells,
-            p,
-            &obs,
-        );
-        cov = serde_json::json!({"cover80": c80, "cover95": c95, "width80": w80});
+        let c = coverage::predictive_clr_coverage(
+            &model,
+            &data.test,
+            "adt",
+            &data.proteins,
+            &data.test_protein_counts,
+            a.pp_draws,
+        )
+        .map_err(e)?;
+        cov = serde_json::json!({"cover80": c.cover80, "cover95": c.cover95, "width80": c.width80});
     }
     let json = serde_json::json!({
         "label": a.label,

@@ -1,8 +1,9 @@
 //! The hao-mosaic v1 protocol on the bundled `data/hao_pbmc_mosaic` (1,600
 //! PBMCs; donor p1 RNA only, p2 protein only, p3 and p4 both): RNA -> protein
-//! for p4 (p4's protein hidden), protein -> RNA for p4 (a second model, p4's
-//! RNA hidden), label transfer p3 -> p1 / p2 / p4, an 8-cluster ARI, donor
-//! mixing and the modality gap. Prints a table and one JSON object.
+//! for p4 (p4's protein hidden; with the coverage of central 80% / 95%
+//! posterior-predictive intervals of its CLR values), protein -> RNA for p4
+//! (a second model, p4's RNA hidden), label transfer p3 -> p1 / p2 / p4, an
+//! 8-cluster ARI, donor mixing and the modality gap. Prints a table and one JSON object.
 //!
 //! ```text
 //! cargo run --release --example hao_mosaic -- [--model scvaeit|multigrate|pca-knn] [--seed S]
@@ -79,6 +80,12 @@ fn print_table(s: &HaoScores) {
             "p4 protein cell Pearson, mean".into(),
             s.protein.cell_pearson_mean,
         ),
+    ];
+    if let Some(c) = &s.protein_coverage {
+        rows.push(("p4 protein 80% interval coverage".into(), c.cover80));
+        rows.push(("p4 protein 95% interval coverage".into(), c.cover95));
+    }
+    rows.extend([
         ("p4 RNA gene Pearson, mean".into(), s.rna.pearson_mean),
         ("p4 RNA gene Spearman, mean".into(), s.rna.spearman_mean),
         ("label transfer p3 -> p1 (RNA only)".into(), s.transfer_p1),
@@ -90,7 +97,7 @@ fn print_table(s: &HaoScores) {
         ("ARI (8 clusters)".into(), s.ari),
         ("donor entropy (k=15)".into(), s.donor_entropy),
         ("donor ASW".into(), s.donor_asw),
-    ];
+    ]);
     if let Some(m) = &s.donor_mixing {
         for (d, l) in &m.levels {
             rows.push((format!("same-donor neighbours {d}"), l.same));

@@ -10,7 +10,9 @@
 //!   scored as reap-impute v1 ([`ProteinScores`]: each cell rescaled to the
 //!   median protein library of the training cells with protein, per-cell CLR,
 //!   per-protein Pearson and Spearman across the `p4_0` cells, RMSE, per-cell
-//!   Pearson).
+//!   Pearson), and the coverage of `p4_0`'s observed protein by central 80%
+//!   and 95% posterior-predictive intervals on the per-cell CLR scale
+//!   ([`coverage::predictive_clr_coverage`], [`coverage::PP_DRAWS`] draws).
 //! - **protein -> RNA**: a second model, trained with `p4_0`'s RNA hidden
 //!   instead, imputes `p4_0`'s RNA from its protein; per-gene Pearson (and
 //!   Spearman) of `log1p` counts per 10,000 across the `p4_0` cells, over the
@@ -35,6 +37,7 @@
 
 use crate::baseline::{knn_regress, log_normalize, scale, Pca};
 use crate::cluster;
+use crate::coverage::{self, IntervalCoverage};
 use crate::gap::{self, modality_sets, LabelMixing};
 use crate::metrics::{self, adjusted_rand_index, knn_accuracy, mean_median, pearson, spearman};
 use crate::mosaic::RunOptions;
@@ -344,6 +347,10 @@ pub struct HaoScores {
     pub seed: u64,
     /// RNA -> protein for the held-out donor.
     pub protein: ProteinScores,
+    /// Coverage of the held-out donor's observed protein by the RNA ->
+    /// protein model's central 80% / 95% posterior-predictive intervals
+    /// (per-cell CLR; `None` for the baselines).
+    pub protein_coverage: Option<IntervalCoverage>,
     /// protein -> RNA for the held-out donor.
     pub rna: RnaScores,
     /// kNN label transfer accuracy from `p3_0` to `p1_0` (RNA only).
@@ -430,7 +437,9 @@ pub fn evaluate(
     req.features = Some(data.proteins.clone());
     req.scale = ImputeScale::Counts;
     req.n_draws = n_draws;
-    let adt = model.impute(&first.select_cells(&held)?, &req)?;
+    let held_first = first.select_cells(&held)?;
+    let adt = model.impute(&held_first, &req)?;
+    let held_adt = HaoData::dense(&data.adt, &held);
     // protein -> RNA
     let mut req = ImputeRequest::new("rna");
     req.features = Some(data.genes.clone());
@@ -438,9 +447,18 @@ pub fn evaluate(
     req.n_draws = n_draws;
     let rna = model_rna.impute(&second.select_cells(&held)?, &req)?;
     let impute_seconds = t0.elapsed().as_secs_f64();
+    // Calibration of the RNA -> protein intervals (not in impute_seconds).
+    let protein_coverage = coverage::predictive_clr_coverage(
+        model,
+        &held_first,
+        "adt",
+        &data.proteins,
+        &held_adt,
+        coverage::PP_DRAWS,
+    )?;
     let to_f64 = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
     let protein = ProteinScores::score(
-        &HaoData::dense(&data.adt, &held),
+        &held_adt,
         &to_f64(&adt.mean),
         data.proteins.len(),
         data.protein_library_median(),
@@ -466,6 +484,7 @@ pub fn evaluate(
         epochs_protein_to_rna: model_rna.epochs_trained(),
         seed: model.config().train.seed,
         protein,
+        protein_coverage: Some(protein_coverage),
         rna,
         transfer_p1: transfer(data, &z.values, dim, &reference, RNA_ONLY),
         transfer_p2: transfer(data, &z.values, dim, &reference, PROTEIN_ONLY),
@@ -580,6 +599,7 @@ pub fn baseline_scores(data: &HaoData) -> Result<HaoScores> {
         epochs_protein_to_rna: 0,
         seed: 0,
         protein,
+        protein_coverage: None,
         rna,
         transfer_p1: transfer_in(&rna_space, &rna_cells, RNA_ONLY),
         transfer_p2: transfer_in(&adt_space, &adt_cells, PROTEIN_ONLY),

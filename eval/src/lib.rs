@@ -3,7 +3,7 @@
 //! Evaluation of [`scmosaic`] models, kept out of the shipped library: the
 //! metrics, the benchmark protocols (reap-impute v1, mosaic-trimodal v1 on the
 //! synthetic mosaic and on SNARE-seq, hao-mosaic v1 with its model-free
-//! baselines), the modality-gap metric, the seeded synthetic trimodal mosaic,
+//! baselines), the modality-gap metric, the coverage of imputation intervals, the seeded synthetic trimodal mosaic,
 //! and the flags the protocol binaries share ([`cli`]). The examples,
 //! benchmarks and tests of the workspace use it; it uses only the public API of
 //! `scmosaic`.
@@ -11,6 +11,7 @@
 pub mod baseline;
 pub mod cli;
 pub mod cluster;
+pub mod coverage;
 pub mod gap;
 pub mod hao;
 pub mod metrics;
