@@ -491,6 +491,14 @@ impl Aligned<'_> {
         (f.into_iter().map(|v| v as f32).collect(), median(libs))
     }
 
+    /// The model's median training library of modality `m` (0 when the
+    /// data lack the modality).
+    pub fn median_library(&self, m: usize) -> f32 {
+        self.mods[m]
+            .as_ref()
+            .map_or(0.0, |am| am.pre.median_library)
+    }
+
     /// Library size (raw scale, over observed features) of cell `r` in model modality `m`,
     /// or `None` when the modality was not measured for it.
     pub fn library(&self, m: usize, r: usize) -> Option<f32> {

@@ -120,7 +120,7 @@ pub struct ModalityConfig {
 
 /// totalVI's background/foreground negative-binomial mixture as a modality's
 /// observation model (`distributions::mixture`). Its JSON form, every key
-/// optional: `{"full_mean": bool, "prior_sd": number}`.
+/// optional: `{"full_mean": bool, "prior_sd": number, "library": bool}`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NbMixture {
@@ -133,6 +133,13 @@ pub struct NbMixture {
     /// REAP-seq, which holds the background so tight that Multigrate's
     /// imputation fell; see docs/accuracy.md).
     pub prior_sd: f64,
+    /// Scale both components by the cell's library relative to the median
+    /// training library (`l_n / median`), as the NB of RNA is scaled, so that
+    /// the latent need not carry the total count; imputation (the modality
+    /// is then unmeasured) decodes at the median library. `false` (the
+    /// default, and what a checkpoint without the key means): totalVI's
+    /// model, no library offset.
+    pub library: bool,
 }
 
 impl Default for NbMixture {
@@ -140,6 +147,7 @@ impl Default for NbMixture {
         NbMixture {
             full_mean: true,
             prior_sd: 1.0,
+            library: false,
         }
     }
 }

@@ -147,21 +147,27 @@ fn parts<B: Backend>(
 }
 
 /// Per-cell `sum_j mask_ij [log p(x_ij) - penalties_ij]` of the mixture
-/// (without the data-only `-lgamma(x + 1)`).
+/// (without the data-only `-lgamma(x + 1)`). `log_lib`: a per-cell log
+/// library offset added to the log background mean (the background prior
+/// applies to the mean without it).
 ///
 /// # Shapes
-/// - `h`, `x`, `mask`: `[n, d]`; `log_r`: `[1 or n, d]` -> `[n, 1]`
+/// - `h`, `x`, `mask`: `[n, d]`; `log_r`: `[1 or n, d]`; `log_lib`: `[n, 1]` -> `[n, 1]`
 pub fn nb_mixture_masked_ll<B: Backend>(
     h: Tensor<B, 2>,
     mix: &MixOut<B>,
     log_r: Tensor<B, 2>,
     x: Tensor<B, 2>,
     mask: Tensor<B, 2>,
+    log_lib: Option<Tensor<B, 2>>,
 ) -> Tensor<B, 2> {
     let [n, d] = h.dims();
     let r = log_r.exp();
     let back = mix.back.clone();
-    let beta = back.clone().exp();
+    let beta = match log_lib {
+        Some(off) => (back.clone() + off).exp(),
+        None => back.clone().exp(),
+    };
     let fore = beta.clone() * (h.clamp_max(15.0).exp() + 1.0);
     let nb1 = super::likelihood::nb_log_prob(x.clone(), beta, r.clone());
     let nb2 = super::likelihood::nb_log_prob(x, fore, r);
@@ -300,6 +306,7 @@ mod tests {
             t(&[r.ln() as f32, r.ln() as f32], 1, 2),
             t(&[x[0] as f32, x[1] as f32], 1, 2),
             t(&[1.0, 1.0], 1, 2),
+            None,
         ))[0] as f64;
         let push = 2.0 * 1e-3 * (1.0 + (-m).exp()).ln();
         let want: f64 = x
@@ -310,6 +317,30 @@ mod tests {
         assert!((got - want).abs() < 1e-3, "{got} vs {want}");
         let mean = to_vec(nb_mixture_mean(t(&[h as f32, h as f32], 1, 2), &mix, false));
         assert!((mean[0] as f64 - (1.0 - pi) * b * alpha).abs() < 1e-4);
+    }
+
+    #[test]
+    fn library_offset_scales_both_components() {
+        // background 2 with a library offset of ln 3 fits like background 6
+        // (each at its prior mean, so the penalties are equal)
+        let ll = |back: f64, off: Option<f64>| {
+            let mix = MixOut {
+                back: t(&[back.ln() as f32; 2], 1, 2),
+                mixing: t(&[0.3, -0.2], 1, 2),
+                prior: t(&[back.ln() as f32, back.ln() as f32, 0.0, 0.0], 2, 2),
+            };
+            to_vec(nb_mixture_masked_ll(
+                t(&[0.5, 1.5], 1, 2),
+                &mix,
+                t(&[0.4, 0.4], 1, 2),
+                t(&[3.0, 40.0], 1, 2),
+                t(&[1.0, 1.0], 1, 2),
+                off.map(|o| t(&[o.ln() as f32], 1, 1)),
+            ))[0]
+        };
+        let (a, b) = (ll(2.0, Some(3.0)), ll(6.0, None));
+        assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        assert!((ll(2.0, None) - b).abs() > 0.1);
     }
 
     #[test]

@@ -143,7 +143,11 @@ impl<B: Compute> Network<B> for MultiVae<B> {
                     let raw = s.data.aligned.raw_rows(&b.cells, k);
                     let x = tensor2(raw, n, m.range.len(), &device);
                     let lt = lt.expect("an NB mixture has a dispersion");
-                    nb_mixture_masked_ll(out.h.clone(), mix, lt, x, avail).neg()
+                    let log_lib = m.nb_mixture.is_some_and(|s| s.library).then(|| {
+                        let med = s.data.aligned.median_library(k).max(1.0);
+                        (b.libs.clone().slice([0..n, k..k + 1]).clamp_min(1.0) / med).log()
+                    });
+                    nb_mixture_masked_ll(out.h.clone(), mix, lt, x, avail, log_lib).neg()
                 }
                 None => {
                     let x = b.x.clone().slice([0..n, m.range.clone()]);
