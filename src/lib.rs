@@ -66,7 +66,7 @@ pub mod train;
 pub use align::{Alignment, ModalityAlignment};
 pub use backend::Device;
 pub use config::{
-    ModalityConfig, ModelConfig, ModelKind, MultigrateConfig, Normalization, TrainConfig,
+    ModalityConfig, ModelConfig, ModelKind, MultigrateConfig, NbMixture, Normalization, TrainConfig,
 };
 pub use data::{
     read_10x_folder, Block, ContinuousCovariate, Covariate, Dataset, FeaturePanels, Likelihood,

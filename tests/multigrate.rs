@@ -314,6 +314,46 @@ fn nb_mixture_modality_dropout_and_prediction_intervals() {
         .contains("n_draws"));
 }
 
+/// The NB mixture's library offset: stored in the config, changes the fit,
+/// survives a checkpoint round trip; a config without the key means no offset.
+#[test]
+fn nb_mixture_library_offset() {
+    let (d, _) = data(160, 1);
+    let mk = |mix: &str| {
+        let mut cfg = config(&format!(
+            r#", "modalities": [{{"name": "rna", "likelihood": "nb"}},
+                               {{"name": "adt", "likelihood": "nb", "normalization": "clr",
+                                 "nb_mixture": {mix}}}]"#
+        ));
+        cfg.train.epochs = 4;
+        let mut m = Model::new(&cfg, &d).unwrap();
+        m.fit(&d).unwrap();
+        m
+    };
+    let (with, without) = (mk(r#"{"library": true}"#), mk("{}"));
+    let lib = |m: &Model| {
+        m.config()
+            .modality("adt")
+            .unwrap()
+            .nb_mixture
+            .unwrap()
+            .library
+    };
+    assert!(lib(&with) && !lib(&without));
+    let mut req = ImputeRequest::new("adt");
+    req.n_draws = Some(0);
+    req.scale = ImputeScale::Counts;
+    let a = with.impute(&d, &req).unwrap().mean;
+    assert!(a.iter().all(|v| v.is_finite() && *v >= 0.0));
+    assert_ne!(a, without.impute(&d, &req).unwrap().mean);
+    let again = Model::from_bytes(&with.to_bytes().unwrap()).unwrap();
+    assert!(lib(&again));
+    assert_eq!(again.impute(&d, &req).unwrap().mean, a);
+    let old: scmosaic::NbMixture =
+        serde_json::from_str(r#"{"full_mean": true, "prior_sd": 1.0}"#).unwrap();
+    assert!(!old.library);
+}
+
 /// The untrained model's imputation averaged over cells on
 /// [`common::skewed_counts`], against the data's mean proportions (log scale)
 /// and peak frequencies. Returns the largest errors.
