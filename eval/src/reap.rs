@@ -100,6 +100,7 @@ pub fn multigrate_reference_config() -> ModelConfig {
         ..Default::default()
     };
     let mg = c.multigrate.get_or_insert_with(Default::default);
+    mg.dropout = 0.2;
     mg.modality_dropout = 0.0;
     mg.modality_alignment = 0.0;
     c
