@@ -50,6 +50,34 @@ pub struct AtacIntegration {
 }
 
 impl AtacIntegration {
+    /// The scores from the per-cell peak scores `[auroc, ap, auroc
+    /// baseline, ap baseline]`, the kNN accuracy, and the embedding of all
+    /// cells (`[n, d]`) with their type and batch codes: the ARI of a clustering
+    /// into as many clusters as types (k = 15 graph), kNN batch entropy and batch ASW.
+    pub(crate) fn score(
+        peaks: [f64; 4],
+        knn_accuracy: f64,
+        z: &[f32],
+        d: usize,
+        types: &[usize],
+        batches: &[usize],
+    ) -> AtacIntegration {
+        let k = mosaic::K;
+        let n_types = types.iter().max().map_or(0, |m| m + 1);
+        let clusters = cluster::cluster_to_k(z, d, n_types, k, 0);
+        let [atac_auroc, atac_ap, atac_auroc_baseline, atac_ap_baseline] = peaks;
+        AtacIntegration {
+            atac_auroc,
+            atac_ap,
+            atac_auroc_baseline,
+            atac_ap_baseline,
+            knn_accuracy,
+            ari: metrics::adjusted_rand_index(&clusters, types),
+            batch_entropy: metrics::knn_batch_entropy(z, d, batches, k),
+            batch_asw: metrics::batch_asw(z, d, batches, types),
+        }
+    }
+
     /// The scores as printed rows: `scored` names the cells whose ATAC was
     /// imputed, `transfer` the kNN direction, `batch` the batch labels.
     pub fn rows(&self, scored: &str, transfer: &str, batch: &str) -> Vec<(String, f64)> {

@@ -25,8 +25,7 @@
 //!   (k = 15) batch entropy, normalized to `[0, 1]`
 //!   ([`metrics::knn_batch_entropy`]), and scIB's batch ASW ([`metrics::batch_asw`]).
 
-use super::cluster;
-use super::metrics::{self, adjusted_rand_index, clr, knn_accuracy, mean_median};
+use super::metrics::{self, clr, knn_accuracy, mean_median};
 use crate::synthetic::{mosaic_trimodal, MosaicSpec, SyntheticMosaic};
 use scmosaic::{EpochLog, Error, ImputeRequest, ImputeScale, Matrix, Model, ModelConfig, Result};
 use serde::Serialize;
@@ -268,11 +267,14 @@ pub fn evaluate(
         K,
     );
     let types = metrics::label_codes(&mosaic.cell_type);
-    let n_types = types.iter().max().map_or(0, |m| m + 1);
-    let clusters = cluster::cluster_to_k(&z.values, dim, n_types, K, 0);
-    let ari = adjusted_rand_index(&clusters, &types);
-    let batch_entropy = metrics::knn_batch_entropy(&z.values, dim, &mosaic.dataset, K);
-    let batch_asw = metrics::batch_asw(&z.values, dim, &mosaic.dataset, &types);
+    let scores = super::AtacIntegration::score(
+        [au, ap, au0, ap0],
+        knn_acc,
+        &z.values,
+        dim,
+        &types,
+        &mosaic.dataset,
+    );
     Ok(MosaicScores {
         protocol: "mosaic-trimodal v1".into(),
         model: model.config().model.as_str().into(),
@@ -283,16 +285,7 @@ pub fn evaluate(
         protein_pearson_mean: pm,
         protein_pearson_median: pmed,
         protein_spearman_mean: sm,
-        scores: super::AtacIntegration {
-            atac_auroc: au,
-            atac_ap: ap,
-            atac_auroc_baseline: au0,
-            atac_ap_baseline: ap0,
-            knn_accuracy: knn_acc,
-            ari,
-            batch_entropy,
-            batch_asw,
-        },
+        scores,
         cost: super::RunCost::of(model, impute_seconds, embed_seconds),
     })
 }

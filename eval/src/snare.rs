@@ -21,8 +21,7 @@
 //! - `max_cells`: a seeded random subset of the cells for quick runs (the
 //!   split of each kept cell is unchanged).
 
-use super::cluster;
-use super::metrics::{self, adjusted_rand_index, knn_accuracy};
+use super::metrics::{self, knn_accuracy};
 use super::mosaic::{column_map, nonzero_frequencies, per_cell_peak_scores, RunOptions, K};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -212,17 +211,14 @@ pub fn evaluate(model: &Model, data: &SnareData, n_draws: Option<usize>) -> Resu
     all.extend_from_slice(&zs.values);
     let labels: Vec<&String> = data.train_labels.iter().chain(&data.test_labels).collect();
     let types = metrics::label_codes(&labels);
-    let n_types = types.iter().max().map_or(0, |m| m + 1);
-    let clusters = cluster::cluster_to_k(&all, d, n_types, K, 0);
-    let ari = adjusted_rand_index(&clusters, &types);
     let libs: Vec<&String> = data
         .train_library
         .iter()
         .chain(&data.test_library)
         .collect();
     let batches = metrics::label_codes(&libs);
-    let batch_entropy = metrics::knn_batch_entropy(&all, d, &batches, K);
-    let batch_asw = metrics::batch_asw(&all, d, &batches, &types);
+    let scores =
+        super::AtacIntegration::score([au, ap, au0, ap0], knn_acc, &all, d, &types, &batches);
     let rna = data
         .train
         .modality("rna")
@@ -236,16 +232,7 @@ pub fn evaluate(model: &Model, data: &SnareData, n_draws: Option<usize>) -> Resu
         n_peaks: data.peaks.len(),
         epochs: model.epochs_trained(),
         seed: model.config().train.seed,
-        scores: super::AtacIntegration {
-            atac_auroc: au,
-            atac_ap: ap,
-            atac_auroc_baseline: au0,
-            atac_ap_baseline: ap0,
-            knn_accuracy: knn_acc,
-            ari,
-            batch_entropy,
-            batch_asw,
-        },
+        scores,
         cost: super::RunCost::of(model, impute_seconds, embed_seconds),
     })
 }
